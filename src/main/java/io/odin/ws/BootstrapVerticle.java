@@ -1,0 +1,90 @@
+package io.odin.ws;
+
+import io.odin.ws.api.ApiVerticle;
+import io.odin.ws.config.ConfigException;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchVerticle;
+import io.odin.ws.dispatch.LocalCodec;
+import io.odin.ws.dispatch.RoutingPlan;
+import io.odin.ws.registry.ConnectionRegistry;
+import io.odin.ws.registry.InMemoryConnectionRegistry;
+import io.odin.ws.shard.ShardBatch;
+import io.odin.ws.shard.ShardBatchCodec;
+import io.odin.ws.shard.ShardSettings;
+import io.odin.ws.shard.ShardVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.EventBus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The main verticle: resolves the configuration, builds the node's shared parts and deploys every role with
+ * its instance count: dispatchers, then shards, then the management API (so /health/ready turns 200 only when
+ * all shards listen).
+ */
+public final class BootstrapVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(BootstrapVerticle.class);
+
+  private final Map<String, String> env;
+  private NodeContext node;
+
+  public BootstrapVerticle() {
+    this(System.getenv());
+  }
+
+  /** With an explicit environment, for tests. */
+  public BootstrapVerticle(Map<String, String> env) {
+    this.env = env;
+  }
+
+  @Override
+  public Future<?> start() {
+    GatewayConfig config;
+    try {
+      config = GatewayConfig.resolve(config(), env);
+    } catch (ConfigException e) {
+      return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
+    }
+    ConnectionRegistry registry = new InMemoryConnectionRegistry();
+    node = new NodeContext(config, registry);
+    registerCodecs(vertx.eventBus());
+    int shards = ShardSettings.shardCount(config);
+    int dispatchers = node.dispatcherCount();
+    AtomicInteger nextDispatcher = new AtomicInteger();
+    AtomicInteger nextShard = new AtomicInteger();
+    return vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
+        new DeploymentOptions().setInstances(dispatchers))
+      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
+        new DeploymentOptions().setInstances(shards)))
+      .compose(id -> vertx.deployVerticle(new ApiVerticle(node)))
+      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}",
+        node.nodeId(), shards, dispatchers, registry.kind()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    EventBus bus = vertx.eventBus();
+    bus.unregisterDefaultCodec(ShardBatch.class);
+    bus.unregisterDefaultCodec(DispatchBatch.class);
+    bus.unregisterDefaultCodec(RoutingPlan.class);
+    return node != null ? node.registry().close() : Future.succeededFuture();
+  }
+
+  /** This node's shared parts, once started. */
+  public NodeContext node() {
+    return node;
+  }
+
+  private static void registerCodecs(EventBus bus) {
+    bus.registerDefaultCodec(ShardBatch.class, new ShardBatchCodec());
+    bus.registerDefaultCodec(DispatchBatch.class, new LocalCodec<>(DispatchBatch.class));
+    bus.registerDefaultCodec(RoutingPlan.class, new LocalCodec<>(RoutingPlan.class));
+  }
+}

@@ -1,0 +1,134 @@
+package io.odin.ws;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.odin.ws.config.ConfigKey;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.registry.ConnectionRegistry;
+import io.odin.ws.registry.ShardDirectory;
+import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.backends.BackendRegistries;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * What the verticles of one node share: identity, configuration, registry, live shards and metrics.
+ * The bootstrap verticle builds it and hands it to every verticle it deploys.
+ */
+public final class NodeContext {
+
+  public static final ConfigKey NODE_ID = ConfigKey.string("node.id", "",
+    "Node id, part of every shard address; empty picks a random one at start");
+
+  public static final List<ConfigKey> KEYS = List.of(NODE_ID);
+
+  private final String nodeId;
+  private final GatewayConfig config;
+  private final ConnectionRegistry registry;
+  private final ShardDirectory directory = new ShardDirectory();
+  private final GatewayMetrics metrics;
+  private final PrometheusMeterRegistry prometheus;
+  private final AtomicInteger nextDispatcher = new AtomicInteger();
+  private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
+  private final Map<String, Supplier<JsonObject>> dependencies = new ConcurrentHashMap<>();
+
+  public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
+    String configured = config.getString(NODE_ID);
+    this.nodeId = configured.isEmpty() ? UUID.randomUUID().toString().substring(0, 8) : configured;
+    this.config = config;
+    this.registry = registry;
+    this.prometheus = prometheusRegistry();
+    this.metrics = new GatewayMetrics(prometheus);
+    dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
+  }
+
+  /** The Prometheus registry Vert.x's metrics write to, when the launcher enabled them; else a new one. */
+  private static PrometheusMeterRegistry prometheusRegistry() {
+    MeterRegistry shared = BackendRegistries.getDefaultNow();
+    if (shared instanceof PrometheusMeterRegistry) {
+      return (PrometheusMeterRegistry) shared;
+    }
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  public ConnectionRegistry registry() {
+    return registry;
+  }
+
+  public ShardDirectory directory() {
+    return directory;
+  }
+
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  public PrometheusMeterRegistry prometheus() {
+    return prometheus;
+  }
+
+  /** The event-bus address of shard {@code index} of this node. Unique in the cluster. */
+  public String shardAddress(int index) {
+    return "odin.shard." + nodeId + "." + index;
+  }
+
+  /** The node-local address of dispatcher {@code index}. */
+  public static String dispatcherAddress(int index) {
+    return "odin.dispatch." + index;
+  }
+
+  public int dispatcherCount() {
+    return config.getInt(DispatchSettings.INSTANCES);
+  }
+
+  /** Spreads publish requests over the dispatchers. */
+  public String nextDispatcherAddress() {
+    return dispatcherAddress(Math.floorMod(nextDispatcher.getAndIncrement(), dispatcherCount()));
+  }
+
+  /** Shards report here when they listen and as their connection counts change. */
+  public void shardStatus(int index, ShardStatus status) {
+    if (status == null) {
+      shards.remove(index);
+    } else {
+      shards.put(index, status);
+    }
+  }
+
+  public Map<Integer, ShardStatus> shards() {
+    return shards;
+  }
+
+  /** Adds a dependency to /health (Kafka, Redis, cluster). */
+  public void dependency(String name, Supplier<JsonObject> status) {
+    dependencies.put(name, status);
+  }
+
+  public Map<String, Supplier<JsonObject>> dependencies() {
+    return dependencies;
+  }
+
+  /** What a shard shows in /health. */
+  public interface ShardStatus {
+    String address();
+
+    int connections();
+  }
+}

@@ -1,0 +1,141 @@
+package io.odin.ws.api;
+
+import io.odin.ws.NodeContext;
+import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.dispatch.RoutingPlan;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.protocol.EnvelopeException;
+import io.odin.ws.protocol.EnvelopeParser;
+import io.odin.ws.shard.ShardSettings;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The management port: {@code POST /api/publish}, {@code GET /health}, {@code GET /health/ready}.
+ * It parses and checks envelopes, then hands them to a dispatcher and answers once they reached the shards.
+ */
+public final class ApiVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(ApiVerticle.class);
+
+  private final NodeContext node;
+  private EnvelopeParser parser;
+  private DeliveryOptions handoff;
+  private HttpServer server;
+
+  public ApiVerticle(NodeContext node) {
+    this.node = node;
+  }
+
+  @Override
+  public Future<?> start() {
+    parser = DispatchSettings.parser(node.config());
+    handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
+    Router router = Router.router(vertx);
+    router.post("/api/publish")
+      .handler(BodyHandler.create(false).setBodyLimit(node.config().getInt(ApiSettings.MAX_BODY_BYTES)))
+      .handler(this::publish);
+    router.get("/health").handler(this::health);
+    router.get("/health/ready").handler(this::ready);
+    server = vertx.createHttpServer();
+    return server.requestHandler(router)
+      .listen(node.config().getInt(ApiSettings.PORT), node.config().getString(ApiSettings.HOST))
+      .onSuccess(s -> log.info("management API listening on {}:{}", node.config().getString(ApiSettings.HOST), s.actualPort()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close();
+  }
+
+  private void publish(RoutingContext ctx) {
+    long now = System.currentTimeMillis();
+    if (ctx.body().buffer() == null || ctx.body().length() == 0) {
+      badRequest(ctx, "body: empty (send one envelope or an array of envelopes)");
+      return;
+    }
+    List<Envelope> envelopes;
+    try {
+      envelopes = parser.parseBatch(ctx.body().buffer().getBytes(), now);
+    } catch (EnvelopeException e) {
+      badRequest(ctx, e.getMessage());
+      return;
+    }
+    if (envelopes.isEmpty()) {
+      json(ctx, 202, new JsonObject().put("accepted", 0));
+      return;
+    }
+    vertx.eventBus().<RoutingPlan>request(node.nextDispatcherAddress(), new DispatchBatch(envelopes), handoff)
+      .onSuccess(reply -> {
+        RoutingPlan plan = reply.body();
+        json(ctx, 202, new JsonObject()
+          .put("accepted", envelopes.size())
+          .put("targeted", plan.targeted())
+          .put("broadcast", plan.broadcast())
+          .put("fallback", plan.fallback())
+          .put("undeliverable", plan.undeliverable()));
+      })
+      .onFailure(t -> {
+        boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
+        node.metrics().dropped(io.odin.ws.metrics.GatewayMetrics.DropReason.OVERLOAD, envelopes.size());
+        json(ctx, 503, new JsonObject().put("error", timeout
+          ? "dispatch did not take the messages in time; retry later"
+          : "dispatch failed: " + t.getMessage()));
+      });
+  }
+
+  private void badRequest(RoutingContext ctx, String message) {
+    node.metrics().publishRejected();
+    json(ctx, 400, new JsonObject().put("error", message));
+  }
+
+  private void health(RoutingContext ctx) {
+    JsonArray shards = new JsonArray();
+    int total = 0;
+    for (NodeContext.ShardStatus s : node.shards().values()) {
+      int n = s.connections();
+      total += n;
+      shards.add(new JsonObject().put("address", s.address()).put("connections", n));
+    }
+    JsonObject deps = new JsonObject();
+    for (Map.Entry<String, Supplier<JsonObject>> e : node.dependencies().entrySet()) {
+      deps.put(e.getKey(), e.getValue().get());
+    }
+    json(ctx, 200, new JsonObject()
+      .put("node", node.nodeId())
+      .put("status", "up")
+      .put("connections", total)
+      .put("shards", shards)
+      .put("dependencies", deps));
+  }
+
+  private void ready(RoutingContext ctx) {
+    int expected = ShardSettings.shardCount(node.config());
+    int listening = node.shards().size();
+    boolean ready = listening >= expected;
+    json(ctx, ready ? 200 : 503, new JsonObject()
+      .put("ready", ready)
+      .put("shardsListening", listening)
+      .put("shardsExpected", expected));
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
+  }
+}

@@ -1,0 +1,32 @@
+package io.odin.ws.dispatch;
+
+import io.odin.ws.config.ConfigKey;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.protocol.EnvelopeParser;
+
+import java.util.HashSet;
+import java.util.List;
+
+/** How published messages are parsed and routed. */
+public final class DispatchSettings {
+
+  public static final ConfigKey INSTANCES = ConfigKey.integer("dispatch.instances", 1, 1, 64,
+    "Dispatcher verticles per node; each Kafka partition always goes through the same one");
+  public static final ConfigKey BROADCAST_TYPES = ConfigKey.stringList("dispatch.broadcastTypes",
+    List.of("system-announcement", "maintenance-notify"),
+    "Message types that go to every connection, whatever their token");
+  public static final ConfigKey MAX_ENVELOPE_BYTES = ConfigKey.integer("dispatch.maxEnvelopeBytes", 65_536, 64, 16 << 20,
+    "Largest envelope accepted from any source; larger ones are refused as oversized");
+  public static final ConfigKey HANDOFF_TIMEOUT_MS = ConfigKey.integer("dispatch.handoffTimeoutMs", 10_000, 100, 600_000,
+    "How long a producer (publish API, Kafka pool) waits for a dispatcher to hand a batch to the shards");
+
+  public static final List<ConfigKey> KEYS = List.of(INSTANCES, BROADCAST_TYPES, MAX_ENVELOPE_BYTES, HANDOFF_TIMEOUT_MS);
+
+  private DispatchSettings() {
+  }
+
+  /** The envelope parser every source of messages uses, so HTTP and Kafka accept exactly the same envelopes. */
+  public static EnvelopeParser parser(GatewayConfig config) {
+    return new EnvelopeParser(new HashSet<>(config.getStringList(BROADCAST_TYPES)), config.getInt(MAX_ENVELOPE_BYTES));
+  }
+}

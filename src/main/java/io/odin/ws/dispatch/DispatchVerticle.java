@@ -1,0 +1,124 @@
+package io.odin.ws.dispatch;
+
+import io.odin.ws.NodeContext;
+import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.metrics.GatewayMetrics.DispatchType;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.registry.RegistryLookup;
+import io.odin.ws.shard.ShardBatch;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Routes batches of envelopes to the shards that hold their tokens: one registry lookup per batch, then one
+ * event-bus message per shard per batch. Lookups of consecutive batches may overlap, but batches are handed to
+ * the shards strictly in arrival order, so a token's messages keep their order.
+ */
+public final class DispatchVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(DispatchVerticle.class);
+
+  private final NodeContext node;
+  private final int index;
+  private final GatewayMetrics metrics;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private MessageConsumer<DispatchBatch> consumer;
+
+  public DispatchVerticle(NodeContext node, int index) {
+    this.node = node;
+    this.index = index;
+    this.metrics = node.metrics();
+  }
+
+  @Override
+  public Future<?> start() {
+    consumer = vertx.eventBus().localConsumer(NodeContext.dispatcherAddress(index), this::onBatch);
+    return consumer.completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return consumer.unregister();
+  }
+
+  private void onBatch(Message<DispatchBatch> message) {
+    List<Envelope> envelopes = message.body().envelopes();
+    Pending p = new Pending(message, envelopes);
+    pending.add(p);
+    Set<String> tokens = RoutingPlanner.tokensToLookUp(envelopes);
+    if (tokens.isEmpty()) {
+      p.complete(null, false);
+    } else {
+      node.registry().lookup(tokens).onComplete(ar -> {
+        if (ar.failed()) {
+          log.debug("registry lookup failed, falling back to all shards: {}", ar.cause().toString());
+        }
+        p.complete(ar.succeeded() ? ar.result() : null, ar.failed());
+      });
+    }
+    drain();
+  }
+
+  /** Hands over every batch at the head of the queue whose lookup is done. */
+  private void drain() {
+    Pending head;
+    while ((head = pending.peek()) != null && head.done) {
+      pending.poll();
+      handOver(head);
+    }
+  }
+
+  private void handOver(Pending p) {
+    RoutingPlan plan;
+    try {
+      plan = RoutingPlanner.plan(p.envelopes, p.lookup, node.directory());
+    } catch (RuntimeException e) {
+      log.error("routing failed for a batch of {} messages", p.envelopes.size(), e);
+      p.message.fail(500, "routing failed: " + e);
+      return;
+    }
+    EventBus bus = vertx.eventBus();
+    for (Map.Entry<String, List<Envelope>> e : plan.byShard().entrySet()) {
+      bus.send(e.getKey(), new ShardBatch(e.getValue()));
+    }
+    metrics.batch(plan.size());
+    metrics.dispatched(DispatchType.TARGETED, plan.targeted());
+    metrics.dispatched(DispatchType.BROADCAST, plan.broadcast());
+    metrics.dispatched(DispatchType.FALLBACK, plan.fallback());
+    metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, plan.undeliverable());
+    for (int f : plan.fanout()) {
+      if (f > 0) {
+        metrics.fanout(f);
+      }
+    }
+    p.message.reply(plan);
+  }
+
+  private final class Pending {
+    final Message<DispatchBatch> message;
+    final List<Envelope> envelopes;
+    RegistryLookup lookup;
+    boolean done;
+
+    Pending(Message<DispatchBatch> message, List<Envelope> envelopes) {
+      this.message = message;
+      this.envelopes = envelopes;
+    }
+
+    void complete(RegistryLookup result, boolean failed) {
+      lookup = failed ? null : result;
+      done = true;
+      drain();
+    }
+  }
+}

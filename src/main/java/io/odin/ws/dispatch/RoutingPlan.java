@@ -1,0 +1,62 @@
+package io.odin.ws.dispatch;
+
+import io.odin.ws.protocol.Envelope;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The outcome of routing one batch: for each shard address, the envelopes it must deliver in publish order,
+ * and how each message was routed.
+ */
+public final class RoutingPlan {
+
+  private final Map<String, List<Envelope>> byShard;
+  private final int[] fanout;
+  final int targeted;
+  final int broadcast;
+  final int fallback;
+  final int undeliverable;
+
+  RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, int targeted, int broadcast, int fallback,
+              int undeliverable) {
+    this.byShard = byShard;
+    this.fanout = fanout;
+    this.targeted = targeted;
+    this.broadcast = broadcast;
+    this.fallback = fallback;
+    this.undeliverable = undeliverable;
+  }
+
+  /** Shard address to the envelopes for it, in the batch's order. */
+  public Map<String, List<Envelope>> byShard() {
+    return byShard;
+  }
+
+  /** Shards each envelope was sent to, by position in the batch. */
+  public int[] fanout() {
+    return fanout;
+  }
+
+  public int targeted() {
+    return targeted;
+  }
+
+  public int broadcast() {
+    return broadcast;
+  }
+
+  /** Targeted messages sent to every shard because the registry could not say where their tokens are. */
+  public int fallback() {
+    return fallback;
+  }
+
+  /** Targeted messages none of whose tokens has a connection anywhere. */
+  public int undeliverable() {
+    return undeliverable;
+  }
+
+  public int size() {
+    return fanout.length;
+  }
+}

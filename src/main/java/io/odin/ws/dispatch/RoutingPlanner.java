@@ -1,0 +1,107 @@
+package io.odin.ws.dispatch;
+
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.registry.RegistryLookup;
+import io.odin.ws.registry.ShardDirectory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decides which shards get each message of a batch:
+ * <ul>
+ *   <li>broadcast messages go to every live shard;</li>
+ *   <li>targeted messages go to the live shards the registry names for their tokens;</li>
+ *   <li>when the registry failed, or does not know a token and is not authoritative, the message falls back to
+ *       every live shard (each delivers only to its own connections of the token);</li>
+ *   <li>a token an authoritative registry does not know has no connection: the message is undeliverable.</li>
+ * </ul>
+ * Registry entries naming shards that are not live are ignored, so a stale entry never misroutes; for a
+ * non-authoritative registry a token left with no live shard is treated as unknown (fallback), never dropped.
+ */
+public final class RoutingPlanner {
+
+  private RoutingPlanner() {
+  }
+
+  /** The distinct tokens of the batch's targeted messages: what to look up. */
+  public static Set<String> tokensToLookUp(List<Envelope> envelopes) {
+    Set<String> tokens = new LinkedHashSet<>();
+    for (Envelope e : envelopes) {
+      if (!e.isBroadcast()) {
+        for (String t : e.tokens()) {
+          tokens.add(t);
+        }
+      }
+    }
+    return tokens;
+  }
+
+  /**
+   * @param lookup the registry's answer, or null when the registry failed (everything targeted falls back)
+   */
+  public static RoutingPlan plan(List<Envelope> envelopes, RegistryLookup lookup, ShardDirectory directory) {
+    List<String> live = directory.all();
+    Map<String, List<Envelope>> byShard = new HashMap<>(Math.max(4, live.size() * 2));
+    int[] fanout = new int[envelopes.size()];
+    int targeted = 0;
+    int broadcast = 0;
+    int fallback = 0;
+    int undeliverable = 0;
+    Set<String> owners = new LinkedHashSet<>();
+    for (int i = 0; i < envelopes.size(); i++) {
+      Envelope e = envelopes.get(i);
+      if (e.isBroadcast()) {
+        broadcast++;
+        fanout[i] = addToAll(byShard, live, e);
+        continue;
+      }
+      owners.clear();
+      boolean unknown = lookup == null;
+      if (!unknown) {
+        for (String token : e.tokens()) {
+          Collection<String> shards = lookup.shardsOf(token);
+          boolean anyLive = false;
+          if (shards != null) {
+            for (String shard : shards) {
+              if (directory.isLive(shard)) {
+                owners.add(shard);
+                anyLive = true;
+              }
+            }
+          }
+          if (!anyLive && !lookup.authoritative()) {
+            // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
+            unknown = true;
+            break;
+          }
+        }
+      }
+      if (unknown) {
+        fallback++;
+        fanout[i] = addToAll(byShard, live, e);
+      } else if (owners.isEmpty()) {
+        undeliverable++;
+      } else {
+        targeted++;
+        for (String shard : owners) {
+          byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(e);
+        }
+        fanout[i] = owners.size();
+      }
+    }
+    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable);
+  }
+
+  private static int addToAll(Map<String, List<Envelope>> byShard, List<String> live, Envelope e) {
+    for (String shard : live) {
+      byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(e);
+    }
+    return live.size();
+  }
+}

@@ -1,0 +1,54 @@
+package io.odin.ws.protocol;
+
+/**
+ * One message to push, parsed and checked once at the edge of the node (publish API or Kafka).
+ * The frame clients receive is encoded here, once, whatever the number of shards and sockets that get it.
+ */
+public final class Envelope {
+
+  private static final String[] NO_TOKENS = new String[0];
+
+  private final String type;
+  private final String[] tokens;
+  private final String channel;
+  private final byte[] frame;
+  private final boolean broadcast;
+  private final long publishedAtMillis;
+
+  public Envelope(String type, String[] tokens, String channel, byte[] frame, boolean broadcast, long publishedAtMillis) {
+    this.type = type;
+    this.tokens = tokens != null ? tokens : NO_TOKENS;
+    this.channel = channel;
+    this.frame = frame;
+    this.broadcast = broadcast;
+    this.publishedAtMillis = publishedAtMillis;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  /** The recipients of a targeted message, without duplicates; empty for a message without token. */
+  public String[] tokens() {
+    return tokens;
+  }
+
+  public String channel() {
+    return channel;
+  }
+
+  /** The UTF-8 JSON text frame clients receive: {@code {"type":..,"channel":..,"data":..}}. Never modify. */
+  public byte[] frame() {
+    return frame;
+  }
+
+  /** True when the message goes to every connection (broadcast type, channel "global", or no token). */
+  public boolean isBroadcast() {
+    return broadcast;
+  }
+
+  /** When the message entered the system (Kafka record timestamp or publish time), for delivery latency. */
+  public long publishedAtMillis() {
+    return publishedAtMillis;
+  }
+}

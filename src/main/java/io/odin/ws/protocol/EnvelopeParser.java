@@ -1,0 +1,224 @@
+package io.odin.ws.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Parses publish envelopes {@code {"type": string, "token": string | [string, ...], "channel": string, "data": any}}
+ * with a streaming parser. {@code data} is never turned into objects: its bytes are copied unchanged into the
+ * client frame, which is built here once per message. Other fields are ignored, so producers may add their own.
+ * Thread-safe.
+ */
+public final class EnvelopeParser {
+
+  /** The channel whose messages go to every connection. */
+  public static final String GLOBAL_CHANNEL = "global";
+  public static final int MAX_TYPE_LENGTH = 128;
+  public static final int MAX_CHANNEL_LENGTH = 256;
+
+  private static final JsonFactory JSON = JsonFactory.builder()
+    .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+    .build();
+
+  private final Set<String> broadcastTypes;
+  private final int maxEnvelopeBytes;
+
+  public EnvelopeParser(Set<String> broadcastTypes, int maxEnvelopeBytes) {
+    this.broadcastTypes = Set.copyOf(broadcastTypes);
+    this.maxEnvelopeBytes = maxEnvelopeBytes;
+  }
+
+  /** One envelope or a JSON array of them, as the publish API takes them. Fails on the first bad one. */
+  public List<Envelope> parseBatch(byte[] json, long publishedAtMillis) throws EnvelopeException {
+    int start = skipWhitespace(json, 0);
+    if (start < json.length && json[start] == '[') {
+      List<Envelope> out = new ArrayList<>();
+      try (JsonParser p = JSON.createParser(json)) {
+        p.nextToken();
+        JsonToken t;
+        int index = 0;
+        while ((t = nextToken(p)) != JsonToken.END_ARRAY) {
+          if (t == null) {
+            throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "body: unexpected end of JSON");
+          }
+          if (t != JsonToken.START_OBJECT) {
+            throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "[" + index + "]: must be a JSON object");
+          }
+          int from = (int) p.currentTokenLocation().getByteOffset();
+          p.skipChildren();
+          int to = (int) p.currentLocation().getByteOffset();
+          try {
+            out.add(parseObject(json, from, to, null, null, publishedAtMillis));
+          } catch (EnvelopeException e) {
+            throw e.at(index);
+          }
+          index++;
+        }
+        if (nextToken(p) != null) {
+          throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "body: unexpected content after the array");
+        }
+      } catch (IOException e) {
+        throw notJson(e);
+      }
+      return out;
+    }
+    return List.of(parse(json, null, null, publishedAtMillis));
+  }
+
+  /**
+   * One envelope, as a Kafka record's value is.
+   *
+   * @param fallbackToken the token when the envelope has none (the Kafka record key), or null
+   * @param fallbackType  the type when the envelope has none (a Kafka record header), or null
+   */
+  public Envelope parse(byte[] json, String fallbackToken, String fallbackType, long publishedAtMillis) throws EnvelopeException {
+    if (json == null) {
+      throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "value: missing");
+    }
+    return parseObject(json, 0, json.length, fallbackToken, fallbackType, publishedAtMillis);
+  }
+
+  private Envelope parseObject(byte[] json, int from, int to, String fallbackToken, String fallbackType,
+                               long publishedAtMillis) throws EnvelopeException {
+    if (to - from > maxEnvelopeBytes) {
+      throw new EnvelopeException(EnvelopeException.Reason.OVERSIZED,
+        "envelope: " + (to - from) + " bytes exceeds the limit of " + maxEnvelopeBytes);
+    }
+    if (!Utf8.isValid(json, from, to)) {
+      throw new EnvelopeException(EnvelopeException.Reason.NOT_UTF8, "envelope: not valid UTF-8");
+    }
+    String type = null;
+    String channel = null;
+    String[] tokens = null;
+    int dataFrom = -1;
+    int dataTo = -1;
+    try (JsonParser p = JSON.createParser(json, from, to - from)) {
+      JsonToken first = nextToken(p);
+      if (first != JsonToken.START_OBJECT) {
+        throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
+      }
+      JsonToken t;
+      while ((t = nextToken(p)) == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = nextToken(p);
+        switch (field) {
+          case "type":
+            type = requireString(p, value, "type", MAX_TYPE_LENGTH, EnvelopeException.Reason.NO_TYPE);
+            break;
+          case "channel":
+            channel = value == JsonToken.VALUE_NULL ? null
+              : requireString(p, value, "channel", MAX_CHANNEL_LENGTH, EnvelopeException.Reason.BAD_FIELD);
+            break;
+          case "token":
+            tokens = readTokens(p, value);
+            break;
+          case "data":
+            dataFrom = (int) p.currentTokenLocation().getByteOffset();
+            if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
+              p.skipChildren();
+            } else {
+              p.finishToken();
+            }
+            dataTo = (int) p.currentLocation().getByteOffset();
+            break;
+          default:
+            p.skipChildren();
+        }
+      }
+      if (t != JsonToken.END_OBJECT) {
+        throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected end of JSON");
+      }
+      if (nextToken(p) != null) {
+        throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected content after the object");
+      }
+    } catch (IOException e) {
+      throw notJson(e);
+    }
+    if (type == null) {
+      type = fallbackType;
+    }
+    if (type == null || type.isEmpty()) {
+      throw new EnvelopeException(EnvelopeException.Reason.NO_TYPE, "type: missing (a non-empty string is required)");
+    }
+    if (tokens == null && fallbackToken != null) {
+      if (!Token.isValid(fallbackToken)) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
+      }
+      tokens = new String[] {fallbackToken};
+    }
+    boolean broadcast = tokens == null || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
+    byte[] frame = FrameEncoder.message(type, channel, json, dataFrom, dataTo);
+    return new Envelope(type, broadcast ? null : tokens, channel, frame, broadcast, publishedAtMillis);
+  }
+
+  private static String[] readTokens(JsonParser p, JsonToken value) throws IOException, EnvelopeException {
+    if (value == JsonToken.VALUE_STRING) {
+      String token = p.getText();
+      if (!Token.isValid(token)) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(token));
+      }
+      return new String[] {token};
+    }
+    if (value != JsonToken.START_ARRAY) {
+      throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: must be a string or an array of strings");
+    }
+    Set<String> tokens = new LinkedHashSet<>();
+    JsonToken t;
+    int i = 0;
+    while ((t = nextToken(p)) != JsonToken.END_ARRAY) {
+      if (t != JsonToken.VALUE_STRING) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token[" + i + "]: must be a string");
+      }
+      String token = p.getText();
+      if (!Token.isValid(token)) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token[" + i + "]: " + Token.problem(token));
+      }
+      tokens.add(token);
+      i++;
+    }
+    if (tokens.isEmpty()) {
+      throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN,
+        "token: an empty array names no recipient (leave token out to broadcast)");
+    }
+    return tokens.toArray(new String[0]);
+  }
+
+  private static String requireString(JsonParser p, JsonToken value, String field, int maxLength,
+                                      EnvelopeException.Reason reason) throws IOException, EnvelopeException {
+    if (value != JsonToken.VALUE_STRING) {
+      p.skipChildren();
+      throw new EnvelopeException(reason, field + ": must be a string");
+    }
+    String s = p.getText();
+    if (s.isEmpty() || s.length() > maxLength) {
+      throw new EnvelopeException(reason, field + ": must be 1 to " + maxLength + " characters");
+    }
+    return s;
+  }
+
+  private static JsonToken nextToken(JsonParser p) throws IOException {
+    return p.nextToken();
+  }
+
+  private static EnvelopeException notJson(IOException e) {
+    String msg = e.getMessage();
+    int cut = msg == null ? -1 : msg.indexOf('\n');
+    return new EnvelopeException(EnvelopeException.Reason.NOT_JSON,
+      "body: not valid JSON (" + (cut > 0 ? msg.substring(0, cut) : msg) + ")");
+  }
+
+  private static int skipWhitespace(byte[] b, int i) {
+    while (i < b.length && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) {
+      i++;
+    }
+    return i;
+  }
+}

@@ -1,0 +1,31 @@
+package io.odin.ws.shard;
+
+import io.vertx.core.http.ServerWebSocket;
+
+/** One client socket and the little state its shard keeps for it. Touched only on the shard's event loop. */
+final class ClientConnection implements ShardConnections.Slot {
+
+  final ServerWebSocket socket;
+  final String token;
+  /** Last time the client sent anything (a frame or a pong), for the idle sweep. */
+  long lastHeardMillis;
+  /** Set once the shard decided to close it, so the close reason is counted once and writes stop. */
+  boolean closing;
+  private int slot = -1;
+
+  ClientConnection(ServerWebSocket socket, String token, long nowMillis) {
+    this.socket = socket;
+    this.token = token;
+    this.lastHeardMillis = nowMillis;
+  }
+
+  @Override
+  public int slot() {
+    return slot;
+  }
+
+  @Override
+  public void slot(int index) {
+    slot = index;
+  }
+}

@@ -1,0 +1,22 @@
+package io.odin.ws.shard;
+
+import io.odin.ws.protocol.Envelope;
+
+import java.util.List;
+
+/**
+ * Everything one dispatched batch holds for one shard, in publish order: one event-bus message per shard
+ * per batch, never one per client. Inside a node the list travels by reference (see {@link ShardBatchCodec}).
+ */
+public final class ShardBatch {
+
+  private final List<Envelope> envelopes;
+
+  public ShardBatch(List<Envelope> envelopes) {
+    this.envelopes = envelopes;
+  }
+
+  public List<Envelope> envelopes() {
+    return envelopes;
+  }
+}

@@ -1,0 +1,278 @@
+package io.odin.ws.shard;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.odin.ws.NodeContext;
+import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.protocol.Token;
+import io.odin.ws.registry.ConnectionRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * One shard: a WebSocket server instance on its own event loop (all shards of a node listen on one port and
+ * Vert.x spreads accepted connections over them) plus the event-bus consumer at the shard's address. It owns
+ * its sockets and writes to them only from its event loop.
+ */
+public final class ShardVerticle extends VerticleBase implements NodeContext.ShardStatus {
+
+  private static final Logger log = LoggerFactory.getLogger(ShardVerticle.class);
+
+  /** Close codes: standard ones, and 4408 (private range, after HTTP 408) for clients that stopped answering. */
+  static final short CLOSE_GOING_AWAY = 1001;
+  static final short CLOSE_TRY_AGAIN_LATER = 1013;
+  static final short CLOSE_PING_TIMEOUT = 4408;
+
+  private final NodeContext node;
+  private final int index;
+  private final String address;
+  private final ShardSettings settings;
+  private final GatewayMetrics metrics;
+  private final ConnectionRegistry registry;
+  private final ShardConnections<ClientConnection> connections = new ShardConnections<>();
+  private final BiConsumer<ClientConnection, byte[]> deliver = this::deliver;
+  private final BiConsumer<ClientConnection, Buffer> ping = this::ping;
+
+  private HttpServer server;
+  private MessageConsumer<ShardBatch> consumer;
+  private long sweepTimer = -1;
+  private long writes;
+  private boolean stopping;
+
+  public ShardVerticle(NodeContext node, int index) {
+    this.node = node;
+    this.index = index;
+    this.address = node.shardAddress(index);
+    this.settings = new ShardSettings(node.config());
+    this.metrics = node.metrics();
+    this.registry = node.registry();
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpServerOptions options = new HttpServerOptions()
+      .setHost(settings.host)
+      .setPort(settings.port)
+      .setMaxWebSocketFrameSize(settings.maxFrameBytes)
+      .setMaxWebSocketMessageSize(settings.maxFrameBytes)
+      .setPerMessageWebSocketCompressionSupported(settings.compression)
+      .setPerFrameWebSocketCompressionSupported(settings.compression)
+      // no event-bus registration per socket: it would put per-connection state into the cluster registry
+      .setRegisterWebSocketWriteHandlers(false);
+    server = vertx.createHttpServer(options)
+      .webSocketHandshakeHandler(this::onHandshake)
+      .requestHandler(this::onPlainRequest);
+    consumer = vertx.eventBus().consumer(address, this::onBatch);
+    if (settings.pingIntervalMs > 0) {
+      sweepTimer = vertx.setPeriodic(settings.pingIntervalMs, id -> sweep());
+    }
+    metrics.shardConnections(address, connections::size);
+    return consumer.completion()
+      .compose(v -> server.listen())
+      .onSuccess(s -> {
+        node.directory().add(address);
+        node.shardStatus(index, this);
+        log.info("shard {} listening on {}:{}", address, settings.host, s.actualPort());
+      });
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    // routing first, so dispatchers stop sending here; then the sockets, which clients will reopen elsewhere
+    node.directory().remove(address);
+    node.shardStatus(index, null);
+    vertx.cancelTimer(sweepTimer);
+    for (String token : connections.tokens()) {
+      registry.unregister(token, address);
+    }
+    connections.forEach(null, (c, unused) -> close(c, CLOSE_GOING_AWAY, "server shutting down", DisconnectReason.SHUTDOWN));
+    metrics.removeShard(address);
+    Future<Void> unregistered = consumer != null ? consumer.unregister() : Future.succeededFuture();
+    Future<Void> closed = server != null ? server.close() : Future.succeededFuture();
+    return Future.join(unregistered, closed);
+  }
+
+  private void onPlainRequest(HttpServerRequest request) {
+    if (settings.path.equals(request.path())) {
+      request.response().setStatusCode(HttpResponseStatus.UPGRADE_REQUIRED.code())
+        .putHeader("content-type", "text/plain")
+        .end("WebSocket endpoint: connect with ws://HOST:PORT" + settings.path + "?token=TOKEN\n");
+    } else {
+      request.response().setStatusCode(404).end();
+    }
+  }
+
+  private void onHandshake(ServerWebSocketHandshake handshake) {
+    if (stopping) {
+      handshake.reject(503);
+      return;
+    }
+    if (!settings.path.equals(handshake.path())) {
+      handshake.reject(404);
+      return;
+    }
+    String token = queryParam(handshake.query(), "token");
+    if (!Token.isValid(token)) {
+      handshake.reject(400);
+      return;
+    }
+    handshake.accept().onSuccess(socket -> onOpen(socket, token));
+  }
+
+  private void onOpen(ServerWebSocket socket, String token) {
+    if (stopping) {
+      socket.close(CLOSE_GOING_AWAY, "server shutting down");
+      return;
+    }
+    ClientConnection c = new ClientConnection(socket, token, System.currentTimeMillis());
+    socket.setWriteQueueMaxSize(settings.writeQueueMaxBytes);
+    socket.textMessageHandler(text -> onText(c, text));
+    socket.binaryMessageHandler(bytes -> onBinary(c));
+    socket.pongHandler(b -> c.lastHeardMillis = System.currentTimeMillis());
+    socket.exceptionHandler(t -> log.debug("socket error on {}: {}", address, t.toString()));
+    socket.closeHandler(v -> onClosed(c));
+    if (connections.add(token, c)) {
+      registry.register(token, address);
+    }
+    metrics.connected();
+  }
+
+  private void onClosed(ClientConnection c) {
+    if (!c.closing) {
+      metrics.disconnected(DisconnectReason.CLIENT);
+    }
+    if (connections.remove(c.token, c) && !stopping) {
+      registry.unregister(c.token, address);
+    }
+  }
+
+  private void onText(ClientConnection c, String text) {
+    c.lastHeardMillis = System.currentTimeMillis();
+    byte[] answer = ClientOps.answer(text);
+    if (ClientOps.isError(answer)) {
+      metrics.clientError();
+    }
+    write(c, answer);
+  }
+
+  private void onBinary(ClientConnection c) {
+    c.lastHeardMillis = System.currentTimeMillis();
+    metrics.clientError();
+    write(c, io.odin.ws.protocol.FrameEncoder.error("binary frames are not supported; send JSON text frames"));
+  }
+
+  private void onBatch(Message<ShardBatch> message) {
+    List<Envelope> envelopes = message.body().envelopes();
+    long now = System.currentTimeMillis();
+    writes = 0;
+    for (int i = 0, n = envelopes.size(); i < n; i++) {
+      Envelope e = envelopes.get(i);
+      int reached;
+      if (e.isBroadcast()) {
+        reached = connections.forEach(e.frame(), deliver);
+      } else {
+        reached = 0;
+        String[] tokens = e.tokens();
+        for (String token : tokens) {
+          reached += connections.forEachOf(token, e.frame(), deliver);
+        }
+      }
+      if (reached > 0) {
+        metrics.deliveryLatencyMillis(now - e.publishedAtMillis());
+      }
+    }
+    metrics.delivered(writes);
+  }
+
+  /** Writes one message to one socket, unless the socket is slow: then it is dropped and the socket closed. */
+  private void deliver(ClientConnection c, byte[] frame) {
+    if (c.closing) {
+      // the socket is being closed: its client reconnects and is no longer reachable here
+      metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, 1);
+      return;
+    }
+    if (c.socket.writeQueueFull()) {
+      metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
+      close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
+      return;
+    }
+    write(c, frame);
+    writes++;
+  }
+
+  private static void write(ClientConnection c, byte[] frame) {
+    // the frame bytes are shared by every socket: wrapping them costs no copy and no encoding per socket
+    c.socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+  }
+
+  /** Pings every connection and closes those that have been silent for longer than the idle timeout. */
+  private void sweep() {
+    connections.forEach(Buffer.buffer(), ping);
+  }
+
+  private void ping(ClientConnection c, Buffer payload) {
+    if (c.closing) {
+      return;
+    }
+    if (System.currentTimeMillis() - c.lastHeardMillis > settings.idleTimeoutMs) {
+      close(c, CLOSE_PING_TIMEOUT, "ping timeout", DisconnectReason.PING_TIMEOUT);
+    } else {
+      c.socket.writePing(payload);
+    }
+  }
+
+  private void close(ClientConnection c, short code, String reason, DisconnectReason counted) {
+    if (!c.closing) {
+      c.closing = true;
+      metrics.disconnected(counted);
+      c.socket.close(code, reason);
+    }
+  }
+
+  private static String queryParam(String query, String name) {
+    if (query == null) {
+      return null;
+    }
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      String key = eq < 0 ? pair : pair.substring(0, eq);
+      if (key.equals(name)) {
+        try {
+          return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+          return null;
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public String address() {
+    return address;
+  }
+
+  @Override
+  public int connections() {
+    return connections.size();
+  }
+}
