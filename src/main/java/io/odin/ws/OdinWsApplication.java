@@ -61,7 +61,10 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
         mainVerticle = a;
       }
     }
-    if (instances != null && mainVerticle != null && !mainVerticle.equals(BootstrapVerticle.class.getName())) {
+    if (mainVerticle == null) {
+      // the bootstrap by default, also when run from a class path without the jar's Main-Verticle manifest entry
+      rest.add(0, BootstrapVerticle.class.getName());
+    } else if (instances != null && !mainVerticle.equals(BootstrapVerticle.class.getName())) {
       // another main verticle: -instances keeps its Vert.x meaning
       rest.add("-instances");
       rest.add(instances.toString());

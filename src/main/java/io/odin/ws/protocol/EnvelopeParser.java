@@ -121,13 +121,14 @@ public final class EnvelopeParser {
             tokens = readTokens(p, value);
             break;
           case "data":
-            dataFrom = (int) p.currentTokenLocation().getByteOffset();
+            // the parser counts offsets from the start of the slice it was given
+            dataFrom = from + (int) p.currentTokenLocation().getByteOffset();
             if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
               p.skipChildren();
             } else {
               p.finishToken();
             }
-            dataTo = (int) p.currentLocation().getByteOffset();
+            dataTo = from + (int) p.currentLocation().getByteOffset();
             break;
           default:
             p.skipChildren();

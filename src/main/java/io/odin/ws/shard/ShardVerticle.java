@@ -1,6 +1,8 @@
 package io.odin.ws.shard;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.odin.ws.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
@@ -148,12 +150,28 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     socket.textMessageHandler(text -> onText(c, text));
     socket.binaryMessageHandler(bytes -> onBinary(c));
     socket.pongHandler(b -> c.lastHeardMillis = System.currentTimeMillis());
-    socket.exceptionHandler(t -> log.debug("socket error on {}: {}", address, t.toString()));
+    socket.exceptionHandler(t -> onSocketError(c, t));
     socket.closeHandler(v -> onClosed(c));
     if (connections.add(token, c)) {
       registry.register(token, address);
     }
     metrics.connected();
+  }
+
+  private void onSocketError(ClientConnection c, Throwable t) {
+    if (t instanceof CorruptedWebSocketFrameException) {
+      // a frame over ws.maxFrameBytes (1009) or a protocol violation (1002): say so before closing
+      WebSocketCloseStatus status = ((CorruptedWebSocketFrameException) t).closeStatus();
+      metrics.clientError();
+      close(c, (short) status.code(), truncate(t.getMessage()), DisconnectReason.ERROR);
+    } else {
+      log.debug("socket error on {}: {}", address, t.toString());
+    }
+  }
+
+  private static String truncate(String reason) {
+    // a close reason must fit in a control frame (123 bytes)
+    return reason == null ? "" : reason.length() > 100 ? reason.substring(0, 100) : reason;
   }
 
   private void onClosed(ClientConnection c) {

@@ -1,0 +1,78 @@
+package io.odin.ws.config;
+
+import io.odin.ws.api.ApiSettings;
+import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.shard.ShardSettings;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GatewayConfigTest {
+
+  @Test
+  void defaults() {
+    GatewayConfig c = GatewayConfig.defaults();
+    assertEquals(3001, c.getInt(ShardSettings.PORT));
+    assertEquals(3004, c.getInt(ApiSettings.PORT));
+    assertEquals(Runtime.getRuntime().availableProcessors(), ShardSettings.shardCount(c));
+    assertEquals(List.of("system-announcement", "maintenance-notify"), c.getStringList(DispatchSettings.BROADCAST_TYPES));
+  }
+
+  @Test
+  void fileThenEnvironment() {
+    JsonObject file = new JsonObject().put("ws.port", 4000).put("shards.instances", 3).put("//ws.port", "a comment");
+    GatewayConfig c = GatewayConfig.resolve(file, Map.of("ODIN_HTTP_PORT", "4001", "ODIN_SHARDS", "5",
+      "ODIN_DISPATCH_BROADCAST_TYPES", "a, b", "ODIN_WS_COMPRESSION", "true"));
+    assertEquals(4000, c.getInt(ShardSettings.PORT));
+    assertEquals(4001, c.getInt(ApiSettings.PORT));
+    assertEquals(5, ShardSettings.shardCount(c), "the environment overrides the file");
+    assertEquals(List.of("a", "b"), c.getStringList(DispatchSettings.BROADCAST_TYPES));
+    assertTrue(c.getBoolean(ShardSettings.COMPRESSION));
+    assertEquals(3, ShardSettings.shardCount(GatewayConfig.resolve(file, Map.of())));
+  }
+
+  @Test
+  void badConfigNamesTheKey() {
+    assertMessage(new JsonObject().put("ws.prot", 1), "ws.prot: unknown configuration key (did you mean ws.port?)");
+    assertMessage(new JsonObject().put("ws.port", 70000), "ws.port: must be between 1 and 65535, got 70000");
+    assertMessage(new JsonObject().put("ws.port", "3001"), "ws.port: must be a whole number, got \"3001\"");
+    assertMessage(new JsonObject().put("ws.port", 1.5), "ws.port: must be a whole number");
+    assertMessage(new JsonObject().put("shards.instances", "many"), "shards.instances: must be a whole number or \"auto\"");
+    assertMessage(new JsonObject().put("dispatch.broadcastTypes", new JsonArray().add(1)), "dispatch.broadcastTypes: must be an array of strings");
+    assertMessage(new JsonObject().put("ws.compression", "yes"), "ws.compression: must be true or false");
+    ConfigException env = assertThrows(ConfigException.class,
+      () -> GatewayConfig.resolve(new JsonObject(), Map.of("ODIN_WS_PORT", "abc")));
+    assertTrue(env.getMessage().startsWith("ws.port: environment variable ODIN_WS_PORT must be a whole number"), env.getMessage());
+  }
+
+  @Test
+  void envNamesAreDerivedFromKeys() {
+    assertEquals("ODIN_KAFKA_BOOTSTRAP_SERVERS", ConfigKey.envNameFor("kafka.bootstrapServers"));
+    assertEquals("ODIN_WS_PORT", ShardSettings.PORT.envName());
+    assertEquals("ODIN_SHARDS", ShardSettings.INSTANCES.envName());
+  }
+
+  @Test
+  void confDefaultJsonDescribesEveryKeyWithItsDefault() throws Exception {
+    String onDisk = Files.readString(Path.of("conf/default.json"));
+    assertEquals(ConfigSchema.defaultsDocument(), onDisk,
+      "conf/default.json is out of date: regenerate it with "
+        + "java -cp target/classes:... io.odin.ws.config.ConfigSchema > conf/default.json");
+    // and it is itself a valid config that resolves to the defaults
+    assertEquals(GatewayConfig.defaults().toJson(), GatewayConfig.resolve(new JsonObject(onDisk), Map.of()).toJson());
+  }
+
+  private static void assertMessage(JsonObject file, String expected) {
+    ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.resolve(file, Map.of()));
+    assertTrue(e.getMessage().startsWith(expected), "'" + e.getMessage() + "' should start with '" + expected + "'");
+  }
+}

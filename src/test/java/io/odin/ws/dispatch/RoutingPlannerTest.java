@@ -1,0 +1,112 @@
+package io.odin.ws.dispatch;
+
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.registry.RegistryLookup;
+import io.odin.ws.registry.ShardDirectory;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+class RoutingPlannerTest {
+
+  private final ShardDirectory directory = new ShardDirectory();
+
+  @BeforeEach
+  void shards() {
+    directory.add("s0");
+    directory.add("s1");
+    directory.add("s2");
+  }
+
+  private static Envelope targeted(String... tokens) {
+    return new Envelope("t", tokens, null, new byte[0], false, 0);
+  }
+
+  private static Envelope broadcast() {
+    return new Envelope("b", null, null, new byte[0], true, 0);
+  }
+
+  @Test
+  void targetedGoesOnlyToOwningShardsInBatchOrder() {
+    Envelope a1 = targeted("a");
+    Envelope b = targeted("b");
+    Envelope a2 = targeted("a");
+    RegistryLookup lookup = new RegistryLookup(Map.of("a", List.of("s0", "s2"), "b", List.of("s1")), true);
+    RoutingPlan plan = RoutingPlanner.plan(List.of(a1, b, a2), lookup, directory);
+    assertEquals(Map.of("s0", List.of(a1, a2), "s2", List.of(a1, a2), "s1", List.of(b)), plan.byShard());
+    assertEquals(3, plan.targeted());
+    assertArrayEquals(new int[] {2, 1, 2}, plan.fanout());
+  }
+
+  @Test
+  void broadcastReachesEveryLiveShardInOrderWithTargeted() {
+    Envelope a = targeted("a");
+    Envelope all = broadcast();
+    RegistryLookup lookup = new RegistryLookup(Map.of("a", List.of("s1")), true);
+    RoutingPlan plan = RoutingPlanner.plan(List.of(a, all), lookup, directory);
+    assertEquals(List.of(a, all), plan.byShard().get("s1"));
+    assertEquals(List.of(all), plan.byShard().get("s0"));
+    assertEquals(List.of(all), plan.byShard().get("s2"));
+    assertEquals(1, plan.broadcast());
+  }
+
+  @Test
+  void multiTokenMessageGoesToEachShardOnce() {
+    Envelope ab = targeted("a", "b");
+    RegistryLookup lookup = new RegistryLookup(Map.of("a", List.of("s0"), "b", List.of("s0", "s1")), true);
+    RoutingPlan plan = RoutingPlanner.plan(List.of(ab), lookup, directory);
+    assertEquals(Map.of("s0", List.of(ab), "s1", List.of(ab)), plan.byShard());
+  }
+
+  @Test
+  void unknownTokenOfAuthoritativeRegistryIsUndeliverable() {
+    RoutingPlan plan = RoutingPlanner.plan(List.of(targeted("ghost")), new RegistryLookup(Map.of(), true), directory);
+    assertEquals(1, plan.undeliverable());
+    assertEquals(0, plan.byShard().size());
+  }
+
+  @Test
+  void unknownTokenOfNonAuthoritativeRegistryFallsBackToAllShards() {
+    Envelope e = targeted("ghost");
+    RoutingPlan plan = RoutingPlanner.plan(List.of(e), new RegistryLookup(Map.of(), false), directory);
+    assertEquals(1, plan.fallback());
+    assertEquals(Set.of("s0", "s1", "s2"), plan.byShard().keySet());
+  }
+
+  @Test
+  void failedRegistryFallsBack() {
+    RoutingPlan plan = RoutingPlanner.plan(List.of(targeted("a"), broadcast()), null, directory);
+    assertEquals(1, plan.fallback());
+    assertEquals(1, plan.broadcast());
+    assertEquals(2, plan.byShard().get("s1").size());
+  }
+
+  @Test
+  void staleEntriesAreIgnored() {
+    directory.remove("s2");
+    Envelope e = targeted("a");
+    RoutingPlan plan = RoutingPlanner.plan(List.of(e), new RegistryLookup(Map.of("a", List.of("s2", "s1")), true), directory);
+    assertEquals(Map.of("s1", List.of(e)), plan.byShard());
+    assertFalse(plan.byShard().containsKey("s2"));
+  }
+
+  @Test
+  void tokenKnownOnlyOnDeadShardsFallsBackWhenRegistryIsNotAuthoritative() {
+    directory.remove("s2");
+    RoutingPlan plan = RoutingPlanner.plan(List.of(targeted("a")), new RegistryLookup(Map.of("a", List.of("s2")), false), directory);
+    assertEquals(1, plan.fallback());
+    assertEquals(Set.of("s0", "s1"), plan.byShard().keySet());
+  }
+
+  @Test
+  void tokensToLookUpSkipsBroadcasts() {
+    assertEquals(Set.of("a", "b"), RoutingPlanner.tokensToLookUp(List.of(targeted("a", "b"), broadcast(), targeted("a"))));
+  }
+}

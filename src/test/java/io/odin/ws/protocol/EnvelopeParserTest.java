@@ -1,0 +1,131 @@
+package io.odin.ws.protocol;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EnvelopeParserTest {
+
+  private final EnvelopeParser parser = new EnvelopeParser(Set.of("system-announcement"), 1024);
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String frame(Envelope e) {
+    return new String(e.frame(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void targetedEnvelopeKeepsDataBytesUnchanged() throws Exception {
+    String data = "{ \"n\" : 1.50e10, \"big\": 123456789012345678901234567890, \"s\":\"\\u00e9t\u00e9 \\\"q\\\"\", \"a\":[1, 2 ,3] }";
+    Envelope e = parser.parse(bytes("{\"type\":\"order\",\"token\":\"user-1\",\"data\":" + data + ",\"extra\":7}"), null, null, 42);
+    assertEquals("order", e.type());
+    assertArrayEquals(new String[] {"user-1"}, e.tokens());
+    assertFalse(e.isBroadcast());
+    assertEquals(42, e.publishedAtMillis());
+    assertEquals("{\"type\":\"order\",\"data\":" + data + "}", frame(e));
+    // and the frame is valid JSON whose data equals the producer's
+    assertEquals(new JsonObject(data), new JsonObject(frame(e)).getJsonObject("data"));
+  }
+
+  @Test
+  void scalarAndMissingData() throws Exception {
+    assertEquals("{\"type\":\"t\",\"data\":\"x y\"}", frame(parser.parse(bytes("{\"data\":\"x y\",\"type\":\"t\",\"token\":\"a\"}"), null, null, 0)));
+    assertEquals("{\"type\":\"t\",\"data\":-12.5}", frame(parser.parse(bytes("{\"type\":\"t\",\"data\":-12.5,\"token\":\"a\"}"), null, null, 0)));
+    assertEquals("{\"type\":\"t\",\"data\":null}", frame(parser.parse(bytes("{\"type\":\"t\",\"token\":\"a\"}"), null, null, 0)));
+    assertEquals("{\"type\":\"t\",\"data\":true}", frame(parser.parse(bytes("{\"type\":\"t\",\"token\":\"a\",\"data\":true}"), null, null, 0)));
+  }
+
+  @Test
+  void channelIsInTheFrameOnlyWhenSet() throws Exception {
+    Envelope e = parser.parse(bytes("{\"type\":\"t\",\"channel\":\"news\\\"x\",\"token\":\"a\",\"data\":1}"), null, null, 0);
+    assertEquals("news\"x", e.channel());
+    assertEquals("{\"type\":\"t\",\"channel\":\"news\\\"x\",\"data\":1}", frame(e));
+  }
+
+  @Test
+  void broadcastRules() throws Exception {
+    assertTrue(parser.parse(bytes("{\"type\":\"t\"}"), null, null, 0).isBroadcast(), "no token");
+    assertTrue(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"a\"}"), null, null, 0).isBroadcast(), "global channel");
+    Envelope typed = parser.parse(bytes("{\"type\":\"system-announcement\",\"token\":\"a\"}"), null, null, 0);
+    assertTrue(typed.isBroadcast(), "broadcast type");
+    assertEquals(0, typed.tokens().length);
+    assertFalse(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"news\",\"token\":\"a\"}"), null, null, 0).isBroadcast());
+  }
+
+  @Test
+  void tokenArraysAreDeduplicated() throws Exception {
+    Envelope e = parser.parse(bytes("{\"type\":\"t\",\"token\":[\"a\",\"b\",\"a\"]}"), null, null, 0);
+    assertArrayEquals(new String[] {"a", "b"}, e.tokens());
+  }
+
+  @Test
+  void fallbacksFromKafkaKeyAndHeader() throws Exception {
+    Envelope e = parser.parse(bytes("{\"data\":1}"), "key-token", "header-type", 0);
+    assertEquals("header-type", e.type());
+    assertArrayEquals(new String[] {"key-token"}, e.tokens());
+    Envelope own = parser.parse(bytes("{\"type\":\"mine\",\"token\":\"mine\"}"), "key-token", "header-type", 0);
+    assertEquals("mine", own.type());
+    assertArrayEquals(new String[] {"mine"}, own.tokens(), "the envelope's token wins over the record key");
+  }
+
+  @Test
+  void batchOfEnvelopes() throws Exception {
+    List<Envelope> list = parser.parseBatch(bytes(" [ {\"type\":\"a\",\"token\":\"x\"}, {\"type\":\"b\",\"data\":[1,{\"c\":2}]} ] "), 5);
+    assertEquals(2, list.size());
+    assertEquals("{\"type\":\"b\",\"data\":[1,{\"c\":2}]}", frame(list.get(1)));
+    assertEquals(1, parser.parseBatch(bytes("{\"type\":\"a\"}"), 0).size());
+    assertEquals(0, parser.parseBatch(bytes("[]"), 0).size());
+  }
+
+  @Test
+  void errorsNameTheField() {
+    assertProblem("{\"token\":\"a\"}", EnvelopeException.Reason.NO_TYPE, "type: missing");
+    assertProblem("{\"type\":7}", EnvelopeException.Reason.NO_TYPE, "type: must be a string");
+    assertProblem("{\"type\":\"\"}", EnvelopeException.Reason.NO_TYPE, "type: must be 1 to");
+    assertProblem("{\"type\":\"t\",\"token\":\"a b\"}", EnvelopeException.Reason.BAD_TOKEN, "token: may contain only");
+    assertProblem("{\"type\":\"t\",\"token\":[\"ok\",5]}", EnvelopeException.Reason.BAD_TOKEN, "token[1]: must be a string");
+    assertProblem("{\"type\":\"t\",\"token\":[]}", EnvelopeException.Reason.BAD_TOKEN, "token: an empty array");
+    assertProblem("{\"type\":\"t\",\"token\":{}}", EnvelopeException.Reason.BAD_TOKEN, "token: must be a string or an array");
+    assertProblem("{\"type\":\"t\",\"channel\":[]}", EnvelopeException.Reason.BAD_FIELD, "channel: must be a string");
+    assertProblem("[1]", EnvelopeException.Reason.NOT_OBJECT, "[0]: must be a JSON object");
+    assertProblem("\"text\"", EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
+    assertProblem("{\"type\":\"t\"", EnvelopeException.Reason.NOT_JSON, "not valid JSON");
+    assertProblem("{\"type\":\"t\"} {}", EnvelopeException.Reason.NOT_JSON, "unexpected content");
+    assertProblem("not json", EnvelopeException.Reason.NOT_JSON, "body: not valid JSON");
+    assertProblem("[{\"type\":\"ok\"},{\"type\":\"t\",\"token\":\"%%\"}]", EnvelopeException.Reason.BAD_TOKEN, "[1].token:");
+    assertProblem("{\"type\":\"t\",\"data\":\"" + "x".repeat(2000) + "\"}", EnvelopeException.Reason.OVERSIZED, "exceeds the limit of 1024");
+  }
+
+  @Test
+  void invalidUtf8IsRefused() {
+    byte[] bad = bytes("{\"type\":\"t\",\"data\":\"xx\"}");
+    bad[21] = (byte) 0xC3; // a lead byte followed by an ASCII byte
+    EnvelopeException e = assertThrows(EnvelopeException.class, () -> parser.parse(bad, null, null, 0));
+    assertEquals(EnvelopeException.Reason.NOT_UTF8, e.reason());
+  }
+
+  @Test
+  void badFallbackTokenIsRefused() {
+    EnvelopeException e = assertThrows(EnvelopeException.class, () -> parser.parse(bytes("{\"type\":\"t\"}"), "bad key!", null, 0));
+    assertEquals(EnvelopeException.Reason.BAD_TOKEN, e.reason());
+    assertNull(null);
+  }
+
+  private void assertProblem(String json, EnvelopeException.Reason reason, String messagePart) {
+    EnvelopeException e = assertThrows(EnvelopeException.class, () -> parser.parseBatch(bytes(json), 0), json);
+    assertEquals(reason, e.reason(), e.getMessage());
+    assertTrue(e.getMessage().contains(messagePart), "'" + e.getMessage() + "' should contain '" + messagePart + "'");
+  }
+}
