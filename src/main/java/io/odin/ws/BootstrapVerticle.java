@@ -1,6 +1,10 @@
 package io.odin.ws;
 
 import io.odin.ws.api.ApiVerticle;
+import io.odin.ws.cluster.ClusterVerticle;
+import io.odin.ws.cluster.NodeBatch;
+import io.odin.ws.cluster.NodeBatchCodec;
+import io.odin.ws.cluster.NodeRelayVerticle;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchBatch;
@@ -25,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The main verticle: resolves the configuration, builds the node's shared parts and deploys every role with
- * its instance count: dispatchers, then shards, then the management API (so /health/ready turns 200 only when
- * all shards listen).
+ * its instance count: dispatchers, then shards, then (clustered) the relay for other nodes' batches, then the
+ * management API, and last (clustered) the cluster membership, which announces the shards once they listen.
  */
 public final class BootstrapVerticle extends VerticleBase {
 
@@ -52,8 +56,13 @@ public final class BootstrapVerticle extends VerticleBase {
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
-    ConnectionRegistry registry = new InMemoryConnectionRegistry();
+    boolean clustered = vertx.isClustered();
+    // alone, the in-memory registry sees every connection; in a cluster it sees only this node's
+    ConnectionRegistry registry = new InMemoryConnectionRegistry(!clustered);
     node = new NodeContext(config, registry);
+    if (clustered) {
+      log.warn("clustered without a shared registry: every targeted message goes to every shard of the cluster");
+    }
     registerCodecs(vertx.eventBus());
     int shards = ShardSettings.shardCount(config);
     int dispatchers = node.dispatcherCount();
@@ -63,9 +72,12 @@ public final class BootstrapVerticle extends VerticleBase {
         new DeploymentOptions().setInstances(dispatchers))
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
         new DeploymentOptions().setInstances(shards)))
+      .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
       .compose(id -> vertx.deployVerticle(new ApiVerticle(node)))
-      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}",
-        node.nodeId(), shards, dispatchers, registry.kind()));
+      // last: announce this node's shards to the cluster once they all listen
+      .compose(id -> clustered ? vertx.deployVerticle(new ClusterVerticle(node)) : Future.succeededFuture(id))
+      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}{}",
+        node.nodeId(), shards, dispatchers, registry.kind(), clustered ? ", clustered" : ""));
   }
 
   @Override
@@ -74,6 +86,7 @@ public final class BootstrapVerticle extends VerticleBase {
     bus.unregisterDefaultCodec(ShardBatch.class);
     bus.unregisterDefaultCodec(DispatchBatch.class);
     bus.unregisterDefaultCodec(RoutingPlan.class);
+    bus.unregisterDefaultCodec(NodeBatch.class);
     return node != null ? node.registry().close() : Future.succeededFuture();
   }
 
@@ -86,5 +99,6 @@ public final class BootstrapVerticle extends VerticleBase {
     bus.registerDefaultCodec(ShardBatch.class, new ShardBatchCodec());
     bus.registerDefaultCodec(DispatchBatch.class, new LocalCodec<>(DispatchBatch.class));
     bus.registerDefaultCodec(RoutingPlan.class, new LocalCodec<>(RoutingPlan.class));
+    bus.registerDefaultCodec(NodeBatch.class, new NodeBatchCodec());
   }
 }

@@ -34,7 +34,7 @@ public final class NodeContext {
   private final String nodeId;
   private final GatewayConfig config;
   private final ConnectionRegistry registry;
-  private final ShardDirectory directory = new ShardDirectory();
+  private final ShardDirectory directory;
   private final GatewayMetrics metrics;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
@@ -46,6 +46,7 @@ public final class NodeContext {
     this.nodeId = configured.isEmpty() ? UUID.randomUUID().toString().substring(0, 8) : configured;
     this.config = config;
     this.registry = registry;
+    this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheusRegistry();
     this.metrics = new GatewayMetrics(prometheus);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
@@ -87,6 +88,11 @@ public final class NodeContext {
   /** The event-bus address of shard {@code index} of this node. Unique in the cluster. */
   public String shardAddress(int index) {
     return "odin.shard." + nodeId + "." + index;
+  }
+
+  /** The address where a node takes the batches other nodes' dispatchers route to its shards. */
+  public static String relayAddress(String nodeId) {
+    return "odin.node." + nodeId + ".relay";
   }
 
   /** The node-local address of dispatcher {@code index}. */

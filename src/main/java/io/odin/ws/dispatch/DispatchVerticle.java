@@ -1,6 +1,8 @@
 package io.odin.ws.dispatch;
 
 import io.odin.ws.NodeContext;
+import io.odin.ws.cluster.NodeBatch;
+import io.odin.ws.registry.ShardDirectory;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.protocol.Envelope;
@@ -15,13 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Routes batches of envelopes to the shards that hold their tokens: one registry lookup per batch, then one
- * event-bus message per shard per batch. Lookups of consecutive batches may overlap, but batches are handed to
+ * event-bus message per local shard and one per other node (its relay splits it) per batch. Lookups of consecutive batches may overlap, but batches are handed to
  * the shards strictly in arrival order, so a token's messages keep their order.
  */
 public final class DispatchVerticle extends VerticleBase {
@@ -88,8 +91,25 @@ public final class DispatchVerticle extends VerticleBase {
       return;
     }
     EventBus bus = vertx.eventBus();
+    ShardDirectory directory = node.directory();
+    Map<String, Map<String, List<Envelope>>> remote = null;
     for (Map.Entry<String, List<Envelope>> e : plan.byShard().entrySet()) {
-      bus.send(e.getKey(), new ShardBatch(e.getValue()));
+      String shard = e.getKey();
+      String owner = directory.nodeOf(shard);
+      if (owner == null || owner.equals(directory.localNode())) {
+        bus.send(shard, new ShardBatch(e.getValue()));
+      } else {
+        // one message per other node, whatever the number of its shards this batch touches
+        if (remote == null) {
+          remote = new HashMap<>();
+        }
+        remote.computeIfAbsent(owner, n -> new HashMap<>()).put(shard, e.getValue());
+      }
+    }
+    if (remote != null) {
+      for (Map.Entry<String, Map<String, List<Envelope>>> e : remote.entrySet()) {
+        bus.send(NodeContext.relayAddress(e.getKey()), new NodeBatch(e.getValue()));
+      }
     }
     metrics.batch(plan.size());
     metrics.dispatched(DispatchType.TARGETED, plan.targeted());

@@ -10,12 +10,20 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The registry of a single node without Redis: exact, because every shard that could hold a token registers
- * here. Shards call it from their own event loops, dispatchers from theirs, so it is a concurrent map.
+ * The registry of a node without Redis. Alone, it is exact (authoritative): every shard that could hold a
+ * token registers here. In a cluster it cannot know the other nodes' connections (a token held here may also
+ * have devices there), so it answers no lookup and every targeted message falls back to every shard of the
+ * cluster: correct, but not targeted; a cluster wants the Redis registry. Shards call it from their own event
+ * loops, dispatchers from theirs, so it is a concurrent map.
  */
 public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
   private final ConcurrentHashMap<String, Set<String>> shardsByToken = new ConcurrentHashMap<>();
+  private final boolean authoritative;
+
+  public InMemoryConnectionRegistry(boolean authoritative) {
+    this.authoritative = authoritative;
+  }
 
   @Override
   public void register(String token, String shardAddress) {
@@ -39,6 +47,9 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
   @Override
   public Future<RegistryLookup> lookup(Collection<String> tokens) {
+    if (!authoritative) {
+      return Future.succeededFuture(new RegistryLookup(Map.of(), false));
+    }
     Map<String, List<String>> found = new HashMap<>(tokens.size() * 2);
     for (String token : tokens) {
       Set<String> shards = shardsByToken.get(token);
@@ -46,7 +57,7 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
         found.put(token, List.copyOf(shards));
       }
     }
-    return Future.succeededFuture(new RegistryLookup(found, true));
+    return Future.succeededFuture(new RegistryLookup(found, authoritative));
   }
 
   /** Number of tokens with at least one connection. */

@@ -1,52 +1,132 @@
 package io.odin.ws.registry;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The shard addresses that are live now. Broadcasts go to all of them, and a registry entry naming an
- * address that is not here is ignored, so a stopped shard drops out of routing at once, not when its
- * registry TTL runs out. Reads are a volatile snapshot (dispatch reads it for every batch); writes are rare.
+ * The shard addresses that are live now, on this node and (when clustered) on the others, and the node each
+ * belongs to. Broadcasts go to all of them, and a registry entry naming an address that is not here is
+ * ignored, so a stopped shard or a departed node drops out of routing at once, not when registry TTLs run
+ * out. Reads are a volatile snapshot (dispatch reads it for every batch); writes are rare.
  */
 public final class ShardDirectory {
 
-  private volatile Snapshot snapshot = new Snapshot(List.of());
+  private final String localNode;
+  private final List<Runnable> localChangeListeners = new CopyOnWriteArrayList<>();
+  private volatile Snapshot snapshot = new Snapshot(Map.of());
 
-  public synchronized void add(String shardAddress) {
-    List<String> next = new ArrayList<>(snapshot.list);
-    if (!next.contains(shardAddress)) {
-      next.add(shardAddress);
-      Collections.sort(next);
-      snapshot = new Snapshot(next);
-    }
+  public ShardDirectory(String localNode) {
+    this.localNode = localNode;
   }
 
-  public synchronized void remove(String shardAddress) {
-    List<String> next = new ArrayList<>(snapshot.list);
-    if (next.remove(shardAddress)) {
-      snapshot = new Snapshot(next);
-    }
+  public String localNode() {
+    return localNode;
   }
 
-  /** Every live shard address, sorted. */
+  /** A shard of this node is live. */
+  public void add(String shardAddress) {
+    synchronized (this) {
+      Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
+      next.put(shardAddress, localNode);
+      snapshot = new Snapshot(next);
+    }
+    localChangeListeners.forEach(Runnable::run);
+  }
+
+  /** A shard of this node stopped. */
+  public void remove(String shardAddress) {
+    synchronized (this) {
+      Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
+      next.remove(shardAddress);
+      snapshot = new Snapshot(next);
+    }
+    localChangeListeners.forEach(Runnable::run);
+  }
+
+  /** Replaces what is known of another node's shards (an empty list: it has none now). */
+  public synchronized void putNode(String node, Collection<String> shardAddresses) {
+    Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
+    next.values().removeIf(node::equals);
+    for (String address : shardAddresses) {
+      next.put(address, node);
+    }
+    snapshot = new Snapshot(next);
+  }
+
+  /** Forgets every shard of a node that left; returns their addresses. */
+  public synchronized List<String> removeNode(String node) {
+    Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
+    List<String> removed = new ArrayList<>();
+    next.entrySet().removeIf(e -> {
+      if (e.getValue().equals(node)) {
+        removed.add(e.getKey());
+        return true;
+      }
+      return false;
+    });
+    snapshot = new Snapshot(next);
+    Collections.sort(removed);
+    return removed;
+  }
+
+  /** Called after each change of this node's shards (to announce them to the cluster). */
+  public void onLocalChange(Runnable listener) {
+    localChangeListeners.add(listener);
+  }
+
+  /** Every live shard address of the cluster, sorted. */
   public List<String> all() {
-    return snapshot.list;
+    return snapshot.all;
+  }
+
+  /** This node's live shard addresses, sorted. */
+  public List<String> local() {
+    return snapshot.shardsOf(localNode);
+  }
+
+  /** Every node with at least one live shard, mapped to its shard addresses. */
+  public Map<String, List<String>> byNode() {
+    return snapshot.byNode;
   }
 
   public boolean isLive(String shardAddress) {
-    return snapshot.set.contains(shardAddress);
+    return snapshot.nodeByShard.containsKey(shardAddress);
+  }
+
+  /** The node a live shard belongs to, or null. */
+  public String nodeOf(String shardAddress) {
+    return snapshot.nodeByShard.get(shardAddress);
+  }
+
+  public boolean isLocal(String shardAddress) {
+    return localNode.equals(snapshot.nodeByShard.get(shardAddress));
   }
 
   private static final class Snapshot {
-    final List<String> list;
-    final Set<String> set;
+    final Map<String, String> nodeByShard;
+    final List<String> all;
+    final Map<String, List<String>> byNode;
 
-    Snapshot(List<String> list) {
-      this.list = List.copyOf(list);
-      this.set = Set.copyOf(new HashSet<>(list));
+    Snapshot(Map<String, String> nodeByShard) {
+      this.nodeByShard = Map.copyOf(nodeByShard);
+      List<String> sorted = new ArrayList<>(nodeByShard.keySet());
+      Collections.sort(sorted);
+      this.all = List.copyOf(sorted);
+      Map<String, List<String>> grouped = new HashMap<>();
+      for (String address : sorted) {
+        grouped.computeIfAbsent(nodeByShard.get(address), n -> new ArrayList<>()).add(address);
+      }
+      grouped.replaceAll((n, l) -> List.copyOf(l));
+      this.byNode = Map.copyOf(grouped);
+    }
+
+    List<String> shardsOf(String node) {
+      return byNode.getOrDefault(node, List.of());
     }
   }
 }

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class RoutingPlannerTest {
 
-  private final ShardDirectory directory = new ShardDirectory();
+  private final ShardDirectory directory = new ShardDirectory("n1");
 
   @BeforeEach
   void shards() {

@@ -13,7 +13,7 @@ class InMemoryConnectionRegistryTest {
 
   @Test
   void tracksShardsPerToken() {
-    InMemoryConnectionRegistry registry = new InMemoryConnectionRegistry();
+    InMemoryConnectionRegistry registry = new InMemoryConnectionRegistry(true);
     registry.register("a", "s0");
     registry.register("a", "s1");
     registry.register("b", "s1");
@@ -29,5 +29,14 @@ class InMemoryConnectionRegistryTest {
     assertNull(registry.lookup(List.of("a")).result().shardsOf("a"));
     assertNull(registry.lookup(List.of("b")).result().shardsOf("b"));
     assertEquals(0, registry.size());
+  }
+
+  @Test
+  void inAClusterItAnswersNothingSoDispatchFallsBack() {
+    InMemoryConnectionRegistry registry = new InMemoryConnectionRegistry(false);
+    registry.register("a", "s0");
+    RegistryLookup lookup = registry.lookup(List.of("a")).result();
+    assertNull(lookup.shardsOf("a"), "another node may hold devices of the same token");
+    assertTrue(!lookup.authoritative());
   }
 }

@@ -1,0 +1,176 @@
+package io.odin.ws.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstance;
+import io.odin.ws.NodeContext;
+import io.odin.ws.registry.ShardDirectory;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Keeps every node's {@link ShardDirectory} in step with the cluster. Each node announces its live shards on
+ * {@value #ANNOUNCE_ADDRESS} when they change, when another node appears, and every
+ * {@code cluster.announceIntervalMs}. When Hazelcast reports a member gone (crash or leave), its shards are
+ * removed at once, so dispatch stops routing to them and ignores their registry entries; the oldest member
+ * then cleans those entries from the registry. No state per connection is kept in the cluster.
+ */
+public final class ClusterVerticle extends VerticleBase {
+
+  public static final String ANNOUNCE_ADDRESS = "odin.cluster.directory";
+
+  private static final Logger log = LoggerFactory.getLogger(ClusterVerticle.class);
+
+  private final NodeContext node;
+  private final ClusterSettings settings;
+  /** Hazelcast member uuid to odin node id, for the members that announced themselves. */
+  private final Map<String, String> nodeByMember = new HashMap<>();
+  private HazelcastInstance hazelcast;
+  private String localMember;
+  private UUID listenerId;
+  private MessageConsumer<JsonObject> consumer;
+  private long timer = -1;
+  private boolean stopping;
+
+  public ClusterVerticle(NodeContext node) {
+    this.node = node;
+    this.settings = new ClusterSettings(node.config());
+  }
+
+  @Override
+  public Future<?> start() {
+    hazelcast = ((HazelcastClusterManager) ((VertxInternal) vertx).clusterManager()).getHazelcastInstance();
+    localMember = hazelcast.getCluster().getLocalMember().getUuid().toString();
+    Context context = vertx.getOrCreateContext();
+    listenerId = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+        // the new member announces itself (hello) once its shards listen
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        String member = event.getMember().getUuid().toString();
+        context.runOnContext(v -> onMemberLeft(member));
+      }
+    });
+    node.directory().onLocalChange(() -> context.runOnContext(v -> announce(false)));
+    node.dependency("cluster", this::health);
+    consumer = vertx.eventBus().consumer(ANNOUNCE_ADDRESS, this::onAnnouncement);
+    timer = vertx.setPeriodic(settings.announceIntervalMs, id -> announce(false));
+    return consumer.completion().onSuccess(v -> {
+      announce(true);
+      log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember,
+        hazelcast.getCluster().getMembers().size());
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(timer);
+    // tell the others right away that this node's shards are gone, before Hazelcast reports the departure
+    publish(List.of(), false);
+    hazelcast.getCluster().removeMembershipListener(listenerId);
+    return consumer.unregister();
+  }
+
+  private void announce(boolean hello) {
+    if (!stopping) {
+      publish(node.directory().local(), hello);
+    }
+  }
+
+  private void publish(List<String> shards, boolean hello) {
+    vertx.eventBus().publish(ANNOUNCE_ADDRESS, new JsonObject()
+      .put("node", node.nodeId())
+      .put("member", localMember)
+      .put("hello", hello)
+      .put("shards", new JsonArray(new ArrayList<>(shards))));
+  }
+
+  private void onAnnouncement(Message<JsonObject> message) {
+    JsonObject a = message.body();
+    String from = a.getString("node");
+    String member = a.getString("member");
+    if (from == null || member == null) {
+      return;
+    }
+    if (from.equals(node.nodeId())) {
+      if (!member.equals(localMember)) {
+        log.error("another cluster member ({}) uses this node's id {}: shard addresses collide; give every node its own node.id",
+          member, from);
+      }
+      return;
+    }
+    if (!isMember(member)) {
+      // a late announcement from a member that already left
+      return;
+    }
+    boolean isNew = nodeByMember.put(member, from) == null;
+    List<String> shards = new ArrayList<>();
+    for (Object s : a.getJsonArray("shards", new JsonArray())) {
+      shards.add(String.valueOf(s));
+    }
+    node.directory().putNode(from, shards);
+    if (isNew) {
+      log.info("node {} (member {}) announced {} shards", from, member, shards.size());
+    }
+    if (a.getBoolean("hello", false) || isNew) {
+      announce(false);
+    }
+  }
+
+  private void onMemberLeft(String member) {
+    String gone = nodeByMember.remove(member);
+    if (gone == null) {
+      return;
+    }
+    List<String> shards = node.directory().removeNode(gone);
+    log.warn("node {} left the cluster; its {} shards are out of routing", gone, shards.size());
+    if (isOldestMember()) {
+      shards.forEach(node.registry()::removeShard);
+    }
+  }
+
+  private boolean isMember(String member) {
+    for (Member m : hazelcast.getCluster().getMembers()) {
+      if (m.getUuid().toString().equals(member)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** One member cleans up after a departed one: the oldest, which every member agrees on. */
+  private boolean isOldestMember() {
+    Set<Member> members = hazelcast.getCluster().getMembers();
+    return !members.isEmpty() && members.iterator().next().localMember();
+  }
+
+  private JsonObject health() {
+    JsonObject nodes = new JsonObject();
+    node.directory().byNode().forEach((n, shards) -> nodes.put(n, new JsonArray(shards)));
+    return new JsonObject()
+      .put("status", hazelcast.getLifecycleService().isRunning() ? "up" : "down")
+      .put("members", hazelcast.getCluster().getMembers().size())
+      .put("nodes", nodes);
+  }
+}
