@@ -1,0 +1,57 @@
+package io.odin.ws.cluster;
+
+import com.hazelcast.config.Config;
+import io.odin.ws.config.ConfigException;
+import io.odin.ws.config.GatewayConfig;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class HazelcastConfigsTest {
+
+  private static ClusterSettings settings(JsonObject conf, Map<String, String> env) {
+    return new ClusterSettings(GatewayConfig.resolve(conf, env));
+  }
+
+  @Test
+  void builtFromKeysAndEnvironment() {
+    Config c = HazelcastConfigs.build(settings(new JsonObject(), Map.of(
+      "ODIN_CLUSTER_HOST", "127.0.0.1", "ODIN_CLUSTER_PORT", "15801",
+      "ODIN_CLUSTER_MEMBERS", "127.0.0.1:15801,127.0.0.1:15802")));
+    assertEquals(15801, c.getNetworkConfig().getPort());
+    assertFalse(c.getNetworkConfig().getJoin().getMulticastConfig().isEnabled());
+    assertTrue(c.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled());
+    assertEquals(List.of("127.0.0.1:15801", "127.0.0.1:15802"), c.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+    assertEquals("127.0.0.1", c.getProperty("hazelcast.local.localAddress"));
+    assertEquals("5", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
+    // the structures Vert.x needs are kept
+    assertNotNull(c.getMultiMapConfigs().get("__vertx.subs"));
+  }
+
+  @Test
+  void shippedXmlFilesParse() {
+    Config loopback = HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "conf/cluster/hazelcast-loopback.xml"), Map.of()));
+    assertEquals(5701, loopback.getNetworkConfig().getPort());
+    assertTrue(loopback.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled());
+    Config gcp = HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "conf/cluster/hazelcast-gcp.xml"), Map.of()));
+    assertTrue(gcp.getNetworkConfig().getJoin().getGcpConfig().isEnabled());
+    assertNotNull(gcp.getMultiMapConfigs().get("__vertx.subs"));
+  }
+
+  @Test
+  void missingFileIsAClearError() {
+    ConfigException e = assertThrows(ConfigException.class, () ->
+      HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "nope.xml"), Map.of())));
+    assertTrue(e.getMessage().startsWith("cluster.config: no such file nope.xml"));
+    assertEquals(0, new JsonArray().size());
+  }
+}
