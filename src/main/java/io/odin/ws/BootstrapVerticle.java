@@ -11,6 +11,8 @@ import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
+import io.odin.ws.ingest.KafkaPoolVerticle;
+import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.InMemoryConnectionRegistry;
 import io.odin.ws.shard.ShardBatch;
@@ -53,6 +55,7 @@ public final class BootstrapVerticle extends VerticleBase {
     GatewayConfig config;
     try {
       config = GatewayConfig.resolve(config(), env);
+      KafkaSettings.validate(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
@@ -74,10 +77,21 @@ public final class BootstrapVerticle extends VerticleBase {
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
       .compose(id -> vertx.deployVerticle(new ApiVerticle(node)))
+      .compose(id -> deployKafkaPool(config))
       // last: announce this node's shards to the cluster once they all listen
       .compose(id -> clustered ? vertx.deployVerticle(new ClusterVerticle(node)) : Future.succeededFuture(id))
       .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}{}",
         node.nodeId(), shards, dispatchers, registry.kind(), clustered ? ", clustered" : ""));
+  }
+
+  /** The node's Kafka consumer pool, when kafka.bootstrapServers is set: it needs no broker to start. */
+  private Future<String> deployKafkaPool(GatewayConfig config) {
+    if (!KafkaSettings.enabled(config)) {
+      return Future.succeededFuture("");
+    }
+    AtomicInteger nextConsumer = new AtomicInteger();
+    return vertx.deployVerticle(() -> new KafkaPoolVerticle(node, nextConsumer.getAndIncrement()),
+      new DeploymentOptions().setInstances(config.getInt(KafkaSettings.CONSUMERS)));
   }
 
   @Override

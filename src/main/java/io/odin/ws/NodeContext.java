@@ -43,6 +43,9 @@ public final class NodeContext {
 
   public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
     String configured = config.getString(NODE_ID);
+    if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
+      throw new io.odin.ws.config.ConfigException(NODE_ID.name() + ": " + io.odin.ws.protocol.Token.problem(configured));
+    }
     this.nodeId = configured.isEmpty() ? UUID.randomUUID().toString().substring(0, 8) : configured;
     this.config = config;
     this.registry = registry;

@@ -4,6 +4,7 @@ import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -102,6 +103,7 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
         file.put(ShardSettings.INSTANCES.name(), instances);
       }
       config = GatewayConfig.resolve(file, System.getenv());
+      KafkaSettings.validate(config);
     } catch (ConfigException e) {
       fail("invalid configuration: " + e.getMessage());
     }

@@ -4,6 +4,7 @@ import io.odin.ws.NodeContext;
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.json.JsonArray;
 
@@ -24,6 +25,7 @@ public final class ConfigSchema {
     ShardSettings.KEYS,
     DispatchSettings.KEYS,
     ApiSettings.KEYS,
+    KafkaSettings.KEYS,
     ClusterSettings.KEYS
   );
 

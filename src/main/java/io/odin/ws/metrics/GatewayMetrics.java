@@ -39,6 +39,9 @@ public final class GatewayMetrics {
   private final Timer deliveryLatency;
   private final Counter clientErrors;
   private final Counter publishRejected;
+  private final Counter kafkaRecords;
+  private final java.util.concurrent.ConcurrentMap<String, Counter> kafkaBadRecords = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong kafkaLag = new java.util.concurrent.atomic.AtomicLong();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -72,6 +75,9 @@ public final class GatewayMetrics {
       .description("Client frames answered with an error (malformed, unknown op)").register(registry);
     publishRejected = Counter.builder("odin.publish.rejected")
       .description("Publish API requests refused as malformed").register(registry);
+    kafkaRecords = Counter.builder("odin.kafka.records").description("Kafka records consumed").register(registry);
+    Gauge.builder("odin.kafka.lag", kafkaLag, java.util.concurrent.atomic.AtomicLong::get)
+      .description("Records behind the end of this node's assigned Kafka partitions").register(registry);
   }
 
   public MeterRegistry registry() {
@@ -124,6 +130,24 @@ public final class GatewayMetrics {
 
   public void deliveryLatencyMillis(long millis) {
     deliveryLatency.record(Math.max(0, millis), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** {@code odin_kafka_records_total}: {@code n} records were consumed. */
+  public void kafkaRecords(long n) {
+    if (n > 0) {
+      kafkaRecords.increment(n);
+    }
+  }
+
+  /** {@code odin_kafka_bad_records_total{reason}}: a record was skipped; reasons are a small fixed set. */
+  public void kafkaBadRecord(String reason) {
+    kafkaBadRecords.computeIfAbsent(reason, r -> Counter.builder("odin.kafka.bad.records").tag("reason", r)
+      .description("Kafka records skipped, by reason").register(registry)).increment();
+  }
+
+  /** {@code odin_kafka_lag}: records behind the end of this node's assigned partitions. */
+  public void kafkaLag(long records) {
+    kafkaLag.set(Math.max(0, records));
   }
 
   public void clientError() {

@@ -1,0 +1,263 @@
+package io.odin.ws.ingest;
+
+import io.odin.ws.NodeContext;
+import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.protocol.EnvelopeParser;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.kafka.client.consumer.KafkaReadStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One consumer of the node's Kafka pool ({@code kafka.consumers} instances), in the consumer group every node
+ * shares. Each poll becomes one {@link DispatchBatch} per dispatcher (all records of a partition go through
+ * the same dispatcher, in order), sent over the event bus by reference. Offsets are committed once the
+ * dispatcher answers that the batch reached the shards. With {@code kafka.maxInFlightBatches} polls not yet
+ * handed over, the assigned partitions are paused (the consumer keeps polling, so it stays in the group) and
+ * resumed when dispatch catches up: memory stays bounded at any producer rate.
+ */
+public final class KafkaPoolVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(KafkaPoolVerticle.class);
+  /** How often Kafka's reachability (for /health) and the consumer lag (for metrics) are refreshed. */
+  static final long HEALTH_INTERVAL_MS = 2_000;
+
+  private final NodeContext node;
+  private final int index;
+  private final KafkaSettings settings;
+  private final EnvelopeParser parser;
+  private final OffsetTracker offsets = new OffsetTracker();
+  private final RateLimitedLog badRecordLog = new RateLimitedLog(log, 10_000);
+  private final KafkaLag lag;
+  private KafkaReadStream<String, byte[]> consumer;
+  private DeadLetters deadLetters;
+  private Admin admin;
+  private DeliveryOptions handoff;
+  private int inFlight;
+  private boolean paused;
+  private boolean commitRunning;
+  private volatile boolean reachable;
+  private volatile long lastPollMillis;
+  private long healthTimer = -1;
+
+  public KafkaPoolVerticle(NodeContext node, int index) {
+    this.node = node;
+    this.index = index;
+    this.settings = new KafkaSettings(node.config());
+    this.parser = DispatchSettings.parser(node.config());
+    this.lag = new KafkaLag(clientId());
+  }
+
+  private String clientId() {
+    return "odin-ws-" + node.nodeId() + "-" + index;
+  }
+
+  @Override
+  public Future<?> start() {
+    handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
+    Map<String, Object> config = new HashMap<>();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers);
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId);
+    config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId());
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, settings.autoOffsetReset);
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords);
+    config.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs);
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    consumer = KafkaReadStream.create(vertx, config);
+    consumer.exceptionHandler(t -> log.warn("kafka consumer {}: {}", clientId(), t.toString()));
+    consumer.partitionsAssignedHandler(this::onAssigned);
+    consumer.partitionsRevokedHandler(this::onRevoked);
+    consumer.batchHandler(this::onPoll);
+    // the per-record handler starts the poll loop; records are handled per poll in onPoll
+    consumer.handler(record -> { });
+    if (!settings.deadLetterTopic.isEmpty()) {
+      deadLetters = new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId());
+    }
+    admin = Admin.create(Map.of(
+      AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
+      AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
+      AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
+      AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
+      AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
+    node.dependency("kafka-" + index, this::health);
+    healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
+    // subscribing needs no broker: the consumer connects, and reconnects, by itself
+    return consumer.subscribe(new HashSet<>(settings.topics))
+      .onSuccess(v -> log.info("kafka consumer {} subscribed to {} in group {}", clientId(), settings.topics, settings.groupId));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(healthTimer);
+    // commit what was handed over, then leave the group
+    return commitNow()
+      .recover(t -> Future.succeededFuture())
+      .compose(v -> consumer.close())
+      .andThen(ar -> {
+        if (deadLetters != null) {
+          deadLetters.close();
+        }
+        admin.close(java.time.Duration.ofSeconds(2));
+        log.info("kafka consumer {} closed", clientId());
+      });
+  }
+
+  private void onAssigned(Set<TopicPartition> partitions) {
+    offsets.assigned(partitions);
+    log.info("kafka consumer {} assigned {}", clientId(), partitions);
+    if (paused) {
+      // partitions assigned while dispatch lags start paused too
+      consumer.pause(partitions);
+    }
+  }
+
+  private void onRevoked(Set<TopicPartition> partitions) {
+    Map<TopicPartition, Long> last = offsets.revoked(partitions);
+    log.info("kafka consumer {} revoked {}", clientId(), partitions);
+    if (!last.isEmpty()) {
+      // what was handed over is committed; in-flight work of these partitions will commit nothing
+      consumer.commit(toCommit(last)).onFailure(t -> log.debug("commit on revoke failed: {}", t.toString()));
+    }
+  }
+
+  private void onPoll(ConsumerRecords<String, byte[]> records) {
+    lastPollMillis = System.currentTimeMillis();
+    if (records.isEmpty()) {
+      return;
+    }
+    PolledBatch batch = PolledBatch.of(records, parser, settings.typeHeader, node.dispatcherCount());
+    node.metrics().kafkaRecords(batch.records());
+    for (PolledBatch.BadRecord bad : batch.bad()) {
+      skip(bad);
+    }
+    for (PolledBatch.Part part : batch.parts()) {
+      if (part.envelopes.isEmpty()) {
+        // only bad records for this dispatcher: nothing to wait for
+        offsets.handedOver(part.commitOffsets);
+        continue;
+      }
+      inFlight++;
+      vertx.eventBus().request(NodeContext.dispatcherAddress(part.dispatcher), new DispatchBatch(part.envelopes), handoff)
+        .onComplete(ar -> {
+          inFlight--;
+          if (ar.succeeded()) {
+            offsets.handedOver(part.commitOffsets);
+          } else {
+            // the dispatcher still holds the batch; what follows on these partitions commits past it
+            log.warn("kafka batch of {} records not confirmed by dispatch: {}", part.envelopes.size(), ar.cause().toString());
+          }
+          commitSoon();
+          maybeResume();
+        });
+    }
+    commitSoon();
+    if (inFlight >= settings.maxInFlight && !paused) {
+      paused = true;
+      Set<TopicPartition> assigned = offsets.assignedPartitions();
+      log.debug("dispatch lags ({} batches in flight): pausing {}", inFlight, assigned);
+      consumer.pause(assigned);
+    }
+  }
+
+  private void maybeResume() {
+    if (paused && inFlight <= settings.maxInFlight / 2) {
+      paused = false;
+      consumer.resume(offsets.assignedPartitions());
+    }
+  }
+
+  private void skip(PolledBatch.BadRecord bad) {
+    String reason = bad.problem.reason().label();
+    node.metrics().kafkaBadRecord(reason);
+    badRecordLog.warn("skipped bad record {}-{}@{}: {}", bad.record.topic(), bad.record.partition(),
+      bad.record.offset(), bad.problem.getMessage());
+    if (deadLetters != null) {
+      deadLetters.send(bad.record, reason, bad.problem.getMessage());
+    }
+  }
+
+  /** Commits what is committable, one commit at a time (later hand-overs join the next one). */
+  private void commitSoon() {
+    if (!commitRunning) {
+      commitNow();
+    }
+  }
+
+  private Future<Void> commitNow() {
+    Map<TopicPartition, Long> due = offsets.takeCommittable();
+    if (due.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    commitRunning = true;
+    return consumer.commit(toCommit(due))
+      .<Void>mapEmpty()
+      .onComplete(ar -> {
+        commitRunning = false;
+        if (ar.failed()) {
+          log.debug("kafka commit failed, retried with the next: {}", ar.cause().toString());
+          offsets.commitFailed(due);
+        } else {
+          commitSoon();
+        }
+      });
+  }
+
+  private static Map<TopicPartition, OffsetAndMetadata> toCommit(Map<TopicPartition, Long> offsets) {
+    Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+    offsets.forEach((tp, o) -> out.put(tp, new OffsetAndMetadata(o)));
+    return out;
+  }
+
+  private void refreshHealth() {
+    node.metrics().kafkaLag(lag.total());
+    Future.fromCompletionStage(admin.describeCluster().nodes().toCompletionStage(), context)
+      .onComplete(ar -> {
+        boolean up = ar.succeeded() && !ar.result().isEmpty();
+        if (up != reachable) {
+          if (up) {
+            log.info("kafka reachable at {}", settings.bootstrapServers);
+          } else {
+            log.warn("kafka unreachable at {}: {}", settings.bootstrapServers, ar.failed() ? ar.cause().toString() : "no broker");
+          }
+        }
+        reachable = up;
+      });
+  }
+
+  private JsonObject health() {
+    JsonArray assigned = new JsonArray();
+    offsets.assignedPartitions().stream().map(TopicPartition::toString).sorted().forEach(assigned::add);
+    return new JsonObject()
+      .put("status", reachable ? "up" : "down")
+      .put("bootstrapServers", settings.bootstrapServers)
+      .put("topics", new JsonArray(List.copyOf(settings.topics)))
+      .put("group", settings.groupId)
+      .put("assigned", assigned)
+      .put("paused", paused)
+      .put("inFlightBatches", inFlight)
+      .put("lag", lag.total())
+      .put("lastPollAgoMs", lastPollMillis == 0 ? -1 : TimeUnit.MILLISECONDS.toMillis(System.currentTimeMillis() - lastPollMillis));
+  }
+}

@@ -1,0 +1,72 @@
+package io.odin.ws.ingest;
+
+import io.odin.ws.config.ConfigKey;
+import io.odin.ws.config.GatewayConfig;
+
+import java.util.List;
+
+/** Kafka as the main way in: one shared consumer pool per node, in one consumer group across the cluster. */
+public final class KafkaSettings {
+
+  public static final ConfigKey BOOTSTRAP_SERVERS = ConfigKey.string("kafka.bootstrapServers", "",
+    "Kafka brokers (host:port,...); empty runs the node on the publish API alone");
+  public static final ConfigKey TOPICS = ConfigKey.stringList("kafka.topics", List.of("odin-events"),
+    "Topics whose records are publish envelopes");
+  public static final ConfigKey GROUP_ID = ConfigKey.string("kafka.groupId", "odin-ws",
+    "Consumer group shared by every node, so the cluster reads each record once");
+  public static final ConfigKey CONSUMERS = ConfigKey.integer("kafka.consumers", 1, 1, 64,
+    "Consumers per node (the node's pool); partitions are shared among all consumers of the group");
+  public static final ConfigKey MAX_POLL_RECORDS = ConfigKey.integer("kafka.maxPollRecords", 500, 1, 100_000,
+    "Records per poll, handed to dispatch as one batch per dispatcher");
+  public static final ConfigKey MAX_IN_FLIGHT = ConfigKey.integer("kafka.maxInFlightBatches", 4, 1, 1_000,
+    "Polled batches per consumer not yet handed to the shards; beyond it the partitions are paused");
+  public static final ConfigKey AUTO_OFFSET_RESET = ConfigKey.string("kafka.autoOffsetReset", "latest",
+    "Where a group without committed offsets starts: latest (push only what is new) or earliest");
+  public static final ConfigKey DEAD_LETTER_TOPIC = ConfigKey.string("kafka.deadLetterTopic", "",
+    "Topic that receives a copy of every record skipped as bad (header odin-error says why); empty: none");
+  public static final ConfigKey TYPE_HEADER = ConfigKey.string("kafka.typeHeader", "type",
+    "Record header that supplies the message type when the envelope has none");
+  public static final ConfigKey RECONNECT_BACKOFF_MAX_MS = ConfigKey.integer("kafka.reconnectBackoffMaxMs", 10_000, 50, 600_000,
+    "Longest wait between reconnection attempts while Kafka is unreachable");
+
+  public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
+    MAX_POLL_RECORDS, MAX_IN_FLIGHT, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS);
+
+  final String bootstrapServers;
+  final List<String> topics;
+  final String groupId;
+  final int maxPollRecords;
+  final int maxInFlight;
+  final String autoOffsetReset;
+  final String deadLetterTopic;
+  final String typeHeader;
+  final int reconnectBackoffMaxMs;
+
+  public KafkaSettings(GatewayConfig config) {
+    bootstrapServers = config.getString(BOOTSTRAP_SERVERS);
+    topics = config.getStringList(TOPICS);
+    groupId = config.getString(GROUP_ID);
+    maxPollRecords = config.getInt(MAX_POLL_RECORDS);
+    maxInFlight = config.getInt(MAX_IN_FLIGHT);
+    autoOffsetReset = config.getString(AUTO_OFFSET_RESET);
+    deadLetterTopic = config.getString(DEAD_LETTER_TOPIC);
+    typeHeader = config.getString(TYPE_HEADER);
+    reconnectBackoffMaxMs = config.getInt(RECONNECT_BACKOFF_MAX_MS);
+  }
+
+  /** True when Kafka ingest is configured. */
+  public static boolean enabled(GatewayConfig config) {
+    return !config.getString(BOOTSTRAP_SERVERS).isBlank();
+  }
+
+  /** Checks what a key's type cannot say. */
+  public static void validate(GatewayConfig config) {
+    String reset = config.getString(AUTO_OFFSET_RESET);
+    if (!reset.equals("latest") && !reset.equals("earliest")) {
+      throw new io.odin.ws.config.ConfigException(AUTO_OFFSET_RESET.name() + ": must be latest or earliest, got \"" + reset + "\"");
+    }
+    if (enabled(config) && config.getStringList(TOPICS).isEmpty()) {
+      throw new io.odin.ws.config.ConfigException(TOPICS.name() + ": at least one topic is needed when kafka.bootstrapServers is set");
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package io.odin.ws.ingest;
+
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.protocol.EnvelopeException;
+import io.odin.ws.protocol.EnvelopeParser;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One poll's records, parsed and split for dispatch: all records of a partition go to the same dispatcher
+ * (so a token's messages keep partition order), each dispatcher gets one batch, and each batch carries the
+ * offsets it makes committable once the dispatcher has handed it to the shards. Bad records are set aside
+ * with their reason; their offsets still advance, so a partition never stalls behind one.
+ */
+public final class PolledBatch {
+
+  /** A record skipped as bad. */
+  public static final class BadRecord {
+    public final ConsumerRecord<String, byte[]> record;
+    public final EnvelopeException problem;
+
+    BadRecord(ConsumerRecord<String, byte[]> record, EnvelopeException problem) {
+      this.record = record;
+      this.problem = problem;
+    }
+  }
+
+  /** What one dispatcher gets from this poll. */
+  public static final class Part {
+    public final int dispatcher;
+    public final List<Envelope> envelopes = new ArrayList<>();
+    /** Next offset to commit per partition, valid once this part is handed over. */
+    public final Map<TopicPartition, Long> commitOffsets = new HashMap<>();
+
+    Part(int dispatcher) {
+      this.dispatcher = dispatcher;
+    }
+  }
+
+  private final Part[] parts;
+  private final List<BadRecord> bad = new ArrayList<>();
+  private int records;
+
+  private PolledBatch(int dispatchers) {
+    parts = new Part[dispatchers];
+  }
+
+  /** Which dispatcher a partition's records always go through. */
+  public static int dispatcherFor(String topic, int partition, int dispatchers) {
+    return Math.floorMod(31 * topic.hashCode() + partition, dispatchers);
+  }
+
+  /**
+   * Splits records as they came from one poll (per partition in offset order).
+   *
+   * @param typeHeader the record header that supplies the type when the envelope has none
+   */
+  public static PolledBatch of(Iterable<ConsumerRecord<String, byte[]>> records, EnvelopeParser parser,
+                               String typeHeader, int dispatchers) {
+    PolledBatch batch = new PolledBatch(dispatchers);
+    for (ConsumerRecord<String, byte[]> r : records) {
+      batch.records++;
+      int d = dispatcherFor(r.topic(), r.partition(), dispatchers);
+      Part part = batch.parts[d];
+      if (part == null) {
+        part = batch.parts[d] = new Part(d);
+      }
+      part.commitOffsets.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+      try {
+        part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader), r.timestamp()));
+      } catch (EnvelopeException e) {
+        batch.bad.add(new BadRecord(r, e));
+      }
+    }
+    return batch;
+  }
+
+  private static String header(ConsumerRecord<String, byte[]> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  /** The non-empty parts, one per dispatcher that has records of this poll. */
+  public List<Part> parts() {
+    List<Part> out = new ArrayList<>();
+    for (Part p : parts) {
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  public List<BadRecord> bad() {
+    return bad;
+  }
+
+  public int records() {
+    return records;
+  }
+}

@@ -1,0 +1,302 @@
+package io.odin.ws.ingest;
+
+import io.odin.ws.testsupport.KafkaBroker;
+import io.odin.ws.testsupport.Publisher;
+import io.odin.ws.testsupport.TestNode;
+import io.odin.ws.testsupport.WsClients;
+import io.odin.ws.testsupport.WsClients.Conn;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A real KRaft broker, a real node consuming from it, real WebSocket clients. */
+class KafkaIngestTest {
+
+  static KafkaBroker broker;
+  static KafkaProducer<String, String> producer;
+
+  @BeforeAll
+  static void startBroker() {
+    broker = KafkaBroker.create().start();
+    producer = new KafkaProducer<>(Map.of(
+      ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+      ProducerConfig.ACKS_CONFIG, "all",
+      ProducerConfig.LINGER_MS_CONFIG, 5,
+      ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
+      ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000),
+      new StringSerializer(), new StringSerializer());
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(5));
+    }
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  private static TestNode node(String topic, int consumers, JsonObject extra) {
+    JsonObject conf = new JsonObject()
+      .put("kafka.bootstrapServers", broker.bootstrapServers())
+      .put("kafka.topics", new JsonArray().add(topic))
+      .put("kafka.groupId", "g-" + UUID.randomUUID())
+      .put("kafka.consumers", consumers)
+      .put("kafka.autoOffsetReset", "earliest")
+      .put("dispatch.instances", 2);
+    if (extra != null) {
+      conf.mergeIn(extra);
+    }
+    return TestNode.start(4, conf);
+  }
+
+  private static void send(String topic, String key, String value) {
+    producer.send(new ProducerRecord<>(topic, key, value));
+  }
+
+  private static JsonObject data(Conn c, int i) {
+    return c.messages().get(i).getJsonObject("data");
+  }
+
+  /** Waits until every consumer of the node has partitions, so records produced now are read. */
+  private static void awaitAssigned(TestNode node, int consumers) {
+    await().atMost(Duration.ofSeconds(60)).until(() -> {
+      int assigned = 0;
+      for (int i = 0; i < consumers; i++) {
+        var dep = node.node().dependencies().get("kafka-" + i);
+        if (dep != null && !dep.get().getJsonArray("assigned").isEmpty()) {
+          assigned++;
+        }
+      }
+      return assigned == consumers;
+    });
+  }
+
+  @Test
+  void tenThousandRecordsReachExactlyTheirClientsInPerTokenOrder() throws Exception {
+    String topic = "e2e";
+    broker.createTopic(topic, 6);
+    try (TestNode node = node(topic, 1, null); WsClients clients = new WsClients(node.wsPort)) {
+      List<String> tokens = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        tokens.add("k" + i);
+        if (i < 100) {
+          tokens.add("k" + i);
+        }
+      }
+      List<Conn> conns = clients.connectAll(tokens);
+      awaitAssigned(node, 1);
+      Map<String, Integer> perToken = new HashMap<>();
+      int broadcasts = 0;
+      for (int n = 0; n < 10_000; n++) {
+        if (n % 100 == 99) {
+          send(topic, null, new JsonObject().put("type", "news").put("data", new JsonObject().put("b", broadcasts++)).encode());
+          continue;
+        }
+        String token = "k" + (n % 300);
+        int seq = perToken.merge(token, 1, Integer::sum) - 1;
+        // half carry their token in the envelope, half only as the record key
+        JsonObject envelope = new JsonObject().put("type", "tick").put("data", new JsonObject().put("seq", seq).put("t", token));
+        if (n % 2 == 0) {
+          envelope.put("token", token);
+        }
+        send(topic, token, envelope.encode());
+      }
+      producer.flush();
+      int totalBroadcasts = broadcasts;
+      await().atMost(Duration.ofSeconds(120)).until(() -> conns.stream().allMatch(c ->
+        c.frames.size() >= perToken.getOrDefault(c.token, 0) + totalBroadcasts));
+      for (Conn c : conns) {
+        assertEquals(perToken.getOrDefault(c.token, 0) + totalBroadcasts, c.frames.size(), c.token + " got extras or duplicates");
+        int expectedSeq = 0;
+        Set<Integer> seenBroadcasts = new HashSet<>();
+        for (int i = 0; i < c.frames.size(); i++) {
+          JsonObject d = data(c, i);
+          if (d.containsKey("b")) {
+            assertTrue(seenBroadcasts.add(d.getInteger("b")));
+          } else {
+            assertEquals(c.token, d.getString("t"), "misrouted");
+            assertEquals(expectedSeq++, d.getInteger("seq"), c.token + " out of order");
+          }
+        }
+        assertEquals(totalBroadcasts, seenBroadcasts.size());
+      }
+      assertEquals(10_000, (long) node.node().metrics().registry().counter("odin.kafka.records").count());
+    }
+  }
+
+  @Test
+  void poisonRecordsAreSkippedCountedAndCopiedToTheDeadLetterTopic() throws Exception {
+    String topic = "poison";
+    String dlq = "poison-dlq";
+    broker.createTopic(topic, 1);
+    broker.createTopic(dlq, 1);
+    try (TestNode node = node(topic, 1, new JsonObject().put("kafka.deadLetterTopic", dlq).put("dispatch.maxEnvelopeBytes", 1024));
+         WsClients clients = new WsClients(node.wsPort)) {
+      Conn c = clients.connect("victim");
+      awaitAssigned(node, 1);
+      send(topic, "victim", "{\"type\":\"t\",\"data\":{\"n\":1}}");
+      send(topic, "victim", "this is not json");
+      send(topic, "victim", "[1,2,3]");
+      send(topic, "victim", "{\"data\":{\"n\":-1}}");
+      send(topic, "bad token!", "{\"type\":\"t\",\"data\":{\"n\":-2}}");
+      send(topic, "victim", "{\"type\":\"t\",\"data\":\"" + "x".repeat(2000) + "\"}");
+      send(topic, "victim", "{\"type\":\"t\",\"data\":{\"n\":2}}");
+      producer.flush();
+      await().atMost(Duration.ofSeconds(60)).until(() -> c.frames.size() >= 2);
+      assertEquals(1, data(c, 0).getInteger("n"));
+      assertEquals(2, data(c, 1).getInteger("n"));
+      var registry = node.node().metrics().registry();
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+        registry.counter("odin.kafka.bad.records", "reason", "not_json").count() == 1
+          && registry.counter("odin.kafka.bad.records", "reason", "not_object").count() == 1
+          && registry.counter("odin.kafka.bad.records", "reason", "no_type").count() == 1
+          && registry.counter("odin.kafka.bad.records", "reason", "bad_token").count() == 1
+          && registry.counter("odin.kafka.bad.records", "reason", "oversized").count() == 1);
+      // the five bad records are in the dead-letter topic with the reason
+      Map<String, Integer> reasons = new HashMap<>();
+      try (KafkaConsumer<String, String> reader = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader",
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new StringDeserializer())) {
+        reader.subscribe(List.of(dlq));
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (reasons.values().stream().mapToInt(Integer::intValue).sum() < 5 && System.currentTimeMillis() < deadline) {
+          for (ConsumerRecord<String, String> r : reader.poll(Duration.ofMillis(500))) {
+            reasons.merge(new String(r.headers().lastHeader("odin-error").value(), StandardCharsets.UTF_8), 1, Integer::sum);
+          }
+        }
+      }
+      assertEquals(Map.of("not_json", 1, "not_object", 1, "no_type", 1, "bad_token", 1, "oversized", 1), reasons);
+    }
+  }
+
+  @Test
+  void typeFromHeaderAndTokenFromKey() throws Exception {
+    String topic = "headers";
+    broker.createTopic(topic, 1);
+    try (TestNode node = node(topic, 1, null); WsClients clients = new WsClients(node.wsPort)) {
+      Conn c = clients.connect("keyed");
+      awaitAssigned(node, 1);
+      ProducerRecord<String, String> r = new ProducerRecord<>(topic, "keyed", "{\"data\":{\"via\":\"header\"}}");
+      r.headers().add("type", "from-header".getBytes(StandardCharsets.UTF_8));
+      producer.send(r);
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() >= 1);
+      assertEquals("from-header", c.messages().get(0).getString("type"));
+      assertEquals("header", data(c, 0).getString("via"));
+    }
+  }
+
+  @Test
+  void twoConsumersShareThePartitionsAndEachRecordIsHandledOnce() throws Exception {
+    String topic = "shared";
+    broker.createTopic(topic, 4);
+    try (TestNode node = node(topic, 2, null); WsClients clients = new WsClients(node.wsPort)) {
+      List<Conn> conns = clients.connectAll(List.of("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"));
+      awaitAssigned(node, 2);
+      Set<Object> a = new HashSet<>(node.node().dependencies().get("kafka-0").get().getJsonArray("assigned").getList());
+      Set<Object> b = new HashSet<>(node.node().dependencies().get("kafka-1").get().getJsonArray("assigned").getList());
+      assertEquals(4, a.size() + b.size());
+      a.retainAll(b);
+      assertTrue(a.isEmpty(), "a partition is read by one consumer only");
+      for (int n = 0; n < 2000; n++) {
+        send(topic, "s" + (n % 8), new JsonObject().put("type", "t").put("data", new JsonObject().put("n", n)).encode());
+      }
+      producer.flush();
+      await().atMost(Duration.ofSeconds(60)).until(() -> conns.stream().mapToInt(c -> c.frames.size()).sum() >= 2000);
+      for (Conn c : conns) {
+        assertEquals(250, c.frames.size(), c.token);
+      }
+    }
+  }
+
+  @Test
+  void brokerDownAtStartAndMidStreamNothingCrashesAndEveryRecordArrives() throws Exception {
+    try (KafkaBroker own = KafkaBroker.create()) {
+      String topic = "outage";
+      // the node starts while Kafka is down and serves WebSockets and the publish API anyway
+      try (TestNode node = TestNode.start(2, new JsonObject()
+             .put("kafka.bootstrapServers", own.bootstrapServers())
+             .put("kafka.topics", new JsonArray().add(topic))
+             .put("kafka.autoOffsetReset", "earliest")
+             .put("kafka.reconnectBackoffMaxMs", 500));
+           WsClients clients = new WsClients(node.wsPort);
+           Publisher api = new Publisher(node.httpPort)) {
+        Conn c = clients.connect("stayer");
+        assertEquals(202, api.post("{\"type\":\"t\",\"token\":\"stayer\",\"data\":{\"via\":\"http\"}}").status);
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.frames.size() == 1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> "down".equals(kafkaStatus(api)));
+
+        own.start();
+        own.createTopic(topic, 2);
+        await().atMost(Duration.ofSeconds(60)).until(() -> "up".equals(kafkaStatus(api)));
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, own.bootstrapServers(),
+          ProducerConfig.ACKS_CONFIG, "all",
+          ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
+          ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
+          ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 500), new StringSerializer(), new StringSerializer())) {
+          for (int n = 0; n < 2000; n++) {
+            p.send(new ProducerRecord<>(topic, "stayer", new JsonObject().put("type", "t").put("data", new JsonObject().put("n", n)).encode()));
+          }
+          p.flush();
+          // mid-stream: the broker goes away while the node consumes, and comes back
+          await().atMost(Duration.ofSeconds(60)).until(() -> c.frames.size() > 1);
+          own.stop();
+          await().atMost(Duration.ofSeconds(30)).until(() -> "down".equals(kafkaStatus(api)));
+          own.start();
+          for (int n = 2000; n < 4000; n++) {
+            p.send(new ProducerRecord<>(topic, "stayer", new JsonObject().put("type", "t").put("data", new JsonObject().put("n", n)).encode()));
+          }
+          p.flush();
+        }
+        await().atMost(Duration.ofSeconds(120)).until(() -> distinct(c).size() == 4000);
+        int duplicates = c.frames.size() - 1 - 4000;
+        System.out.println("broker restart: 4000 records, " + duplicates + " delivered twice (at-least-once)");
+        assertTrue(duplicates >= 0);
+        assertTrue(node.vertx.deploymentIDs().size() > 3, "no verticle died");
+      }
+    }
+  }
+
+  private static String kafkaStatus(Publisher api) {
+    return api.get("/health").json().getJsonObject("dependencies").getJsonObject("kafka-0").getString("status");
+  }
+
+  private static Set<Integer> distinct(Conn c) {
+    Set<Integer> out = new HashSet<>();
+    for (JsonObject m : c.messages()) {
+      Integer n = m.getJsonObject("data").getInteger("n");
+      if (n != null) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+}
