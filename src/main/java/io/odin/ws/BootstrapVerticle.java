@@ -8,7 +8,7 @@ import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
 import io.odin.ws.registry.ConnectionRegistry;
-import io.odin.ws.registry.InMemoryConnectionRegistry;
+import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;
 import io.odin.ws.shard.ShardBatchCodec;
 import io.odin.ws.shard.ShardSettings;
@@ -49,11 +49,12 @@ public final class BootstrapVerticle extends VerticleBase {
     GatewayConfig config;
     try {
       config = GatewayConfig.resolve(config(), env);
+      RegistrySettings.check(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
-    ConnectionRegistry registry = new InMemoryConnectionRegistry();
-    node = new NodeContext(config, registry);
+    node = new NodeContext(config, n -> RegistrySettings.create(vertx, n));
+    ConnectionRegistry registry = node.registry();
     registerCodecs(vertx.eventBus());
     int shards = ShardSettings.shardCount(config);
     int dispatchers = node.dispatcherCount();

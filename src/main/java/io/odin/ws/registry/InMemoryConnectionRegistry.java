@@ -18,8 +18,9 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   private final ConcurrentHashMap<String, Set<String>> shardsByToken = new ConcurrentHashMap<>();
 
   @Override
-  public void register(String token, String shardAddress) {
+  public Future<Void> register(String token, String shardAddress) {
     shardsByToken.computeIfAbsent(token, t -> ConcurrentHashMap.newKeySet(2)).add(shardAddress);
+    return Future.succeededFuture();
   }
 
   @Override
