@@ -159,7 +159,7 @@ public final class GatewayMetrics {
         .description("Redis round trip resolving the tokens of one dispatched batch")
         .publishPercentileHistogram()
         .publishPercentiles(0.5, 0.99)
-        .minimumExpectedValue(Duration.ofMillis(1))
+        .minimumExpectedValue(Duration.ofNanos(100_000))
         .maximumExpectedValue(Duration.ofSeconds(10))
         .register(registry);
       redisLookup = t;

@@ -63,6 +63,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final Vertx vertx;
   private final Context ctx;
   private final Redis redis;
+  private final RedisOptions options;
+  /** One lookup connection per dispatcher event loop, so a lookup costs no pool checkout and no thread hop. */
+  private final Map<Thread, LookupChannel> lookupChannels = new ConcurrentHashMap<>();
   private final RegistrySettings settings;
   private final RegistryKeys keys;
   private final String nodeId;
@@ -118,6 +121,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     this.vertx = vertx;
     this.ctx = ctx;
     this.redis = Redis.createClient(vertx, options);
+    this.options = options;
     this.settings = settings;
     this.keys = new RegistryKeys(settings.keyPrefix);
     this.nodeId = nodeId;
@@ -358,6 +362,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       return Future.failedFuture(NOT_IN_SYNC);
     }
     Context caller = Vertx.currentContext();
+    Thread callerThread = Thread.currentThread();
     List<String> live = directory.all();
     Request request = RegistryScripts.lookup(keys, live, tokens);
     Promise<RegistryLookup> promise = Promise.promise();
@@ -396,18 +401,58 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), false));
       }
     };
-    redis.send(request)
+    sendLookup(caller, request)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
         : Future.failedFuture(t))
       .onComplete(ar -> {
-        if (caller == null || Vertx.currentContext() == caller) {
+        if (caller == null || Thread.currentThread() == callerThread) {
           answer.handle(ar);
         } else {
           caller.runOnContext(v -> answer.handle(ar));
         }
       });
     return promise.future();
+  }
+
+  /** A lookup connection bound to one event loop; used only from that loop's thread. */
+  private static final class LookupChannel {
+    final Redis client;
+    RedisConnection connection;
+    Future<RedisConnection> connecting;
+
+    LookupChannel(Redis client) {
+      this.client = client;
+    }
+  }
+
+  private Future<Response> sendLookup(Context caller, Request request) {
+    if (caller == null || !caller.isEventLoopContext()) {
+      return redis.send(request);
+    }
+    LookupChannel ch = lookupChannels.computeIfAbsent(Thread.currentThread(),
+      t -> new LookupChannel(Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1).setMaxPoolWaiting(16))));
+    if (ch.connection != null) {
+      return ch.connection.send(request);
+    }
+    if (ch.connecting == null) {
+      // connected from this event loop, the connection lives on it: its answers need no hop
+      ch.connecting = ch.client.connect().map(c -> {
+        c.exceptionHandler(t -> dropLookupConnection(ch, c));
+        c.endHandler(v -> dropLookupConnection(ch, c));
+        ch.connection = c;
+        ch.connecting = null;
+        return c;
+      }).onFailure(t -> ch.connecting = null);
+    }
+    return ch.connecting.compose(c -> c.send(request));
+  }
+
+  private static void dropLookupConnection(LookupChannel ch, RedisConnection c) {
+    if (ch.connection == c) {
+      ch.connection = null;
+      c.close();
+    }
   }
 
   private void lookupFailed(Throwable t) {
@@ -576,7 +621,13 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           writer = null;
           return c != null ? c.close() : Future.succeededFuture();
         })
-        .eventually(redis::close)
+        .eventually(() -> {
+          List<Future<Void>> closing = new ArrayList<>();
+          lookupChannels.values().forEach(ch -> closing.add(ch.client.close()));
+          lookupChannels.clear();
+          closing.add(redis.close());
+          return Future.join(closing);
+        })
         .onComplete(ar -> done.complete());
     });
     return done.future();
