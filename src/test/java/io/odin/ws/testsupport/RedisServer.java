@@ -32,11 +32,13 @@ public final class RedisServer implements AutoCloseable {
   public final int port;
   private final Path dir;
   private final List<String> extraArgs;
+  private final String sentinelConf;
   private Process process;
 
-  private RedisServer(int port, List<String> extraArgs) {
+  private RedisServer(int port, List<String> extraArgs, String sentinelConf) {
     this.port = port;
     this.extraArgs = extraArgs;
+    this.sentinelConf = sentinelConf;
     try {
       this.dir = Files.createTempDirectory("odin-redis-" + port);
     } catch (IOException e) {
@@ -46,7 +48,28 @@ public final class RedisServer implements AutoCloseable {
 
   /** Starts a server on a free port. */
   public static RedisServer start(String... extraArgs) {
-    RedisServer server = new RedisServer(Ports.free(), List.of(extraArgs));
+    RedisServer server = new RedisServer(Ports.free(), List.of(extraArgs), null);
+    server.launch();
+    return server;
+  }
+
+  /** Starts a replica of {@code master}. */
+  public static RedisServer replicaOf(RedisServer master) {
+    return start("--replicaof", "127.0.0.1", String.valueOf(master.port));
+  }
+
+  /**
+   * Starts a Sentinel ({@code redis-server --sentinel}) watching {@code master} as {@code masterName}, quorum 1,
+   * declaring it down after one second.
+   */
+  public static RedisServer sentinel(RedisServer master, String masterName) {
+    int port = Ports.free();
+    String conf = "port " + port + "\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\n"
+      + "sentinel monitor " + masterName + " 127.0.0.1 " + master.port + " 1\n"
+      + "sentinel down-after-milliseconds " + masterName + " 1000\n"
+      + "sentinel failover-timeout " + masterName + " 5000\n"
+      + "sentinel parallel-syncs " + masterName + " 1\n";
+    RedisServer server = new RedisServer(port, List.of(), conf);
     server.launch();
     return server;
   }
@@ -79,10 +102,21 @@ public final class RedisServer implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("redis-server on " + port + " is running");
     }
-    List<String> cmd = new ArrayList<>(List.of(binary(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
-      "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--daemonize", "no",
-      "--protected-mode", "no", "--logfile", "", "--loglevel", "warning"));
-    cmd.addAll(extraArgs);
+    List<String> cmd;
+    if (sentinelConf != null) {
+      Path conf = dir.resolve("sentinel.conf");
+      try {
+        Files.writeString(conf, sentinelConf + "dir " + dir + "\n");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      cmd = List.of(binary(), conf.toString(), "--sentinel");
+    } else {
+      cmd = new ArrayList<>(List.of(binary(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--daemonize", "no",
+        "--protected-mode", "no", "--logfile", "", "--loglevel", "warning"));
+      cmd.addAll(extraArgs);
+    }
     try {
       process = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
