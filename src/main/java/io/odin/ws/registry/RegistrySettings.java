@@ -27,7 +27,7 @@ public final class RegistrySettings {
     "standalone (redis.url) or sentinel (redis.sentinels and redis.masterName)");
   public static final ConfigKey REDIS_SENTINELS = ConfigKey.stringList("redis.sentinels", List.of(),
     "Sentinel endpoints for redis.mode sentinel, e.g. redis://10.0.0.1:26379");
-  public static final ConfigKey REDIS_MASTER_NAME = ConfigKey.string("redis.masterName", "mymaster",
+  public static final ConfigKey REDIS_MASTER_NAME = ConfigKey.string("redis.masterName", "odin-registry",
     "Name of the master the sentinels monitor (redis.mode sentinel)");
   public static final ConfigKey REDIS_PASSWORD = ConfigKey.string("redis.password", "",
     "Redis password when it is not in redis.url (sentinel mode: the master's password)");

@@ -75,11 +75,14 @@ class RedisRegistryBench {
         for (int i = 0; i < clientsN; i++) {
           tokens.add("bench-" + i);
         }
+        long memBefore = usedMemory(redis);
         List<Conn> conns = new ArrayList<>(clients.connectAll(tokens));
         await().atMost(Duration.ofSeconds(60)).until(() -> node.node().shards().values().stream()
           .mapToInt(NodeContext.ShardStatus::connections).sum() == clientsN);
         RedisConnectionRegistry registry = (RedisConnectionRegistry) node.node().registry();
         await().atMost(Duration.ofSeconds(10)).until(registry::available);
+        await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("odin:t:*").size() == clientsN);
+        long memPerEntry = (usedMemory(redis) - memBefore) / clientsN;
 
         HttpClient http = loadVertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
           new PoolOptions().setHttp1MaxSize(inflight));
@@ -165,6 +168,7 @@ class RedisRegistryBench {
         long[] isolated = isolatedLookups(node, registry, tokens, batch, 5000);
         line(out, "isolated lookups (%d sequential lookups of %d tokens from an event loop, no other load from this JVM): p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms",
           isolated.length, batch, pct(isolated, 0.5), pct(isolated, 0.9), pct(isolated, 0.99), isolated[isolated.length - 1] / 1e6);
+        line(out, "Redis memory per registered connection (used_memory delta / connections): %d bytes", memPerEntry);
         line(out, "load average before / after (machine shared with other builds): %s / %s", loadBefore, loadAverage());
         System.out.print(out);
         Path file = Path.of("target", "bench", "redis-registry.txt");
@@ -259,6 +263,10 @@ class RedisRegistryBench {
       }
     }
     return "?";
+  }
+
+  static long usedMemory(RedisServer redis) {
+    return Long.parseLong(String.valueOf(redis.command("INFO", "memory")).replaceAll("(?s).*used_memory:([0-9]+).*", "$1"));
   }
 
   static String loadAverage() {
