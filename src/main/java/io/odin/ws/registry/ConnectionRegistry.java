@@ -35,7 +35,10 @@ public interface ConnectionRegistry {
   default void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
   }
 
-  /** Resolves all {@code tokens} in one round trip. Fails when the registry cannot answer (dispatch falls back). */
+  /**
+   * Resolves all {@code tokens} in one round trip. Fails when the registry cannot answer (dispatch falls back).
+   * The future completes on the caller's event loop: dispatchers touch their own state in the callback.
+   */
   Future<RegistryLookup> lookup(Collection<String> tokens);
 
   /** A short name for /health and logs. */
