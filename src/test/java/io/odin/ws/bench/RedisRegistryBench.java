@@ -182,6 +182,48 @@ class RedisRegistryBench {
     }
   }
 
+  /** The same load with the in-memory registry, to read the Redis figures against. */
+  @Test
+  void inMemoryBaseline() throws Exception {
+    int clientsN = prop("bench.clients", 2000);
+    int shards = prop("bench.shards", 2);
+    int batch = prop("bench.batch", 100);
+    int inflight = prop("bench.inflight", 4);
+    int seconds = prop("bench.seconds", 20);
+    int rate = prop("bench.rate", 0);
+    pauseMillis = rate <= 0 ? 0 : Math.max(1, 1000L * batch * inflight / rate);
+    TestNode node = TestNode.start(shards);
+    WsClients clients = new WsClients(node.wsPort);
+    loadVertx = Vertx.vertx();
+    try {
+      List<String> tokens = new ArrayList<>();
+      for (int i = 0; i < clientsN; i++) {
+        tokens.add("bench-" + i);
+      }
+      clients.connectAll(tokens);
+      HttpClient http = loadVertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(inflight));
+      runLoad(http, node.httpPort, tokens, batch, inflight, 3_000);
+      sentMessages.set(0);
+      String loadBefore = loadAverage();
+      long start = System.nanoTime();
+      runLoad(http, node.httpPort, tokens, batch, inflight, seconds * 1000L);
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      StringBuilder out = new StringBuilder();
+      line(out, "in-memory baseline: %d clients, %d shards, batches of %d, %d in flight, %s: %.0f targeted messages/s (load average %s / %s)",
+        clientsN, shards, batch, inflight, rate > 0 ? "offered " + rate + "/s" : "as fast as possible",
+        sentMessages.get() / elapsed, loadBefore, loadAverage());
+      System.out.print(out);
+      Path file = Path.of("target", "bench", "memory-baseline.txt");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, out.toString());
+    } finally {
+      loadVertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      clients.close();
+      node.close();
+    }
+  }
+
   final AtomicLong sentMessages = new AtomicLong();
   /** Pause between the requests of one in-flight loop, for a fixed rate; 0 runs as fast as possible. */
   long pauseMillis;
