@@ -14,7 +14,7 @@ import io.odin.ws.dispatch.RoutingPlan;
 import io.odin.ws.ingest.KafkaPoolVerticle;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.registry.ConnectionRegistry;
-import io.odin.ws.registry.InMemoryConnectionRegistry;
+import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;
 import io.odin.ws.shard.ShardBatchCodec;
 import io.odin.ws.shard.ShardSettings;
@@ -56,15 +56,15 @@ public final class BootstrapVerticle extends VerticleBase {
     try {
       config = GatewayConfig.resolve(config(), env);
       KafkaSettings.validate(config);
+      RegistrySettings.check(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
     boolean clustered = vertx.isClustered();
-    // alone, the in-memory registry sees every connection; in a cluster it sees only this node's
-    ConnectionRegistry registry = new InMemoryConnectionRegistry(!clustered);
-    node = new NodeContext(config, registry);
-    if (clustered) {
-      log.warn("clustered without a shared registry: every targeted message goes to every shard of the cluster");
+    node = new NodeContext(config, n -> RegistrySettings.create(vertx, n));
+    ConnectionRegistry registry = node.registry();
+    if (clustered && !RegistrySettings.redisEnabled(config)) {
+      log.warn("clustered without redis.url: every targeted message goes to every shard of the cluster");
     }
     registerCodecs(vertx.eventBus());
     int shards = ShardSettings.shardCount(config);

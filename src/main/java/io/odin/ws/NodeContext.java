@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -42,16 +43,21 @@ public final class NodeContext {
   private final Map<String, Supplier<JsonObject>> dependencies = new ConcurrentHashMap<>();
 
   public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
+    this(config, node -> registry);
+  }
+
+  /** With a registry built from the node's parts (the Redis registry needs its id, directory and metrics). */
+  public NodeContext(GatewayConfig config, Function<NodeContext, ConnectionRegistry> registryFactory) {
     String configured = config.getString(NODE_ID);
     if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
       throw new io.odin.ws.config.ConfigException(NODE_ID.name() + ": " + io.odin.ws.protocol.Token.problem(configured));
     }
     this.nodeId = configured.isEmpty() ? UUID.randomUUID().toString().substring(0, 8) : configured;
     this.config = config;
-    this.registry = registry;
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheusRegistry();
     this.metrics = new GatewayMetrics(prometheus);
+    this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
 

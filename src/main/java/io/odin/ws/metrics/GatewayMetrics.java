@@ -170,6 +170,41 @@ public final class GatewayMetrics {
     return deliveries.count();
   }
 
+  // ---- Redis registry (docs/registry.md); built on first use so the meters above stay as they are
+
+  private volatile Timer redisLookup;
+  private final Map<String, Counter> redisErrors = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** One registry lookup round trip to Redis: {@code odin_redis_lookup_duration_seconds}. */
+  public void redisLookup(long nanos) {
+    Timer t = redisLookup;
+    if (t == null) {
+      t = Timer.builder("odin.redis.lookup.duration")
+        .description("Redis round trip resolving the tokens of one dispatched batch")
+        .publishPercentileHistogram()
+        .publishPercentiles(0.5, 0.99)
+        .minimumExpectedValue(Duration.ofNanos(100_000))
+        .maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+      redisLookup = t;
+    }
+    t.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /** A failed or timed-out Redis call: {@code odin_redis_errors_total{op=lookup|write|probe}}. */
+  public void redisError(String operation) {
+    redisErrors.computeIfAbsent(operation, op -> Counter.builder("odin.redis.errors").tag("op", op)
+      .description("Redis calls of the registry that failed or timed out").register(registry)).increment();
+  }
+
+  public Timer redisLookupTimer() {
+    return redisLookup;
+  }
+
+  public double redisErrorCount() {
+    return redisErrors.values().stream().mapToDouble(Counter::count).sum();
+  }
+
   private static String label(Enum<?> e) {
     return e.name().toLowerCase(Locale.ROOT);
   }

@@ -1,8 +1,10 @@
 package io.odin.ws.registry;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 
 import java.util.Collection;
+import java.util.function.Supplier;
 
 /**
  * Where connections live: for each client token, the addresses of the shards that hold at least one of its
@@ -11,8 +13,13 @@ import java.util.Collection;
  */
 public interface ConnectionRegistry {
 
-  /** The shard at {@code shardAddress} now holds a connection of {@code token} (its first one there). */
-  void register(String token, String shardAddress);
+  /**
+   * The shard at {@code shardAddress} now holds a connection of {@code token} (its first one there). The future
+   * completes once every lookup, on any node, sees the entry (at once in memory; after the coalesced write reached
+   * Redis), or when the registry gives up on it (Redis down: lookups fall back then). It never fails. Shards finish
+   * the WebSocket handshake only then, so a connected client is never missed by a lookup.
+   */
+  Future<Void> register(String token, String shardAddress);
 
   /** The shard at {@code shardAddress} no longer holds any connection of {@code token}. */
   void unregister(String token, String shardAddress);
@@ -20,7 +27,18 @@ public interface ConnectionRegistry {
   /** The shard at {@code shardAddress} is gone: forget every entry that names it. */
   void removeShard(String shardAddress);
 
-  /** Resolves all {@code tokens} in one round trip. Fails when the registry cannot answer (dispatch falls back). */
+  /**
+   * A shard of this node: registries that keep entries alive or must re-register them (Redis: heartbeats, Redis
+   * restarted empty) call {@code tokens} on the shard's {@code context} to list every token it holds or is
+   * registering. The in-memory registry needs none of this.
+   */
+  default void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
+  }
+
+  /**
+   * Resolves all {@code tokens} in one round trip. Fails when the registry cannot answer (dispatch falls back).
+   * The future completes on the caller's event loop: dispatchers touch their own state in the callback.
+   */
   Future<RegistryLookup> lookup(Collection<String> tokens);
 
   /** A short name for /health and logs. */

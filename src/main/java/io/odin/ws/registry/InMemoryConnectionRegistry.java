@@ -26,8 +26,9 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   }
 
   @Override
-  public void register(String token, String shardAddress) {
+  public Future<Void> register(String token, String shardAddress) {
     shardsByToken.computeIfAbsent(token, t -> ConcurrentHashMap.newKeySet(2)).add(shardAddress);
+    return Future.succeededFuture();
   }
 
   @Override

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
@@ -52,6 +54,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ShardConnections<ClientConnection> connections = new ShardConnections<>();
   private final BiConsumer<ClientConnection, byte[]> deliver = this::deliver;
   private final BiConsumer<ClientConnection, Buffer> ping = this::ping;
+  /** Tokens with a handshake in progress here, registered before it completes: handshakes per token. */
+  private final Map<String, Integer> opening = new HashMap<>();
 
   private HttpServer server;
   private MessageConsumer<ShardBatch> consumer;
@@ -87,6 +91,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       sweepTimer = vertx.setPeriodic(settings.pingIntervalMs, id -> sweep());
     }
     metrics.shardConnections(address, connections::size);
+    registry.attachShard(address, context, this::registeredTokens);
     return consumer.completion()
       .compose(v -> server.listen())
       .onSuccess(s -> {
@@ -103,9 +108,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     node.directory().remove(address);
     node.shardStatus(index, null);
     vertx.cancelTimer(sweepTimer);
-    for (String token : connections.tokens()) {
-      registry.unregister(token, address);
-    }
+    registry.removeShard(address);
     connections.forEach(null, (c, unused) -> close(c, CLOSE_GOING_AWAY, "server shutting down", DisconnectReason.SHUTDOWN));
     metrics.removeShard(address);
     Future<Void> unregistered = consumer != null ? consumer.unregister() : Future.succeededFuture();
@@ -137,7 +140,29 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       handshake.reject(400);
       return;
     }
-    handshake.accept().onSuccess(socket -> onOpen(socket, token));
+    // a token's first connection here is registered before the handshake completes: once the client is
+    // connected, every lookup on every node finds this shard (docs/registry.md)
+    Future<Void> registered = connections.holds(token) ? Future.succeededFuture() : registry.register(token, address);
+    opening.merge(token, 1, Integer::sum);
+    registered.compose(v -> handshake.accept()).onComplete(ar -> {
+      opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
+      if (ar.succeeded()) {
+        onOpen(ar.result(), token);
+      } else if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
+        registry.unregister(token, address);
+      }
+    });
+  }
+
+  /** What this shard has registered: the tokens it holds and those with a handshake in progress. */
+  private List<String> registeredTokens() {
+    List<String> tokens = connections.tokens();
+    for (String token : opening.keySet()) {
+      if (!connections.holds(token)) {
+        tokens.add(token);
+      }
+    }
+    return tokens;
   }
 
   private void onOpen(ServerWebSocket socket, String token) {
@@ -152,9 +177,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     socket.pongHandler(b -> c.lastHeardMillis = System.currentTimeMillis());
     socket.exceptionHandler(t -> onSocketError(c, t));
     socket.closeHandler(v -> onClosed(c));
-    if (connections.add(token, c)) {
-      registry.register(token, address);
-    }
+    connections.add(token, c);
     metrics.connected();
   }
 
@@ -178,7 +201,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (!c.closing) {
       metrics.disconnected(DisconnectReason.CLIENT);
     }
-    if (connections.remove(c.token, c) && !stopping) {
+    if (connections.remove(c.token, c) && !stopping && !opening.containsKey(c.token)) {
       registry.unregister(c.token, address);
     }
   }

@@ -1,0 +1,656 @@
+package io.odin.ws.registry;
+
+import io.odin.ws.metrics.GatewayMetrics;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
+/**
+ * The connection registry in Redis (docs/registry.md). Not authoritative: a token Redis does not know falls back
+ * to every shard.
+ * <ul>
+ *   <li>Writes (registrations, removals, heartbeats, clean-ups) are coalesced in a {@link WriteQueue} and flushed
+ *       every {@code registry.coalesceMs} as one pipelined batch on one dedicated connection, one flush at a time,
+ *       so they reach Redis in the order the shards made them.</li>
+ *   <li>A registration's future completes once its flush is done; shards complete the WebSocket handshake only
+ *       then, so a connected client is visible to every lookup on every node.</li>
+ *   <li>A lookup is one {@code EVALSHA_RO} (one round trip per dispatched batch) on the pooled connections. It
+ *       fails, so dispatch falls back, when Redis errs or is slower than {@code redis.timeout}, while the breaker is
+ *       open, and while a live shard's entries are not complete in Redis (its marker is missing: Redis restarted
+ *       empty, or the shard has not finished re-registering).</li>
+ * </ul>
+ * Write-side state is confined to one context ({@code ctx}); shards and dispatchers call in from their own.
+ */
+public final class RedisConnectionRegistry implements ConnectionRegistry {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisConnectionRegistry.class);
+
+  /** Tokens per script call in a flush: bounds how long one call holds Redis (about a millisecond). */
+  static final int CHUNK = 256;
+
+  private static final RegistryUnavailableException BREAKER_OPEN =
+    new RegistryUnavailableException("Redis unavailable (circuit breaker open)");
+  private static final RegistryUnavailableException NOT_IN_SYNC =
+    new RegistryUnavailableException("Redis registry is being re-populated");
+  private static final RegistryUnavailableException CLOSED =
+    new RegistryUnavailableException("registry closed");
+
+  private final Vertx vertx;
+  private final Context ctx;
+  private final Redis redis;
+  private final RedisOptions options;
+  /** One lookup connection per dispatcher event loop, so a lookup costs no pool checkout and no thread hop. */
+  private final Map<Thread, LookupChannel> lookupChannels = new ConcurrentHashMap<>();
+  private final RegistrySettings settings;
+  private final RegistryKeys keys;
+  private final String nodeId;
+  private final String endpoint;
+  private final ShardDirectory directory;
+  private final GatewayMetrics metrics;
+  private final CircuitBreaker breaker;
+
+  // confined to ctx
+  private final WriteQueue queue = new WriteQueue();
+  private final Set<String> dirty = new HashSet<>();
+  private final Set<String> syncRequested = new HashSet<>();
+  private List<Runnable> waiters = new ArrayList<>();
+  private boolean flushScheduled;
+  private boolean flushing;
+  private boolean lastFlushFailed;
+  private volatile RedisConnection writer;
+  private long heartbeatTimer = -1;
+  private long probeTimer = -1;
+  private Promise<Void> drained;
+
+  // read from any thread
+  private final Map<String, Attached> attached = new ConcurrentHashMap<>();
+  private volatile boolean inSync;
+  private volatile boolean closed;
+  private volatile String lastError = "";
+  private volatile int pendingWrites;
+
+  private final AtomicLong lookups = new AtomicLong();
+  private final AtomicLong lookupFailures = new AtomicLong();
+  private final AtomicLong lookupsNotInSync = new AtomicLong();
+  private final AtomicLong flushes = new AtomicLong();
+  private final AtomicLong flushFailures = new AtomicLong();
+  private final AtomicLong writtenOps = new AtomicLong();
+
+  private record Attached(Context context, Supplier<Collection<String>> tokens) {
+  }
+
+  /** Why a lookup did not ask Redis; no stack trace, it happens on every batch while Redis is down. */
+  static final class RegistryUnavailableException extends RuntimeException {
+    RegistryUnavailableException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * @param ctx    the context the registry's writes, timers and bookkeeping run on
+   * @param health where to publish the "redis" entry of /health
+   */
+  public RedisConnectionRegistry(Vertx vertx, Context ctx, RedisOptions options, RegistrySettings settings, String nodeId,
+                                 ShardDirectory directory, GatewayMetrics metrics,
+                                 BiConsumer<String, Supplier<JsonObject>> health) {
+    this.vertx = vertx;
+    this.ctx = ctx;
+    this.redis = Redis.createClient(vertx, options);
+    this.options = options;
+    this.settings = settings;
+    this.keys = new RegistryKeys(settings.keyPrefix);
+    this.nodeId = nodeId;
+    this.endpoint = settings.endpoint;
+    this.directory = directory;
+    this.metrics = metrics;
+    this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerProbeMillis, System::currentTimeMillis);
+    health.accept("redis", this::health);
+    ctx.runOnContext(v -> {
+      if (!closed) {
+        heartbeatTimer = vertx.setPeriodic(settings.heartbeatMillis, id -> heartbeat());
+      }
+    });
+    log.info("connection registry in Redis ({}, {}): ttl {} s, heartbeat {} s", settings.mode, endpoint,
+      settings.ttlMillis / 1000, settings.heartbeatMillis / 1000);
+  }
+
+  // ------------------------------------------------------------------ shards
+
+  @Override
+  public void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
+    ctx.runOnContext(v -> {
+      if (closed) {
+        return;
+      }
+      attached.put(shardAddress, new Attached(context, tokens));
+      // lookups on this node wait (fall back) until the shard's first sync wrote its marker
+      dirty.add(shardAddress);
+      inSync = false;
+      if (breaker.allowRequest()) {
+        requestSync(shardAddress);
+      }
+    });
+  }
+
+  @Override
+  public Future<Void> register(String token, String shardAddress) {
+    Context caller = Vertx.currentContext();
+    Promise<Void> promise = Promise.promise();
+    ctx.runOnContext(v -> {
+      if (closed || !breaker.allowRequest()) {
+        // Redis is down: do not hold the handshake; the shard re-registers everything when Redis is back
+        settle(caller, promise);
+        return;
+      }
+      queue.add(shardAddress, token);
+      waiters.add(() -> settle(caller, promise));
+      scheduleFlush();
+    });
+    return promise.future();
+  }
+
+  @Override
+  public void unregister(String token, String shardAddress) {
+    ctx.runOnContext(v -> {
+      if (!closed && breaker.allowRequest()) {
+        queue.remove(shardAddress, token);
+        scheduleFlush();
+      }
+    });
+  }
+
+  @Override
+  public void removeShard(String shardAddress) {
+    ctx.runOnContext(v -> {
+      attached.remove(shardAddress);
+      dirty.remove(shardAddress);
+      syncRequested.remove(shardAddress);
+      updateInSync();
+      queue.cleanup(shardAddress);
+      scheduleFlush();
+    });
+  }
+
+  private static void settle(Context caller, Promise<Void> promise) {
+    if (caller == null) {
+      promise.tryComplete();
+    } else {
+      caller.runOnContext(v -> promise.tryComplete());
+    }
+  }
+
+  /** Asks the shard, on its own context, for everything it holds, and queues it as a full sync. */
+  private void requestSync(String shard) {
+    Attached a = attached.get(shard);
+    if (a == null || !syncRequested.add(shard)) {
+      return;
+    }
+    a.context().runOnContext(v -> {
+      Collection<String> tokens;
+      try {
+        tokens = a.tokens().get();
+      } catch (RuntimeException e) {
+        log.warn("shard {} could not list its tokens", shard, e);
+        tokens = null;
+      }
+      Collection<String> snapshot = tokens;
+      ctx.runOnContext(w -> {
+        syncRequested.remove(shard);
+        if (closed || snapshot == null || attached.get(shard) != a || !breaker.allowRequest()) {
+          return;
+        }
+        queue.sync(shard, snapshot);
+        scheduleFlush();
+      });
+    });
+  }
+
+  private void heartbeat() {
+    if (closed || !breaker.allowRequest()) {
+      return;
+    }
+    for (String shard : attached.keySet()) {
+      requestSync(shard);
+    }
+  }
+
+  // ------------------------------------------------------------------ flushing
+
+  private void scheduleFlush() {
+    pendingWrites = queue.size();
+    if (flushScheduled || flushing) {
+      return;
+    }
+    flushScheduled = true;
+    long delay = lastFlushFailed ? settings.breakerProbeMillis : settings.coalesceMillis;
+    if (delay <= 0 || drained != null) {
+      ctx.runOnContext(v -> flush());
+    } else {
+      vertx.setTimer(delay, id -> flush());
+    }
+  }
+
+  private void flush() {
+    flushScheduled = false;
+    if (flushing || queue.isEmpty() || !breaker.allowRequest()) {
+      checkDrained();
+      return;
+    }
+    WriteQueue.Flush flush = queue.take(CHUNK);
+    pendingWrites = 0;
+    List<Runnable> done = waiters;
+    waiters = new ArrayList<>();
+    flushing = true;
+    List<Request> requests = RegistryScripts.flush(flush, keys, settings.ttlMillis, nodeId);
+    withTimeout(writeBatch(requests)).onComplete(ar -> ctx.runOnContext(v -> flushed(flush, done, ar)));
+  }
+
+  private void flushed(WriteQueue.Flush flush, List<Runnable> done, AsyncResult<List<Response>> ar) {
+    flushing = false;
+    if (ar.succeeded()) {
+      lastFlushFailed = false;
+      flushes.incrementAndGet();
+      writtenOps.addAndGet(flush.operations());
+      breaker.onSuccess();
+      for (String shard : flush.synced()) {
+        if (dirty.remove(shard)) {
+          log.debug("shard {} is registered in Redis", shard);
+        }
+      }
+    } else {
+      lastFlushFailed = true;
+      flushFailures.incrementAndGet();
+      failure("write", ar.cause());
+      // what this flush wrote is unknown now: its shards re-assert everything, gone shards are cleaned again
+      for (WriteQueue.Step step : flush.steps()) {
+        if (attached.containsKey(step.shard())) {
+          dirty.add(step.shard());
+        }
+      }
+      for (String shard : flush.cleaned()) {
+        if (!attached.containsKey(shard)) {
+          queue.cleanupFirst(shard);
+        }
+      }
+      if (breaker.onFailure()) {
+        opened();
+      }
+    }
+    updateInSync();
+    done.forEach(Runnable::run);
+    if (breaker.allowRequest() && !closed) {
+      for (String shard : dirty) {
+        if (!queue.syncQueued(shard)) {
+          requestSync(shard);
+        }
+      }
+    }
+    if (!queue.isEmpty()) {
+      scheduleFlush();
+    }
+    checkDrained();
+  }
+
+  /** Runs a flush on the dedicated write connection, loading the scripts first when Redis lost them. */
+  private Future<List<Response>> writeBatch(List<Request> requests) {
+    return writer()
+      .compose(c -> c.batch(requests))
+      .recover(t -> RegistryScripts.isNoScript(t)
+        ? writer().compose(c -> c.batch(RegistryScripts.load())).compose(x -> writer().compose(c -> c.batch(requests)))
+        : Future.failedFuture(t));
+  }
+
+  private Future<RedisConnection> writer() {
+    RedisConnection c = writer;
+    if (c != null) {
+      return Future.succeededFuture(c);
+    }
+    // flushes run one at a time, so only one of them ever connects
+    return redis.connect().map(conn -> {
+      conn.exceptionHandler(t -> dropWriter(conn, t));
+      conn.endHandler(v -> dropWriter(conn, null));
+      writer = conn;
+      return conn;
+    });
+  }
+
+  private void dropWriter(RedisConnection conn, Throwable t) {
+    if (writer == conn) {
+      writer = null;
+      log.debug("Redis write connection lost: {}", t == null ? "closed" : t.toString());
+      conn.close();
+    }
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  @Override
+  public Future<RegistryLookup> lookup(Collection<String> tokens) {
+    if (closed) {
+      return Future.failedFuture(CLOSED);
+    }
+    if (!breaker.allowRequest()) {
+      return Future.failedFuture(BREAKER_OPEN);
+    }
+    if (!inSync) {
+      lookupsNotInSync.incrementAndGet();
+      return Future.failedFuture(NOT_IN_SYNC);
+    }
+    Context caller = Vertx.currentContext();
+    Thread callerThread = Thread.currentThread();
+    List<String> live = directory.all();
+    Request request = RegistryScripts.lookup(keys, live, tokens);
+    Promise<RegistryLookup> promise = Promise.promise();
+    long start = System.nanoTime();
+    long timer = vertx.setTimer(settings.timeoutMillis, id -> {
+      if (promise.tryFail(new TimeoutException("Redis lookup took more than " + settings.timeoutMillis + " ms"))) {
+        lookupFailed(promise.future().cause());
+      }
+    });
+    lookups.incrementAndGet();
+    Handler<AsyncResult<Response>> answer = ar -> {
+      vertx.cancelTimer(timer);
+      if (promise.future().isComplete()) {
+        return;
+      }
+      if (ar.failed()) {
+        lookupFailed(ar.cause());
+        promise.tryFail(ar.cause());
+        return;
+      }
+      RegistryScripts.LookupAnswer parsed;
+      try {
+        parsed = RegistryScripts.parseLookup(ar.result(), live, tokens);
+      } catch (RuntimeException e) {
+        lookupFailed(e);
+        promise.tryFail(e);
+        return;
+      }
+      breaker.onSuccess();
+      metrics.redisLookup(System.nanoTime() - start);
+      if (!parsed.complete()) {
+        lookupsNotInSync.incrementAndGet();
+        unsynced(parsed.unsyncedShards());
+        promise.tryFail(NOT_IN_SYNC);
+      } else {
+        promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), false));
+      }
+    };
+    sendLookup(caller, request)
+      .recover(t -> RegistryScripts.isNoScript(t)
+        ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
+        : Future.failedFuture(t))
+      .onComplete(ar -> {
+        if (caller == null || Thread.currentThread() == callerThread) {
+          answer.handle(ar);
+        } else {
+          caller.runOnContext(v -> answer.handle(ar));
+        }
+      });
+    return promise.future();
+  }
+
+  /** A lookup connection bound to one event loop; used only from that loop's thread. */
+  private static final class LookupChannel {
+    final Redis client;
+    RedisConnection connection;
+    Future<RedisConnection> connecting;
+
+    LookupChannel(Redis client) {
+      this.client = client;
+    }
+  }
+
+  private Future<Response> sendLookup(Context caller, Request request) {
+    if (caller == null || !caller.isEventLoopContext()) {
+      return redis.send(request);
+    }
+    LookupChannel ch = lookupChannels.computeIfAbsent(Thread.currentThread(),
+      t -> new LookupChannel(Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1).setMaxPoolWaiting(16))));
+    if (ch.connection != null) {
+      return ch.connection.send(request);
+    }
+    if (ch.connecting == null) {
+      // connected from this event loop, the connection lives on it: its answers need no hop
+      ch.connecting = ch.client.connect().map(c -> {
+        c.exceptionHandler(t -> dropLookupConnection(ch, c));
+        c.endHandler(v -> dropLookupConnection(ch, c));
+        ch.connection = c;
+        ch.connecting = null;
+        return c;
+      }).onFailure(t -> ch.connecting = null);
+    }
+    return ch.connecting.compose(c -> c.send(request));
+  }
+
+  private static void dropLookupConnection(LookupChannel ch, RedisConnection c) {
+    if (ch.connection == c) {
+      ch.connection = null;
+      c.close();
+    }
+  }
+
+  private void lookupFailed(Throwable t) {
+    lookupFailures.incrementAndGet();
+    failure("lookup", t);
+    if (breaker.onFailure()) {
+      ctx.runOnContext(v -> opened());
+    }
+  }
+
+  /** Live shards whose marker is missing: ours re-register at once (Redis restarted empty or failed over). */
+  private void unsynced(List<String> shards) {
+    ctx.runOnContext(v -> {
+      for (String shard : shards) {
+        if (attached.containsKey(shard) && breaker.allowRequest()) {
+          if (dirty.add(shard)) {
+            log.info("Redis has no complete entries of shard {} (restarted empty or failed over?): re-registering it", shard);
+          }
+          if (!queue.syncQueued(shard)) {
+            requestSync(shard);
+          }
+        }
+      }
+      updateInSync();
+    });
+  }
+
+  // ------------------------------------------------------------------ breaker
+
+  private void failure(String operation, Throwable t) {
+    metrics.redisError(operation);
+    lastError = operation + ": " + t;
+    log.debug("Redis {} failed: {}", operation, t.toString());
+  }
+
+  /** The breaker opened: stop writing, fall back, probe until Redis answers. */
+  private void opened() {
+    log.warn("Redis unavailable ({}): dispatch falls back to every shard until it answers again", lastError);
+    queue.dropAllButCleanups();
+    pendingWrites = queue.size();
+    dirty.addAll(attached.keySet());
+    updateInSync();
+    List<Runnable> done = waiters;
+    waiters = new ArrayList<>();
+    done.forEach(Runnable::run);
+    if (probeTimer < 0 && !closed) {
+      probeTimer = vertx.setPeriodic(Math.max(10, settings.breakerProbeMillis / 4), id -> probe());
+    }
+    checkDrained();
+  }
+
+  private void probe() {
+    if (closed || !breaker.tryProbe()) {
+      return;
+    }
+    withTimeout(redis.send(Request.cmd(Command.PING))).onComplete(ar -> ctx.runOnContext(v -> {
+      if (ar.succeeded()) {
+        if (breaker.onSuccess()) {
+          recovered();
+        }
+      } else {
+        failure("probe", ar.cause());
+        breaker.onFailure();
+      }
+    }));
+  }
+
+  /** Redis answers again: every shard re-asserts all it holds; lookups resume once that is written. */
+  private void recovered() {
+    vertx.cancelTimer(probeTimer);
+    probeTimer = -1;
+    lastFlushFailed = false;
+    log.info("Redis answers again: re-registering {} shards before targeted dispatch resumes", attached.size());
+    dirty.addAll(attached.keySet());
+    updateInSync();
+    for (String shard : attached.keySet()) {
+      requestSync(shard);
+    }
+    if (!queue.isEmpty()) {
+      scheduleFlush();
+    }
+  }
+
+  private void updateInSync() {
+    inSync = dirty.isEmpty();
+  }
+
+  private <T> Future<T> withTimeout(Future<T> f) {
+    Promise<T> p = Promise.promise();
+    long timer = vertx.setTimer(settings.timeoutMillis,
+      id -> p.tryFail(new TimeoutException("Redis took more than " + settings.timeoutMillis + " ms")));
+    f.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        p.tryComplete(ar.result());
+      } else {
+        p.tryFail(ar.cause());
+      }
+    });
+    return p.future();
+  }
+
+  // ------------------------------------------------------------------ state
+
+  /** Lookups are answered from Redis (breaker closed, every local shard registered). */
+  public boolean available() {
+    return !closed && breaker.allowRequest() && inSync;
+  }
+
+  public CircuitBreaker.State breakerState() {
+    return breaker.state();
+  }
+
+  private JsonObject health() {
+    String status = closed ? "closed" : !breaker.allowRequest() ? "down" : !inSync ? "syncing" : "up";
+    return new JsonObject()
+      .put("status", status)
+      .put("mode", settings.mode)
+      .put("endpoint", endpoint)
+      .put("breaker", breaker.state().name().toLowerCase())
+      .put("consecutiveFailures", breaker.consecutiveFailures())
+      .put("timesOpened", breaker.timesOpened())
+      .put("shards", attached.size())
+      .put("pendingWrites", pendingWrites)
+      .put("lastError", lastError);
+  }
+
+  /** Counters for tests, benchmarks and /health. */
+  public JsonObject stats() {
+    return health()
+      .put("lookups", lookups.get())
+      .put("lookupFailures", lookupFailures.get())
+      .put("lookupsNotInSync", lookupsNotInSync.get())
+      .put("flushes", flushes.get())
+      .put("flushFailures", flushFailures.get())
+      .put("writtenOps", writtenOps.get());
+  }
+
+  @Override
+  public String kind() {
+    return "redis";
+  }
+
+  /** Writes what is still queued (the clean-up of shards that just stopped), within the timeout, then closes. */
+  @Override
+  public Future<Void> close() {
+    Promise<Void> done = Promise.promise();
+    ctx.runOnContext(v -> {
+      if (drained != null) {
+        drained.future().onComplete(done);
+        return;
+      }
+      drained = Promise.promise();
+      vertx.cancelTimer(heartbeatTimer);
+      vertx.cancelTimer(probeTimer);
+      vertx.setTimer(settings.timeoutMillis * 2 + settings.coalesceMillis, id -> drained.tryComplete());
+      if (!queue.isEmpty()) {
+        scheduleFlush();
+      }
+      checkDrained();
+      drained.future()
+        .eventually(() -> {
+          closed = true;
+          attached.clear();
+          RedisConnection c = writer;
+          writer = null;
+          return c != null ? c.close() : Future.succeededFuture();
+        })
+        .eventually(() -> {
+          List<Future<Void>> closing = new ArrayList<>();
+          lookupChannels.values().forEach(ch -> closing.add(ch.client.close()));
+          lookupChannels.clear();
+          closing.add(redis.close());
+          return Future.join(closing);
+        })
+        .onComplete(ar -> done.complete());
+    });
+    return done.future();
+  }
+
+  private void checkDrained() {
+    if (drained != null && !flushing && (queue.isEmpty() || !breaker.allowRequest() || lastFlushFailed)) {
+      drained.tryComplete();
+    }
+  }
+
+  /** The Redis client, for tests. */
+  Redis client() {
+    return redis;
+  }
+
+  /** A one-line summary for logs. */
+  @Override
+  public String toString() {
+    return "redis " + endpoint + " " + stats().encode();
+  }
+
+  Set<String> attachedShards() {
+    return new LinkedHashSet<>(attached.keySet());
+  }
+}

@@ -1,0 +1,65 @@
+package io.odin.ws.registry;
+
+import io.odin.ws.config.ConfigException;
+import io.odin.ws.config.GatewayConfig;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RegistrySettingsTest {
+
+  @Test
+  void inMemoryUnlessRedisIsConfigured() {
+    assertFalse(RegistrySettings.redisEnabled(GatewayConfig.defaults()));
+    GatewayConfig env = GatewayConfig.resolve(new JsonObject(), Map.of("ODIN_REDIS_URL", "redis://cache:6380/2"));
+    assertTrue(RegistrySettings.redisEnabled(env));
+    RedisOptions options = RegistrySettings.redisOptions(env);
+    assertEquals(RedisClientType.STANDALONE, options.getType());
+    assertEquals("redis://cache:6380/2", options.getEndpoint());
+    RegistrySettings s = new RegistrySettings(env);
+    assertEquals(60_000, s.ttlMillis);
+    assertEquals(30_000, s.heartbeatMillis);
+  }
+
+  @Test
+  void sentinelMode() {
+    GatewayConfig c = GatewayConfig.resolve(new JsonObject().put("redis.mode", "sentinel")
+      .put("redis.sentinels", new JsonArray().add("redis://s1:26379").add("redis://s2:26379"))
+      .put("redis.masterName", "odin").put("redis.password", "secret"), Map.of());
+    assertTrue(RegistrySettings.redisEnabled(c));
+    RedisOptions options = RegistrySettings.redisOptions(c);
+    assertEquals(RedisClientType.SENTINEL, options.getType());
+    assertEquals(List.of("redis://s1:26379", "redis://s2:26379"), options.getEndpoints());
+    assertEquals("odin", options.getMasterName());
+    assertEquals("secret", options.getPassword());
+  }
+
+  @Test
+  void badSettingsNameTheKey() {
+    assertMessage(new JsonObject().put("redis.mode", "cluster"), "redis.mode: must be standalone or sentinel");
+    assertMessage(new JsonObject().put("redis.mode", "sentinel"), "redis.sentinels: ");
+    assertMessage(new JsonObject().put("redis.url", "localhost:6379"), "redis.url: must start with redis://");
+    assertMessage(new JsonObject().put("registry.ttl", 10).put("registry.heartbeat", 10), "registry.heartbeat: must be less than registry.ttl");
+  }
+
+  @Test
+  void credentialsStayOutOfHealthAndLogs() {
+    GatewayConfig c = GatewayConfig.resolve(new JsonObject().put("redis.url", "redis://:hunter2@cache:6379/0"), Map.of());
+    assertEquals("redis://cache:6379/0", RegistrySettings.describe(c));
+  }
+
+  private static void assertMessage(JsonObject file, String start) {
+    ConfigException e = assertThrows(ConfigException.class, () -> RegistrySettings.check(GatewayConfig.resolve(file, Map.of())));
+    assertTrue(e.getMessage().startsWith(start), e.getMessage());
+  }
+}

@@ -1,0 +1,123 @@
+package io.odin.ws.testsupport;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A loopback TCP proxy in front of a server, to cut a client off from it (a node that loses Redis, or crashes
+ * before it could clean up) while the server keeps running for everyone else. Counts the bytes each way.
+ */
+public final class TcpProxy implements AutoCloseable {
+
+  public final int port;
+  private final int upstreamPort;
+  private final ServerSocket server;
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final AtomicLong bytesUp = new AtomicLong();
+  private final AtomicLong bytesDown = new AtomicLong();
+  private volatile boolean cut;
+
+  public TcpProxy(int upstreamPort) {
+    this.upstreamPort = upstreamPort;
+    try {
+      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    port = server.getLocalPort();
+    Thread acceptor = new Thread(this::accept, "tcp-proxy-" + port);
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  public String url() {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket client = server.accept();
+        if (cut) {
+          client.close();
+          continue;
+        }
+        Socket upstream = new Socket();
+        upstream.connect(new InetSocketAddress("127.0.0.1", upstreamPort), 2000);
+        sockets.add(client);
+        sockets.add(upstream);
+        pump(client, upstream, bytesUp);
+        pump(upstream, client, bytesDown);
+      } catch (IOException e) {
+        // closed, or the upstream refused: the client sees its connection closed
+      }
+    }
+  }
+
+  private void pump(Socket from, Socket to, AtomicLong counter) {
+    Thread t = new Thread(() -> {
+      byte[] buf = new byte[16384];
+      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          counter.addAndGet(n);
+          out.write(buf, 0, n);
+          out.flush();
+        }
+      } catch (IOException ignored) {
+        // one side closed
+      } finally {
+        closeQuietly(from);
+        closeQuietly(to);
+      }
+    }, "tcp-proxy-pump");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** Drops every connection and refuses new ones, until {@link #restore()}. */
+  public void cut() {
+    cut = true;
+    sockets.forEach(TcpProxy::closeQuietly);
+    sockets.clear();
+  }
+
+  public void restore() {
+    cut = false;
+  }
+
+  public long bytesUp() {
+    return bytesUp.get();
+  }
+
+  public long bytesDown() {
+    return bytesDown.get();
+  }
+
+  private static void closeQuietly(Socket s) {
+    try {
+      s.close();
+    } catch (IOException ignored) {
+      // already closed
+    }
+  }
+
+  @Override
+  public void close() {
+    cut();
+    try {
+      server.close();
+    } catch (IOException ignored) {
+      // already closed
+    }
+  }
+}
