@@ -42,7 +42,7 @@ class RedisConnectionRegistryTest {
   void start() {
     redis = RedisServer.start();
     vertx = Vertx.vertx();
-    directory = new ShardDirectory();
+    directory = new ShardDirectory("test-node");
   }
 
   @AfterEach

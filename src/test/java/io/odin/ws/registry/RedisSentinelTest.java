@@ -65,7 +65,7 @@ class RedisSentinelTest {
       .put("redis.masterName", "odin-registry")
       .put("redis.timeout", 300).put("redis.breakerProbeMs", 200)
       .put("registry.ttl", 60).put("registry.heartbeat", 30), Map.of());
-    ShardDirectory directory = new ShardDirectory();
+    ShardDirectory directory = new ShardDirectory("test-node");
     registry = new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), RegistrySettings.redisOptions(config),
       new RegistrySettings(config), "n1", directory, new GatewayMetrics(new SimpleMeterRegistry()), (n, h) -> { });
     String shard = "odin.shard.n1.0";
