@@ -7,6 +7,8 @@ import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
+import io.odin.ws.logging.LogSettings;
+import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.InMemoryConnectionRegistry;
 import io.odin.ws.shard.ShardBatch;
@@ -22,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The main verticle: resolves the configuration, builds the node's shared parts and deploys every role with
@@ -33,6 +36,7 @@ public final class BootstrapVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(BootstrapVerticle.class);
 
   private final Map<String, String> env;
+  private final Function<GatewayConfig, ConnectionRegistry> registryOverride;
   private NodeContext node;
 
   public BootstrapVerticle() {
@@ -41,7 +45,13 @@ public final class BootstrapVerticle extends VerticleBase {
 
   /** With an explicit environment, for tests. */
   public BootstrapVerticle(Map<String, String> env) {
+    this(env, null);
+  }
+
+  /** With an explicit environment and, unless null, a registry of the test's choosing instead of the configured one. */
+  public BootstrapVerticle(Map<String, String> env, Function<GatewayConfig, ConnectionRegistry> registryOverride) {
     this.env = env;
+    this.registryOverride = registryOverride;
   }
 
   @Override
@@ -49,11 +59,13 @@ public final class BootstrapVerticle extends VerticleBase {
     GatewayConfig config;
     try {
       config = GatewayConfig.resolve(config(), env);
+      LogSettings.apply(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
-    ConnectionRegistry registry = new InMemoryConnectionRegistry();
-    node = new NodeContext(config, registry);
+    ConnectionRegistry registry = registryOverride != null ? registryOverride.apply(config) : new InMemoryConnectionRegistry();
+    node = new NodeContext(config, registry, VertxMetricsSetup.registryOf(vertx));
+    LogSettings.nodeId(node.nodeId());
     registerCodecs(vertx.eventBus());
     int shards = ShardSettings.shardCount(config);
     int dispatchers = node.dispatcherCount();

@@ -2,14 +2,14 @@ package io.odin.ws;
 
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.logging.LogSettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.launcher.application.HookContext;
 import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
-import io.vertx.micrometer.MicrometerMetricsOptions;
-import io.vertx.micrometer.VertxPrometheusOptions;
+import io.odin.ws.metrics.VertxMetricsSetup;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,8 @@ import java.util.Set;
  * {@code Main-Verticle}) is {@link BootstrapVerticle}; for it, {@code -instances N} means N shards
  * ({@code shards.instances}), since one bootstrap per node deploys every role.
  * <p>Before Vert.x starts, the configuration is resolved and checked (a bad key stops startup with a message
- * naming it), the event-loop pool is sized to the shard count, and Prometheus metrics are switched on.
+ * naming it), the log format and node id are applied to logging, the event-loop pool is sized to the shard count,
+ * and Vert.x's metrics are switched on ({@link VertxMetricsSetup}).
  */
 public class OdinWsApplication extends VertxApplication implements VertxApplicationHooks {
 
@@ -81,6 +82,13 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     }
     try {
       resolved = GatewayConfig.resolve(conf, System.getenv());
+      if (resolved.getString(NodeContext.NODE_ID).isEmpty()) {
+        // pick the random node id now, so that it is on every log line from here on
+        conf.put(NodeContext.NODE_ID.name(), NodeContext.randomNodeId());
+        resolved = GatewayConfig.resolve(conf, System.getenv());
+      }
+      LogSettings.apply(resolved);
+      LogSettings.nodeId(resolved.getString(NodeContext.NODE_ID));
     } catch (ConfigException e) {
       System.err.println("odin-ws: invalid configuration: " + e.getMessage());
       System.exit(2);
@@ -94,9 +102,6 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     int shards = ShardSettings.shardCount(resolved);
     // one event loop per shard: the shards are the node's work, everything else shares their loops
     options.setEventLoopPoolSize(shards);
-    options.setMetricsOptions(new MicrometerMetricsOptions()
-      .setEnabled(true)
-      .setJvmMetricsEnabled(true)
-      .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    options.setMetricsOptions(VertxMetricsSetup.options());
   }
 }

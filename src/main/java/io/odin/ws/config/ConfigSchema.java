@@ -3,6 +3,7 @@ package io.odin.ws.config;
 import io.odin.ws.NodeContext;
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.logging.LogSettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.json.JsonArray;
 
@@ -22,7 +23,8 @@ public final class ConfigSchema {
     NodeContext.KEYS,
     ShardSettings.KEYS,
     DispatchSettings.KEYS,
-    ApiSettings.KEYS
+    ApiSettings.KEYS,
+    LogSettings.KEYS
   );
 
   private ConfigSchema() {

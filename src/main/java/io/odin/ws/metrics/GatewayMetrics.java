@@ -6,16 +6,25 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
  * The gateway's own meters, created once per node so that the hot path only increments pre-built counters
  * (no lookup, no tag allocation per message). Prometheus names: dots become underscores, counters get
- * {@code _total}, e.g. {@code odin.dispatch} becomes {@code odin_dispatch_total}.
+ * {@code _total}, timers get {@code _seconds}, e.g. {@code odin.dispatch} becomes {@code odin_dispatch_total} and
+ * {@code odin.delivery.latency} becomes {@code odin_delivery_latency_seconds}. Every meter named in the
+ * observability issue (and the Grafana dashboard) is registered here up front, Redis and Kafka ones included,
+ * so that a scrape always shows them, at zero until their role runs. docs/observability.md lists them.
  */
 public final class GatewayMetrics {
 
@@ -39,6 +48,14 @@ public final class GatewayMetrics {
   private final Timer deliveryLatency;
   private final Counter clientErrors;
   private final Counter publishRejected;
+  private final Timer redisLookup;
+  private final Counter redisErrors;
+  private final Counter kafkaRecords;
+  private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
+  private final AtomicLong kafkaLag = new AtomicLong();
+
+  /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
+  public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -72,6 +89,21 @@ public final class GatewayMetrics {
       .description("Client frames answered with an error (malformed, unknown op)").register(registry);
     publishRejected = Counter.builder("odin.publish.rejected")
       .description("Publish API requests refused as malformed").register(registry);
+    redisLookup = Timer.builder("odin.redis.lookup.duration")
+      .description("One batch lookup in the Redis connection registry, from request to answer")
+      .publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofMillis(1))
+      .maximumExpectedValue(Duration.ofSeconds(10))
+      .register(registry);
+    redisErrors = Counter.builder("odin.redis.errors")
+      .description("Redis registry commands that failed (dispatch fell back to every shard for lookups)").register(registry);
+    kafkaRecords = Counter.builder("odin.kafka.records").description("Kafka records consumed").register(registry);
+    kafkaBadRecord(KAFKA_BAD_RECORD_MALFORMED, 0);
+    Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
+      .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
+      .register(registry);
+    // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
+    new FileDescriptorMetrics().bindTo(registry);
   }
 
   public MeterRegistry registry() {
@@ -123,7 +155,75 @@ public final class GatewayMetrics {
   }
 
   public void deliveryLatencyMillis(long millis) {
-    deliveryLatency.record(Math.max(0, millis), java.util.concurrent.TimeUnit.MILLISECONDS);
+    deliveryLatency.record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  }
+
+  /** {@code odin_redis_lookup_duration_seconds}: one registry lookup round trip took {@code nanos}. */
+  public void redisLookup(long nanos) {
+    redisLookup.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+  }
+
+  /** {@code odin_redis_errors_total}: one Redis command failed. */
+  public void redisError() {
+    redisErrors.increment();
+  }
+
+  /** {@code odin_kafka_records_total}: {@code n} records were consumed. */
+  public void kafkaRecords(long n) {
+    if (n > 0) {
+      kafkaRecords.increment(n);
+    }
+  }
+
+  /**
+   * {@code odin_kafka_bad_records_total{reason}}: a record was skipped. Reasons should be a small fixed set of
+   * snake_case words ({@link #KAFKA_BAD_RECORD_MALFORMED}, ...): each one is a time series.
+   */
+  public void kafkaBadRecord(String reason) {
+    kafkaBadRecord(reason, 1);
+  }
+
+  private void kafkaBadRecord(String reason, long n) {
+    Counter c = kafkaBadRecords.get(reason);
+    if (c == null) {
+      c = kafkaBadRecords.computeIfAbsent(reason, r -> Counter.builder("odin.kafka.bad.records").tag("reason", r)
+        .description("Kafka records skipped, by reason").register(registry));
+    }
+    if (n > 0) {
+      c.increment(n);
+    }
+  }
+
+  /** {@code odin_kafka_lag}: the records behind the end of this node's assigned partitions, summed. */
+  public void kafkaLag(long records) {
+    kafkaLag.set(Math.max(0, records));
+  }
+
+  /**
+   * {@code odin_kafka_partition_lag{topic,partition}}: one assigned partition's lag, read from {@code lag} at each
+   * scrape. Remove it with {@link #removeKafkaPartition} when the partition is revoked.
+   */
+  public void kafkaPartitionLag(String topic, int partition, Supplier<Number> lag) {
+    Gauge.builder("odin.kafka.partition.lag", lag).tag("topic", topic).tag("partition", Integer.toString(partition))
+      .description("Records behind the end of one assigned Kafka partition").register(registry);
+  }
+
+  public void removeKafkaPartition(String topic, int partition) {
+    registry.find("odin.kafka.partition.lag").tag("topic", topic).tag("partition", Integer.toString(partition))
+      .meters().forEach(registry::remove);
+  }
+
+  /** The delivery latency timer, for the status page's percentiles. */
+  public Timer deliveryLatency() {
+    return deliveryLatency;
+  }
+
+  public double connectsCount() {
+    return connects.count();
+  }
+
+  public double disconnectsCount(DisconnectReason reason) {
+    return disconnects.get(reason).count();
   }
 
   public void clientError() {
