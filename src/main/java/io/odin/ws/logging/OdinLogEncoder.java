@@ -8,6 +8,7 @@ import ch.qos.logback.core.encoder.EncoderBase;
 import org.slf4j.event.KeyValuePair;
 
 import java.nio.charset.StandardCharsets;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 
@@ -78,7 +79,7 @@ public class OdinLogEncoder extends EncoderBase<ILoggingEvent> {
   private String json(ILoggingEvent event) {
     StringBuilder sb = new StringBuilder(256);
     sb.append("{\"time\":");
-    string(sb, event.getInstant().toString());
+    string(sb, event.getInstant().truncatedTo(ChronoUnit.MILLIS).toString());
     field(sb, "level", event.getLevel().toString());
     field(sb, "node", node(event));
     field(sb, "thread", event.getThreadName());

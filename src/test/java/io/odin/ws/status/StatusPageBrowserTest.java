@@ -57,8 +57,14 @@ class StatusPageBrowserTest {
     if (Files.isDirectory(BROWSER_DIR.resolve("node_modules/playwright-core"))) {
       return;
     }
-    Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(BROWSER_DIR.toFile())
-      .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process npm;
+    try {
+      npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(BROWSER_DIR.toFile())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (java.io.IOException e) {
+      fail("Chromium is installed but npm is not: install Node 18+ and npm, then `npm ci` in " + BROWSER_DIR, e);
+      return;
+    }
     if (!npm.waitFor(180, TimeUnit.SECONDS) || npm.exitValue() != 0) {
       fail("playwright-core is missing and `npm ci` in " + BROWSER_DIR + " failed; run it by hand (Node 18+ and npm needed)");
     }
