@@ -40,8 +40,10 @@ public final class VertxMetricsSetup {
 
   static {
     Map<String, String> classes = new LinkedHashMap<>();
-    classes.put("odin\\.shard\\..+", "odin.shard");
-    classes.put("odin\\.dispatch\\..+", "odin.dispatch");
+    classes.put("odin\\.shard\\..+", "odin.shard");                  // odin.shard.<node>.<n>: dispatchers to shards
+    classes.put("odin\\.dispatch\\..+", "odin.dispatch");            // odin.dispatch.<n>: publish API and ingest to dispatchers
+    classes.put("odin\\.node\\..+\\.relay", "odin.node.relay");      // odin.node.<node>.relay: other nodes' batches (cluster)
+    classes.put("odin\\.cluster\\..+", "odin.cluster");              // cluster bookkeeping (shard directory announcements)
     ADDRESS_CLASSES = java.util.Collections.unmodifiableMap(classes);
   }
 
