@@ -13,6 +13,8 @@ import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
 import io.odin.ws.ingest.KafkaPoolVerticle;
 import io.odin.ws.ingest.KafkaSettings;
+import io.odin.ws.logging.LogSettings;
+import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;
@@ -28,6 +30,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The main verticle: resolves the configuration, builds the node's shared parts and deploys every role with
@@ -39,6 +42,7 @@ public final class BootstrapVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(BootstrapVerticle.class);
 
   private final Map<String, String> env;
+  private final Function<GatewayConfig, ConnectionRegistry> registryOverride;
   private NodeContext node;
 
   public BootstrapVerticle() {
@@ -47,7 +51,13 @@ public final class BootstrapVerticle extends VerticleBase {
 
   /** With an explicit environment, for tests. */
   public BootstrapVerticle(Map<String, String> env) {
+    this(env, null);
+  }
+
+  /** With an explicit environment and, unless null, a registry of the test's choosing instead of the configured one. */
+  public BootstrapVerticle(Map<String, String> env, Function<GatewayConfig, ConnectionRegistry> registryOverride) {
     this.env = env;
+    this.registryOverride = registryOverride;
   }
 
   @Override
@@ -57,11 +67,15 @@ public final class BootstrapVerticle extends VerticleBase {
       config = GatewayConfig.resolve(config(), env);
       KafkaSettings.validate(config);
       RegistrySettings.check(config);
+      LogSettings.apply(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
     boolean clustered = vertx.isClustered();
-    node = new NodeContext(config, n -> RegistrySettings.create(vertx, n));
+    node = new NodeContext(config,
+      n -> registryOverride != null ? registryOverride.apply(config) : RegistrySettings.create(vertx, n),
+      VertxMetricsSetup.registryOf(vertx));
+    LogSettings.nodeId(node.nodeId());
     ConnectionRegistry registry = node.registry();
     if (clustered && !RegistrySettings.redisEnabled(config)) {
       log.warn("clustered without redis.url: every targeted message goes to every shard of the cluster");

@@ -1,6 +1,5 @@
 package io.odin.ws;
 
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.odin.ws.config.ConfigKey;
@@ -9,8 +8,8 @@ import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.ShardDirectory;
+import io.odin.ws.status.ClusterStats;
 import io.vertx.core.json.JsonObject;
-import io.vertx.micrometer.backends.BackendRegistries;
 
 import java.util.List;
 import java.util.Map;
@@ -41,33 +40,41 @@ public final class NodeContext {
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
   private final Map<String, Supplier<JsonObject>> dependencies = new ConcurrentHashMap<>();
+  private final long startedAtMillis = System.currentTimeMillis();
+  private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
 
+  /** A node with a Prometheus registry of its own (no Vert.x metrics in it). */
   public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
-    this(config, node -> registry);
+    this(config, node -> registry, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /**
+   * @param prometheus where the node's meters go: the registry Vert.x's own metrics write to, when enabled
+   *                   (see {@link io.odin.ws.metrics.VertxMetricsSetup#registryOf}), so /metrics shows both
+   */
+  public NodeContext(GatewayConfig config, ConnectionRegistry registry, PrometheusMeterRegistry prometheus) {
+    this(config, node -> registry, prometheus);
   }
 
   /** With a registry built from the node's parts (the Redis registry needs its id, directory and metrics). */
-  public NodeContext(GatewayConfig config, Function<NodeContext, ConnectionRegistry> registryFactory) {
+  public NodeContext(GatewayConfig config, Function<NodeContext, ConnectionRegistry> registryFactory,
+                     PrometheusMeterRegistry prometheus) {
     String configured = config.getString(NODE_ID);
     if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
       throw new io.odin.ws.config.ConfigException(NODE_ID.name() + ": " + io.odin.ws.protocol.Token.problem(configured));
     }
-    this.nodeId = configured.isEmpty() ? UUID.randomUUID().toString().substring(0, 8) : configured;
+    this.nodeId = configured.isEmpty() ? randomNodeId() : configured;
     this.config = config;
     this.directory = new ShardDirectory(nodeId);
-    this.prometheus = prometheusRegistry();
+    this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
 
-  /** The Prometheus registry Vert.x's metrics write to, when the launcher enabled them; else a new one. */
-  private static PrometheusMeterRegistry prometheusRegistry() {
-    MeterRegistry shared = BackendRegistries.getDefaultNow();
-    if (shared instanceof PrometheusMeterRegistry) {
-      return (PrometheusMeterRegistry) shared;
-    }
-    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** What an empty {@code node.id} becomes. */
+  public static String randomNodeId() {
+    return UUID.randomUUID().toString().substring(0, 8);
   }
 
   public String nodeId() {
@@ -92,6 +99,19 @@ public final class NodeContext {
 
   public PrometheusMeterRegistry prometheus() {
     return prometheus;
+  }
+
+  public long startedAtMillis() {
+    return startedAtMillis;
+  }
+
+  /** How the status page learns about the other nodes of the cluster; this node alone until clustering sets it. */
+  public ClusterStats clusterStats() {
+    return clusterStats;
+  }
+
+  public void clusterStats(ClusterStats stats) {
+    this.clusterStats = stats;
   }
 
   /** The event-bus address of shard {@code index} of this node. Unique in the cluster. */

@@ -5,6 +5,8 @@ import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.ingest.KafkaSettings;
+import io.odin.ws.logging.LogSettings;
+import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -14,8 +16,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.launcher.application.HookContext;
 import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
-import io.vertx.micrometer.MicrometerMetricsOptions;
-import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 
 import java.io.IOException;
@@ -32,7 +32,8 @@ import java.util.Set;
  * {@code Main-Verticle}) is {@link BootstrapVerticle}; for it, {@code -instances N} means N shards
  * ({@code shards.instances}), since one bootstrap per node deploys every role.
  * <p>Before Vert.x starts, the configuration is resolved and checked (a bad key stops startup with a message
- * naming it), the event-loop pool is sized to the shard count, Prometheus metrics are switched on, and, when
+ * naming it), the log format and node id are applied to logging, the event-loop pool is sized to the shard
+ * count, Vert.x's metrics are switched on ({@link VertxMetricsSetup}), and, when
  * clustering ({@code -cluster} or {@code cluster.enabled}), the Hazelcast cluster manager and the event bus
  * address are set from the cluster.* keys.
  */
@@ -103,7 +104,14 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
         file.put(ShardSettings.INSTANCES.name(), instances);
       }
       config = GatewayConfig.resolve(file, System.getenv());
+      if (config.getString(NodeContext.NODE_ID).isEmpty()) {
+        // pick the random node id now, so that it is on every log line from here on
+        file.put(NodeContext.NODE_ID.name(), NodeContext.randomNodeId());
+        config = GatewayConfig.resolve(file, System.getenv());
+      }
       KafkaSettings.validate(config);
+      LogSettings.apply(config);
+      LogSettings.nodeId(config.getString(NodeContext.NODE_ID));
     } catch (ConfigException e) {
       fail("invalid configuration: " + e.getMessage());
     }
@@ -161,10 +169,7 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     int shards = ShardSettings.shardCount(config);
     // one event loop per shard: the shards are the node's work, everything else shares their loops
     options.setEventLoopPoolSize(shards);
-    options.setMetricsOptions(new MicrometerMetricsOptions()
-      .setEnabled(true)
-      .setJvmMetricsEnabled(true)
-      .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    options.setMetricsOptions(VertxMetricsSetup.options());
     if (clustered && !eventBusAddressGiven) {
       ClusterSettings cluster = new ClusterSettings(config);
       EventBusOptions eventBus = options.getEventBusOptions();

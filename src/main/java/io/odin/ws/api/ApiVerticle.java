@@ -8,6 +8,7 @@ import io.odin.ws.protocol.Envelope;
 import io.odin.ws.protocol.EnvelopeException;
 import io.odin.ws.protocol.EnvelopeParser;
 import io.odin.ws.shard.ShardSettings;
+import io.odin.ws.status.StatusRoutes;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -27,7 +28,8 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The management port: {@code POST /api/publish}, {@code GET /health}, {@code GET /health/ready}.
+ * The management port: {@code POST /api/publish}, {@code GET /health}, {@code GET /health/ready}, and what
+ * {@link StatusRoutes} adds: {@code GET /metrics}, {@code GET /} (status page), {@code GET /api/stats}.
  * It parses and checks envelopes, then hands them to a dispatcher and answers once they reached the shards.
  */
 public final class ApiVerticle extends VerticleBase {
@@ -53,6 +55,7 @@ public final class ApiVerticle extends VerticleBase {
       .handler(this::publish);
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
+    StatusRoutes.mount(router, vertx, node);
     server = vertx.createHttpServer();
     return server.requestHandler(router)
       .listen(node.config().getInt(ApiSettings.PORT), node.config().getString(ApiSettings.HOST))

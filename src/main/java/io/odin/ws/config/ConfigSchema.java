@@ -5,6 +5,7 @@ import io.odin.ws.api.ApiSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.ingest.KafkaSettings;
+import io.odin.ws.logging.LogSettings;
 import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.json.JsonArray;
@@ -28,7 +29,8 @@ public final class ConfigSchema {
     ApiSettings.KEYS,
     RegistrySettings.KEYS,
     KafkaSettings.KEYS,
-    ClusterSettings.KEYS
+    ClusterSettings.KEYS,
+    LogSettings.KEYS
   );
 
   private ConfigSchema() {

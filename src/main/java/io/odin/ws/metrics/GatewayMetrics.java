@@ -6,16 +6,25 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
  * The gateway's own meters, created once per node so that the hot path only increments pre-built counters
  * (no lookup, no tag allocation per message). Prometheus names: dots become underscores, counters get
- * {@code _total}, e.g. {@code odin.dispatch} becomes {@code odin_dispatch_total}.
+ * {@code _total}, timers get {@code _seconds}, e.g. {@code odin.dispatch} becomes {@code odin_dispatch_total} and
+ * {@code odin.delivery.latency} becomes {@code odin_delivery_latency_seconds}. Every meter named in the
+ * observability issue (and the Grafana dashboard) is registered here up front, Redis and Kafka ones included,
+ * so that a scrape always shows them, at zero until their role runs. docs/observability.md lists them.
  */
 public final class GatewayMetrics {
 
@@ -39,9 +48,15 @@ public final class GatewayMetrics {
   private final Timer deliveryLatency;
   private final Counter clientErrors;
   private final Counter publishRejected;
+  private final Timer redisLookup;
+  /** {@code odin_redis_errors_total{op}}, by the registry operation that failed. */
+  private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
   private final Counter kafkaRecords;
-  private final java.util.concurrent.ConcurrentMap<String, Counter> kafkaBadRecords = new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong kafkaLag = new java.util.concurrent.atomic.AtomicLong();
+  private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
+  private final AtomicLong kafkaLag = new AtomicLong();
+
+  /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
+  public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -75,9 +90,23 @@ public final class GatewayMetrics {
       .description("Client frames answered with an error (malformed, unknown op)").register(registry);
     publishRejected = Counter.builder("odin.publish.rejected")
       .description("Publish API requests refused as malformed").register(registry);
+    redisLookup = Timer.builder("odin.redis.lookup.duration")
+      .description("One batch lookup in the Redis connection registry, from request to answer")
+      .publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofNanos(100_000))
+      .maximumExpectedValue(Duration.ofSeconds(10))
+      .register(registry);
+    for (String op : new String[] {"lookup", "write", "probe"}) {
+      redisErrors.put(op, Counter.builder("odin.redis.errors").tag("op", op)
+        .description("Redis registry calls that failed or timed out (lookups then fall back to every shard)").register(registry));
+    }
     kafkaRecords = Counter.builder("odin.kafka.records").description("Kafka records consumed").register(registry);
-    Gauge.builder("odin.kafka.lag", kafkaLag, java.util.concurrent.atomic.AtomicLong::get)
-      .description("Records behind the end of this node's assigned Kafka partitions").register(registry);
+    kafkaBadRecord(KAFKA_BAD_RECORD_MALFORMED, 0);
+    Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
+      .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
+      .register(registry);
+    // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
+    new FileDescriptorMetrics().bindTo(registry);
   }
 
   public MeterRegistry registry() {
@@ -129,7 +158,30 @@ public final class GatewayMetrics {
   }
 
   public void deliveryLatencyMillis(long millis) {
-    deliveryLatency.record(Math.max(0, millis), java.util.concurrent.TimeUnit.MILLISECONDS);
+    deliveryLatency.record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  }
+
+  /** {@code odin_redis_lookup_duration_seconds}: one registry lookup round trip took {@code nanos}. */
+  public void redisLookup(long nanos) {
+    redisLookup.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+  }
+
+  /** {@code odin_redis_errors_total{op=lookup|write|probe}}: one Redis call of the registry failed or timed out. */
+  public void redisError(String operation) {
+    Counter c = redisErrors.get(operation);
+    if (c == null) {
+      c = redisErrors.computeIfAbsent(operation, op -> Counter.builder("odin.redis.errors").tag("op", op)
+        .description("Redis registry calls that failed or timed out (lookups then fall back to every shard)").register(registry));
+    }
+    c.increment();
+  }
+
+  public Timer redisLookupTimer() {
+    return redisLookup;
+  }
+
+  public double redisErrorCount() {
+    return redisErrors.values().stream().mapToDouble(Counter::count).sum();
   }
 
   /** {@code odin_kafka_records_total}: {@code n} records were consumed. */
@@ -139,15 +191,55 @@ public final class GatewayMetrics {
     }
   }
 
-  /** {@code odin_kafka_bad_records_total{reason}}: a record was skipped; reasons are a small fixed set. */
+  /**
+   * {@code odin_kafka_bad_records_total{reason}}: a record was skipped. Reasons should be a small fixed set of
+   * snake_case words ({@link #KAFKA_BAD_RECORD_MALFORMED}, ...): each one is a time series.
+   */
   public void kafkaBadRecord(String reason) {
-    kafkaBadRecords.computeIfAbsent(reason, r -> Counter.builder("odin.kafka.bad.records").tag("reason", r)
-      .description("Kafka records skipped, by reason").register(registry)).increment();
+    kafkaBadRecord(reason, 1);
   }
 
-  /** {@code odin_kafka_lag}: records behind the end of this node's assigned partitions. */
+  private void kafkaBadRecord(String reason, long n) {
+    Counter c = kafkaBadRecords.get(reason);
+    if (c == null) {
+      c = kafkaBadRecords.computeIfAbsent(reason, r -> Counter.builder("odin.kafka.bad.records").tag("reason", r)
+        .description("Kafka records skipped, by reason").register(registry));
+    }
+    if (n > 0) {
+      c.increment(n);
+    }
+  }
+
+  /** {@code odin_kafka_lag}: the records behind the end of this node's assigned partitions, summed. */
   public void kafkaLag(long records) {
     kafkaLag.set(Math.max(0, records));
+  }
+
+  /**
+   * {@code odin_kafka_partition_lag{topic,partition}}: one assigned partition's lag, read from {@code lag} at each
+   * scrape. Remove it with {@link #removeKafkaPartition} when the partition is revoked.
+   */
+  public void kafkaPartitionLag(String topic, int partition, Supplier<Number> lag) {
+    Gauge.builder("odin.kafka.partition.lag", lag).tag("topic", topic).tag("partition", Integer.toString(partition))
+      .description("Records behind the end of one assigned Kafka partition").register(registry);
+  }
+
+  public void removeKafkaPartition(String topic, int partition) {
+    registry.find("odin.kafka.partition.lag").tag("topic", topic).tag("partition", Integer.toString(partition))
+      .meters().forEach(registry::remove);
+  }
+
+  /** The delivery latency timer, for the status page's percentiles. */
+  public Timer deliveryLatency() {
+    return deliveryLatency;
+  }
+
+  public double connectsCount() {
+    return connects.count();
+  }
+
+  public double disconnectsCount(DisconnectReason reason) {
+    return disconnects.get(reason).count();
   }
 
   public void clientError() {
@@ -168,41 +260,6 @@ public final class GatewayMetrics {
 
   public double deliveredCount() {
     return deliveries.count();
-  }
-
-  // ---- Redis registry (docs/registry.md); built on first use so the meters above stay as they are
-
-  private volatile Timer redisLookup;
-  private final Map<String, Counter> redisErrors = new java.util.concurrent.ConcurrentHashMap<>();
-
-  /** One registry lookup round trip to Redis: {@code odin_redis_lookup_duration_seconds}. */
-  public void redisLookup(long nanos) {
-    Timer t = redisLookup;
-    if (t == null) {
-      t = Timer.builder("odin.redis.lookup.duration")
-        .description("Redis round trip resolving the tokens of one dispatched batch")
-        .publishPercentileHistogram()
-        .publishPercentiles(0.5, 0.99)
-        .minimumExpectedValue(Duration.ofNanos(100_000))
-        .maximumExpectedValue(Duration.ofSeconds(10))
-        .register(registry);
-      redisLookup = t;
-    }
-    t.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-  }
-
-  /** A failed or timed-out Redis call: {@code odin_redis_errors_total{op=lookup|write|probe}}. */
-  public void redisError(String operation) {
-    redisErrors.computeIfAbsent(operation, op -> Counter.builder("odin.redis.errors").tag("op", op)
-      .description("Redis calls of the registry that failed or timed out").register(registry)).increment();
-  }
-
-  public Timer redisLookupTimer() {
-    return redisLookup;
-  }
-
-  public double redisErrorCount() {
-    return redisErrors.values().stream().mapToDouble(Counter::count).sum();
   }
 
   private static String label(Enum<?> e) {

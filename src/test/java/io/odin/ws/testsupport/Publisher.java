@@ -1,5 +1,6 @@
 package io.odin.ws.testsupport;
 
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -30,9 +31,14 @@ public final class Publisher implements AutoCloseable {
   }
 
   public Response request(HttpMethod method, String path, String body) {
-    return WsClients.await(http.request(new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(path))
+    // the whole chain on the client's event loop: composed from this (non-Vert.x) thread, a step could run here
+    // after the response had already ended on the event loop, and resp.body() would then wait forever
+    Promise<Response> answer = Promise.promise();
+    vertx.runOnContext(v -> http.request(new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(path))
       .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
-      .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(), b.toString()))));
+      .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(), b.toString())))
+      .onComplete(answer));
+    return WsClients.await(answer.future());
   }
 
   @Override

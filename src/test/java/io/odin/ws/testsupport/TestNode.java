@@ -1,14 +1,22 @@
 package io.odin.ws.testsupport;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.odin.ws.BootstrapVerticle;
 import io.odin.ws.NodeContext;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.metrics.VertxMetricsSetup;
+import io.odin.ws.registry.ConnectionRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.MicrometerMetricsFactory;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * A real odin-ws node in this JVM: its own Vert.x instance, the bootstrap verticle and every role, listening
@@ -30,8 +38,58 @@ public final class TestNode implements AutoCloseable {
     this.httpPort = httpPort;
   }
 
+  private static final AtomicInteger METRICS_REGISTRIES = new AtomicInteger();
+
   /** Starts a node with {@code shards} shards and extra config keys. */
   public static TestNode start(int shards, JsonObject extra) {
+    return builder().shards(shards).config(extra).start();
+  }
+
+  /** For nodes with Vert.x metrics on or a registry of the test's choosing. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Options of a test node. */
+  public static final class Builder {
+    private int shards = 2;
+    private JsonObject extra;
+    private boolean metrics;
+    private Function<GatewayConfig, ConnectionRegistry> registry;
+
+    public Builder shards(int shards) {
+      this.shards = shards;
+      return this;
+    }
+
+    public Builder config(JsonObject extra) {
+      this.extra = extra;
+      return this;
+    }
+
+    /**
+     * Vert.x's own metrics (event bus, HTTP, WebSocket, JVM) on, as the launcher does, in a Prometheus registry of
+     * this node's: /metrics then shows what it shows in production.
+     */
+    public Builder vertxMetrics(boolean on) {
+      this.metrics = on;
+      return this;
+    }
+
+    /** A connection registry instead of the in-memory one. */
+    public Builder registry(Function<GatewayConfig, ConnectionRegistry> registry) {
+      this.registry = registry;
+      return this;
+    }
+
+    public TestNode start() {
+      return TestNode.start(this);
+    }
+  }
+
+  private static TestNode start(Builder b) {
+    int shards = b.shards;
+    JsonObject extra = b.extra;
     int wsPort = Ports.free();
     int httpPort = Ports.free();
     JsonObject conf = new JsonObject()
@@ -43,8 +101,17 @@ public final class TestNode implements AutoCloseable {
     if (extra != null) {
       conf.mergeIn(extra);
     }
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(shards, 2)));
-    BootstrapVerticle bootstrap = new BootstrapVerticle(Map.of());
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(Math.max(shards, 2));
+    Vertx vertx;
+    if (b.metrics) {
+      // a registry name of its own: Vert.x keeps metrics backends in a JVM-wide map by name
+      options.setMetricsOptions(VertxMetricsSetup.options("test-node-" + METRICS_REGISTRIES.incrementAndGet()));
+      vertx = Vertx.builder().with(options)
+        .withMetrics(new MicrometerMetricsFactory(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))).build();
+    } else {
+      vertx = Vertx.vertx(options);
+    }
+    BootstrapVerticle bootstrap = new BootstrapVerticle(Map.of(), b.registry);
     try {
       String id = vertx.deployVerticle(bootstrap, new DeploymentOptions().setConfig(conf))
         .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -1,0 +1,76 @@
+package io.odin.ws.status;
+
+import io.odin.ws.testsupport.Publisher;
+import io.odin.ws.testsupport.TestNode;
+import io.odin.ws.testsupport.WsClients;
+import io.odin.ws.testsupport.WsClients.Conn;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The status page over plain HTTP: self-contained, and the JSON it polls follows the node. */
+class StatusPageTest {
+
+  @Test
+  void pageIsSelfContainedAndStatsFollowTheNode() throws Exception {
+    try (TestNode node = TestNode.start(2);
+         WsClients clients = new WsClients(node.wsPort);
+         Publisher api = new Publisher(node.httpPort)) {
+      Publisher.Response page = api.get("/");
+      assertEquals(200, page.status);
+      assertTrue(page.body.contains("<canvas id=\"chart-connections\""), "the page draws charts");
+      // no CDN, no web font, no other origin: nothing to fetch but /api/stats
+      assertFalse(Pattern.compile("(src|href)\\s*=\\s*\"(https?:)?//", Pattern.CASE_INSENSITIVE).matcher(page.body).find(), "external resource");
+      assertFalse(Pattern.compile("url\\(|@import|@font-face|<link\\b(?![^>]*href=\"data:)|<script\\s+src", Pattern.CASE_INSENSITIVE).matcher(page.body).find(),
+        "external style, font or script");
+
+      JsonObject stats = api.get("/api/stats").json();
+      String self = stats.getString("self");
+      assertEquals(node.node().nodeId(), self);
+      JsonArray nodes = stats.getJsonArray("nodes");
+      assertEquals(1, nodes.size(), "not clustered: this node only");
+      JsonObject me = nodes.getJsonObject(0);
+      assertEquals(self, me.getString("node"));
+      assertEquals(0, me.getInteger("connections"));
+      assertEquals(2, me.getJsonArray("shards").size());
+      assertEquals(0L, me.getJsonObject("latency").getLong("count"));
+
+      List<Conn> conns = clients.connectAll(List.of("s0", "s1", "s2"));
+      assertEquals(202, api.post("[{\"type\":\"t\",\"token\":\"s0\",\"data\":1},{\"type\":\"news\",\"data\":2}]").status);
+      await().atMost(Duration.ofSeconds(20)).until(() -> conns.stream().mapToInt(c -> c.frames.size()).sum() == 4);
+      JsonObject after = api.get("/api/stats").json().getJsonArray("nodes").getJsonObject(0);
+      assertEquals(3, after.getInteger("connections"));
+      assertEquals(3L, after.getLong("connects"));
+      assertEquals(1L, after.getJsonObject("dispatch").getLong("targeted"));
+      assertEquals(1L, after.getJsonObject("dispatch").getLong("broadcast"));
+      assertEquals(4L, after.getLong("deliveries"));
+      JsonObject latency = after.getJsonObject("latency");
+      assertTrue(latency.getLong("count") >= 2);
+      JsonArray buckets = latency.getJsonArray("buckets");
+      assertEquals(latency.getLong("count"), buckets.getJsonArray(buckets.size() - 1).getLong(1), "cumulative buckets end at the count");
+      assertTrue(after.getLong("time") >= me.getLong("time"));
+    }
+  }
+
+  @Test
+  void clusterSeamListsEveryNodeTheClusterReports() throws Exception {
+    try (TestNode node = TestNode.start(1); Publisher api = new Publisher(node.httpPort)) {
+      node.node().clusterStats(self -> io.vertx.core.Future.succeededFuture(List.of(self,
+        new JsonObject().put("node", "other").put("reachable", false))));
+      JsonObject stats = api.get("/api/stats").json();
+      assertEquals(2, stats.getJsonArray("nodes").size());
+      // a failing cluster view still shows this node
+      node.node().clusterStats(self -> io.vertx.core.Future.failedFuture("cluster down"));
+      assertEquals(1, api.get("/api/stats").json().getJsonArray("nodes").size());
+    }
+  }
+}
