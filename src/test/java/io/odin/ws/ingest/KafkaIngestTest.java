@@ -17,6 +17,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -49,6 +50,15 @@ class KafkaIngestTest {
       ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
       ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000),
       new StringSerializer(), new StringSerializer());
+  }
+
+  /** The shared broker is a test fixture: if an earlier test's load took it down, say so and bring it back. */
+  @BeforeEach
+  void brokerRunning() {
+    if (!broker.isRunning()) {
+      System.err.println("KafkaIngestTest: the shared test broker had stopped; restarting it");
+      broker.start();
+    }
   }
 
   @AfterAll

@@ -116,8 +116,8 @@ public final class KafkaBroker implements AutoCloseable {
       Process started = process;
       started.onExit().thenAccept(p -> {
         if (process == started && !stopping) { // not stopped by us: make unexpected deaths visible
-          System.err.printf("KafkaBroker: pid %d exited unexpectedly with %d, see %s%n",
-              p.pid(), p.exitValue(), logFile());
+          System.err.printf("KafkaBroker: pid %d exited unexpectedly with %d; its log ends:%n%s%n",
+              p.pid(), p.exitValue(), tailLog());
         }
       });
       awaitReady();
