@@ -83,9 +83,15 @@ public final class KafkaPoolVerticle extends VerticleBase {
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, settings.autoOffsetReset);
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords);
     config.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs);
+    config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, settings.sessionTimeoutMs);
+    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(1_000, settings.sessionTimeoutMs / 3));
+    // topics are the operators' to create, with the partitions they choose; subscribing must not create them
+    config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     consumer = KafkaReadStream.create(vertx, config);
+    // pause, resume and commit wait behind the blocking poll on the consumer's thread: keep polls short
+    consumer.pollTimeout(java.time.Duration.ofMillis(100));
     consumer.exceptionHandler(t -> log.warn("kafka consumer {}: {}", clientId(), t.toString()));
     consumer.partitionsAssignedHandler(this::onAssigned);
     consumer.partitionsRevokedHandler(this::onRevoked);
@@ -194,7 +200,11 @@ public final class KafkaPoolVerticle extends VerticleBase {
     badRecordLog.warn("skipped bad record {}-{}@{}: {}", bad.record.topic(), bad.record.partition(),
       bad.record.offset(), bad.problem.getMessage());
     if (deadLetters != null) {
-      deadLetters.send(bad.record, reason, bad.problem.getMessage());
+      // KafkaProducer.send may block for metadata while Kafka is unreachable: never on the event loop
+      vertx.executeBlocking(() -> {
+        deadLetters.send(bad.record, reason, bad.problem.getMessage());
+        return null;
+      }, false);
     }
   }
 

@@ -29,8 +29,12 @@ public final class KafkaSettings {
   public static final ConfigKey RECONNECT_BACKOFF_MAX_MS = ConfigKey.integer("kafka.reconnectBackoffMaxMs", 10_000, 50, 600_000,
     "Longest wait between reconnection attempts while Kafka is unreachable");
 
+  public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.integer("kafka.sessionTimeoutMs", 10_000, 3_000, 300_000,
+    "A crashed node's partitions go to the others after this long (Kafka's default, 45 s, stalls them that long)");
+
   public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
-    MAX_POLL_RECORDS, MAX_IN_FLIGHT, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS);
+    MAX_POLL_RECORDS, MAX_IN_FLIGHT, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
+    SESSION_TIMEOUT_MS);
 
   final String bootstrapServers;
   final List<String> topics;
@@ -41,6 +45,7 @@ public final class KafkaSettings {
   final String deadLetterTopic;
   final String typeHeader;
   final int reconnectBackoffMaxMs;
+  final int sessionTimeoutMs;
 
   public KafkaSettings(GatewayConfig config) {
     bootstrapServers = config.getString(BOOTSTRAP_SERVERS);
@@ -52,6 +57,7 @@ public final class KafkaSettings {
     deadLetterTopic = config.getString(DEAD_LETTER_TOPIC);
     typeHeader = config.getString(TYPE_HEADER);
     reconnectBackoffMaxMs = config.getInt(RECONNECT_BACKOFF_MAX_MS);
+    sessionTimeoutMs = config.getInt(SESSION_TIMEOUT_MS);
   }
 
   /** True when Kafka ingest is configured. */
