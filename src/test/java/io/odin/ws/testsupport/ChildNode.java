@@ -42,12 +42,18 @@ public final class ChildNode implements AutoCloseable {
    * Returns once the process started; call {@link #awaitReady()}.
    */
   public static ChildNode launch(String name, int shards, Map<String, String> env, String... args) throws IOException {
+    return launch(name, shards, env, List.of("-Xmx256m", "-XX:+UseSerialGC"), args);
+  }
+
+  /** With the node JVM's own options (heap, GC). */
+  public static ChildNode launch(String name, int shards, Map<String, String> env, List<String> jvmOptions,
+                                 String... args) throws IOException {
     int ws = Ports.free();
     int http = Ports.free();
     Path log = Files.createTempFile("odin-" + name + "-", ".log");
-    List<String> cmd = new ArrayList<>(List.of(
-      Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
       OdinWsApplication.class.getName(),
       "-conf", new JsonObject().put("node.id", name).put("ws.host", "127.0.0.1").put("http.host", "127.0.0.1").encode()));
     cmd.addAll(List.of(args));
@@ -76,6 +82,24 @@ public final class ChildNode implements AutoCloseable {
 
   public JsonObject health() {
     return api.get("/health").json();
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Resident memory of the node's JVM, from /proc (Linux). */
+  public long residentKiB() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    throw new IllegalStateException("no VmRSS for " + process.pid());
   }
 
   public boolean isAlive() {
