@@ -18,7 +18,6 @@ import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;
-import io.odin.ws.shard.ShardBatchCodec;
 import io.odin.ws.shard.ShardSettings;
 import io.odin.ws.shard.ShardVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -124,7 +123,7 @@ public final class BootstrapVerticle extends VerticleBase {
   }
 
   private static void registerCodecs(EventBus bus) {
-    bus.registerDefaultCodec(ShardBatch.class, new ShardBatchCodec());
+    bus.registerDefaultCodec(ShardBatch.class, new LocalCodec<>(ShardBatch.class));
     bus.registerDefaultCodec(DispatchBatch.class, new LocalCodec<>(DispatchBatch.class));
     bus.registerDefaultCodec(RoutingPlan.class, new LocalCodec<>(RoutingPlan.class));
     bus.registerDefaultCodec(NodeBatch.class, new NodeBatchCodec());

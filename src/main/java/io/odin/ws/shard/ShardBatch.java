@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Everything one dispatched batch holds for one shard, in publish order: one event-bus message per shard
- * per batch, never one per client. Inside a node the list travels by reference (see {@link ShardBatchCodec}).
+ * per batch, never one per client. It is always sent within the node and travels by reference; batches for
+ * another node's shards cross the cluster as one {@link io.odin.ws.cluster.NodeBatch} per node.
  */
 public final class ShardBatch {
 
