@@ -96,7 +96,10 @@ public final class DispatchVerticle extends VerticleBase {
     for (Map.Entry<String, List<Envelope>> e : plan.byShard().entrySet()) {
       String shard = e.getKey();
       String owner = directory.nodeOf(shard);
-      if (owner == null || owner.equals(directory.localNode())) {
+      if (owner == null) {
+        // the shard stopped between planning and sending: its clients are reconnecting elsewhere
+        metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, e.getValue().size());
+      } else if (owner.equals(directory.localNode())) {
         bus.send(shard, new ShardBatch(e.getValue()));
       } else {
         // one message per other node, whatever the number of its shards this batch touches
