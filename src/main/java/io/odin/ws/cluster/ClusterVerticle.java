@@ -6,6 +6,8 @@ import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import io.odin.ws.NodeContext;
 import io.odin.ws.registry.ShardDirectory;
+import io.odin.ws.status.ClusterStats;
+import io.odin.ws.status.NodeStats;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -37,6 +39,8 @@ public final class ClusterVerticle extends VerticleBase {
   public static final String ANNOUNCE_ADDRESS = "odin.cluster.directory";
 
   private static final Logger log = LoggerFactory.getLogger(ClusterVerticle.class);
+  private static final io.vertx.core.eventbus.DeliveryOptions STATS_TIMEOUT =
+    new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(1_000);
 
   private final NodeContext node;
   private final ClusterSettings settings;
@@ -46,6 +50,7 @@ public final class ClusterVerticle extends VerticleBase {
   private String localMember;
   private UUID listenerId;
   private MessageConsumer<JsonObject> consumer;
+  private MessageConsumer<JsonObject> statsConsumer;
   private long timer = -1;
   private boolean stopping;
 
@@ -74,8 +79,11 @@ public final class ClusterVerticle extends VerticleBase {
     node.directory().onLocalChange(() -> context.runOnContext(v -> announce(false)));
     node.dependency("cluster", this::health);
     consumer = vertx.eventBus().consumer(ANNOUNCE_ADDRESS, this::onAnnouncement);
+    // the status page of any node shows every node: each answers for itself
+    statsConsumer = vertx.eventBus().consumer(statsAddress(node.nodeId()), m -> m.reply(NodeStats.snapshot(node)));
+    node.clusterStats(this::clusterStats);
     timer = vertx.setPeriodic(settings.announceIntervalMs, id -> announce(false));
-    return consumer.completion().onSuccess(v -> {
+    return Future.all(consumer.completion(), statsConsumer.completion()).onSuccess(v -> {
       announce(true);
       log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember,
         hazelcast.getCluster().getMembers().size());
@@ -89,7 +97,30 @@ public final class ClusterVerticle extends VerticleBase {
     // tell the others right away that this node's shards are gone, before Hazelcast reports the departure
     publish(List.of(), false);
     hazelcast.getCluster().removeMembershipListener(listenerId);
-    return consumer.unregister();
+    node.clusterStats(ClusterStats.THIS_NODE_ONLY);
+    return Future.all(consumer.unregister(), statsConsumer.unregister());
+  }
+
+  static String statsAddress(String nodeId) {
+    return "odin.cluster.stats." + nodeId;
+  }
+
+  /** This node's stats and every other node's, asked in parallel; a node that does not answer is unreachable. */
+  private Future<List<JsonObject>> clusterStats(JsonObject self) {
+    List<Future<JsonObject>> others = new ArrayList<>();
+    for (String other : node.directory().byNode().keySet()) {
+      if (!other.equals(node.nodeId())) {
+        others.add(vertx.eventBus().<JsonObject>request(statsAddress(other), null, STATS_TIMEOUT)
+          .map(reply -> reply.body().put("reachable", true))
+          .otherwise(t -> new JsonObject().put("node", other).put("reachable", false)));
+      }
+    }
+    return Future.join(others).transform(ar -> {
+      List<JsonObject> all = new ArrayList<>();
+      all.add(self.put("reachable", true));
+      others.forEach(f -> all.add(f.result()));
+      return Future.succeededFuture(all);
+    });
   }
 
   private void announce(boolean hello) {

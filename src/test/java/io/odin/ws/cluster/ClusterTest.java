@@ -223,6 +223,12 @@ class ClusterTest {
     }
     double fallback = nodes.stream().mapToDouble(n -> metric(n, "odin_dispatch_total", "type=\"fallback\"")).sum();
     assertEquals(0.0, fallback, "every token was known to the Redis registry");
+    // any node's status page shows the whole cluster
+    JsonArray stats = nodes.get(1).api().get("/api/stats").json().getJsonArray("nodes");
+    assertEquals(3, stats.size(), stats.encode());
+    for (int i = 0; i < 3; i++) {
+      assertTrue(stats.getJsonObject(i).getBoolean("reachable"), stats.encode());
+    }
   }
 
   @Test
