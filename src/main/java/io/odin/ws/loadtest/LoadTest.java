@@ -55,6 +55,7 @@ public final class LoadTest {
   private long publishStartNanos;
   private long publishEndNanos;
   private long receivedAtPublishStart;
+  private double loadAverageAtStart;
 
   public LoadTest(LoadTestOptions options) {
     this.o = options.check();
@@ -108,6 +109,7 @@ public final class LoadTest {
   public LoadReport run() {
     startNanos = System.nanoTime();
     lastSampleNanos = startNanos;
+    loadAverageAtStart = ProcStats.loadAverage();
     long serverRssBefore = serverRss();
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "odin-lt-sampler");
@@ -409,7 +411,9 @@ public final class LoadTest {
     r.put("machine", new JsonObject()
       .put("cores", Runtime.getRuntime().availableProcessors())
       .put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"))
-      .put("os", System.getProperty("os.name") + " " + System.getProperty("os.version")));
+      .put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"))
+      .put("loadAverageAtStart", loadAverageAtStart)
+      .put("loadAverageAtEnd", ProcStats.loadAverage()));
     r.put("options", options());
     r.put("connections", new JsonObject()
       .put("requested", o.connections)

@@ -57,6 +57,15 @@ public final class ProcStats {
     return -1;
   }
 
+  /** The 1-minute load average (other work on the machine skews every figure), or NaN. */
+  public static double loadAverage() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
   public static long selfPid() {
     return ProcessHandle.current().pid();
   }
