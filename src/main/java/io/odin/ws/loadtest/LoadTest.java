@@ -54,6 +54,8 @@ public final class LoadTest {
   private long lastProgressPrint;
   private long publishStartNanos;
   private long publishEndNanos;
+  private volatile long measureStartNanos;
+  private long lastDeliveryNanos;
   private long receivedAtPublishStart;
   private double loadAverageAtStart;
 
@@ -137,6 +139,7 @@ public final class LoadTest {
       }
       phase = "publish";
       publishStartNanos = System.nanoTime();
+      measureStartNanos = publishStartNanos;
       receivedAtPublishStart = totals.received;
       if (o.publish == LoadTestOptions.PublishMode.NONE || o.connections == 0 && o.rate == 0) {
         long end = System.nanoTime() + o.durationMillis * 1_000_000L;
@@ -145,7 +148,17 @@ public final class LoadTest {
         serverRssEnd = serverRss();
       } else {
         publisher = new Publisher(o, plan, log, sink());
-        publisher.run(o.durationMillis);
+        if (o.warmupMillis > 0) {
+          phase = "warmup";
+          ticker.schedule(() -> {
+            // close the warm-up's books, then measure
+            sampleQuietly();
+            measureStartNanos = System.nanoTime();
+            receivedAtPublishStart = totals.received;
+            phase = "publish";
+          }, o.warmupMillis, TimeUnit.MILLISECONDS);
+        }
+        publisher.run(o.warmupMillis + o.durationMillis);
         publishEndNanos = System.nanoTime();
         phase = "drain";
         long drainEnd = System.nanoTime() + o.drainMillis * 1_000_000L;
@@ -336,13 +349,18 @@ public final class LoadTest {
       t.add(s);
     }
     t.rampDone = rampDone;
-    targetedTotal.add(t.targeted);
-    broadcastTotal.add(t.broadcast);
+    if (!phase.equals("warmup")) {
+      targetedTotal.add(t.targeted);
+      broadcastTotal.add(t.broadcast);
+    }
     Histogram interval = t.targeted.copy();
     interval.add(t.broadcast);
     long sent = publisher != null ? publisher.sent() : 0;
     double sentRate = (sent - lastSent) / dt;
     double deliveryRate = (t.received - lastReceived) / dt;
+    if (t.received > lastReceived) {
+      lastDeliveryNanos = now;
+    }
     lastSent = sent;
     lastReceived = t.received;
     maxOpen = Math.max(maxOpen, t.open());
@@ -443,14 +461,14 @@ public final class LoadTest {
         problems.add(log.count(MessageLog.Status.FAILED) + " messages were refused by the publish path: "
           + publisher.errors());
       }
-      if (publisher.sent() < Math.floor(o.rate * o.durationMillis / 1000.0) * 0.98) {
-        problems.add("the publisher fell behind: " + publisher.sent() + " of "
-          + (long) Math.floor(o.rate * o.durationMillis / 1000.0) + " messages sent");
+      long planned = (long) Math.floor(o.rate * (o.warmupMillis + o.durationMillis) / 1000.0);
+      if (publisher.sent() < planned * 0.98) {
+        problems.add("the publisher fell behind: " + publisher.sent() + " of " + planned + " messages sent");
       }
     }
     r.put("publish", pub);
     long deliveredInWindow = t.received - receivedAtPublishStart;
-    double window = Math.max(1e-9, (lastSampleNanos - publishStartNanos) / 1e9);
+    double window = Math.max(1e-9, (lastDeliveryNanos - measureStartNanos) / 1e9);
     r.put("deliveries", new JsonObject()
       .put("received", t.received)
       .put("expected", expectedDeliveries)
@@ -565,6 +583,7 @@ public final class LoadTest {
       .put("connections", o.connections)
       .put("ramp", o.ramp)
       .put("durationSeconds", o.durationMillis / 1000.0)
+      .put("warmupSeconds", o.warmupMillis / 1000.0)
       .put("tokenPrefix", o.tokenPrefix)
       .put("tokens", o.tokens)
       .put("tokensPerMessage", o.tokensPerMessage)

@@ -16,6 +16,7 @@ public final class LoadTestOptions {
   public int connections = 1000;
   public int ramp = 1000;
   public long durationMillis = 30_000;
+  public long warmupMillis;
   public String tokenPrefix = "lt-";
   /** 0 = derived: connections / connectionsPerToken, rounded up. */
   public int tokens;
@@ -60,6 +61,7 @@ public final class LoadTestOptions {
     "  --connections N              connections to open over all processes (default 1000)",
     "  --ramp N                     new connections per second (default 1000)",
     "  --duration D                 how long to publish (or hold idle connections): 30, 20s, 5m, 500ms (default 30s)",
+    "  --warmup D                   publish this long first, outside the measured figures (default 0)",
     "  --token-prefix P             tokens are P0, P1, ... (default lt-)",
     "  --tokens N                   number of tokens (default connections / connections-per-token)",
     "  --connections-per-token K    connections sharing each token (default 1)",
@@ -134,6 +136,7 @@ public final class LoadTestOptions {
         case "--connections" -> o.connections = intArg(a, value, 0);
         case "--ramp" -> o.ramp = intArg(a, value, 1);
         case "--duration" -> o.durationMillis = durationMillis(a, value);
+        case "--warmup" -> o.warmupMillis = durationMillis(a, value);
         case "--token-prefix" -> o.tokenPrefix = value;
         case "--tokens" -> {
           o.tokens = intArg(a, value, 1);
