@@ -49,6 +49,9 @@ public final class LoadTest {
   private long lastReceived;
   private long lastSent;
   private long lastServerCpu = -1;
+  private long lastServerSys = -1;
+  private double serverSysSum;
+  private double serverCpuSum;
   private long lastToolCpu = -1;
   private long maxOpen;
   private long lastProgressPrint;
@@ -370,10 +373,16 @@ public final class LoadTest {
       long rss = ProcStats.rssKiB(o.serverPid);
       serverRssMiB = rss < 0 ? Double.NaN : rss / 1024.0;
       long cpu = ProcStats.cpuMillis(o.serverPid);
+      long sys = ProcStats.sysCpuMillis(o.serverPid);
       if (cpu >= 0 && lastServerCpu >= 0) {
         serverCpu = (cpu - lastServerCpu) / (dt * 10.0);
+        if (phase.equals("publish")) {
+          serverCpuSum += cpu - lastServerCpu;
+          serverSysSum += sys - lastServerSys;
+        }
       }
       lastServerCpu = cpu;
+      lastServerSys = sys;
     }
     long toolCpuNow = ProcStats.cpuMillis(ProcStats.selfPid());
     for (long pid : childPids) {
@@ -492,6 +501,12 @@ public final class LoadTest {
         server.put("rssPerConnectionBytesAtEnd", Math.round((rssEnd - rssBefore) * 1024.0 / t.opened));
       }
       server.put("cpuPctWhilePublishing", Sample.round(meanOf("publish", Sample::serverCpuPct), 1));
+      server.put("kernelShareOfCpuWhilePublishing", serverCpuSum > 0 ? Sample.round(serverSysSum / serverCpuSum, 3) : null);
+      long measured = t.received - receivedAtPublishStart;
+      if (measured > 0 && serverCpuSum > 0) {
+        // CPU the gateway spent per delivery while publishing (user + kernel), in microseconds
+        server.put("cpuMicrosPerDelivery", Sample.round(serverCpuSum * 1000.0 / measured, 2));
+      }
       server.put("rssMaxMiB", Sample.round(maxOf(Sample::serverRssMiB), 1));
       r.put("server", server);
     }

@@ -41,6 +41,17 @@ public final class ProcStats {
     }
   }
 
+  /** System (kernel) CPU time of {@code pid} in milliseconds, or -1: on loopback, most of a socket write's cost. */
+  public static long sysCpuMillis(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+      return Long.parseLong(f[12]) * 1000 / CLK_TCK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** The soft limit on open files of this process, or -1. */
   public static long maxOpenFiles() {
     try {
