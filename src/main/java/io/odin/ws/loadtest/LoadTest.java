@@ -130,7 +130,8 @@ public final class LoadTest {
       startFleets();
       ticker.scheduleAtFixedRate(this::sampleQuietly, 1000, 1000, TimeUnit.MILLISECONDS);
       phase = "ramp";
-      long rampTimeout = (long) (o.connections * 1000.0 / o.ramp) + o.connectTimeoutMillis * ClientFleet.MAX_ATTEMPTS + 30_000;
+      long rampTimeout = o.rampTimeoutMillis > 0 ? o.rampTimeoutMillis
+        : (long) (3 * o.connections * 1000.0 / o.ramp) + 60_000;
       if (!waitUntil(() -> totals.rampDone && totals.planned >= o.connections, rampTimeout)) {
         problems.add("ramp did not finish within " + rampTimeout / 1000 + " s");
       }

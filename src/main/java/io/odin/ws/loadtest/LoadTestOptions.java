@@ -43,6 +43,8 @@ public final class LoadTestOptions {
   public List<String> sourceAddresses = new ArrayList<>();
   public long drainMillis = 10_000;
   public long connectTimeoutMillis = 10_000;
+  /** 0 = derived: three times the nominal ramp time plus a minute. */
+  public long rampTimeoutMillis;
   public int maxPendingHandshakes = 256;
   public int httpConnections = 16;
   public int maxInFlight = 64;
@@ -84,6 +86,7 @@ public final class LoadTestOptions {
     "  --source-addresses LIST      'auto' (127.0.0.2, 127.0.0.3, ... one per process) or a comma list",
     "  --drain D                    longest wait for in-flight messages after publishing (default 10s)",
     "  --connect-timeout D          WebSocket handshake timeout (default 10s)",
+    "  --ramp-timeout D             give up waiting for connections after this long (default 3 x connections/ramp + 60s)",
     "  --max-pending-handshakes N   handshakes in progress per process (default 256)",
     "  --http-connections N         publish HTTP connections (default 16)",
     "  --max-in-flight N            publish requests (or Kafka sends) awaiting an answer (default 64)",
@@ -189,6 +192,7 @@ public final class LoadTestOptions {
         case "--source-addresses" -> o.sourceAddresses = new ArrayList<>(Arrays.asList(value.split(",")));
         case "--drain" -> o.drainMillis = durationMillis(a, value);
         case "--connect-timeout" -> o.connectTimeoutMillis = durationMillis(a, value);
+        case "--ramp-timeout" -> o.rampTimeoutMillis = durationMillis(a, value);
         case "--max-pending-handshakes" -> o.maxPendingHandshakes = intArg(a, value, 1);
         case "--http-connections" -> o.httpConnections = intArg(a, value, 1);
         case "--max-in-flight" -> o.maxInFlight = intArg(a, value, 1);
