@@ -24,7 +24,7 @@ final class HtmlReport {
     sb.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>odin-ws load test ")
       .append(SvgChart.esc(report.getString("runId", ""))).append("</title>\n<style>")
       .append("body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:10px 0}")
-      .append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}")
+      .append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}td{word-break:break-all;max-width:760px}")
       .append("pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>\n");
     sb.append("<h1>odin-ws load test</h1>\n");
     String label = report.getString("label", "");
@@ -69,8 +69,9 @@ final class HtmlReport {
     }
     sb.append(withPhases(new SvgChart("Connections", "seconds", "open connections"), samples)
       .line("open connections", "#1f77b4", t, col(samples, s -> s.connections())).render());
-    sb.append(withPhases(new SvgChart("Throughput", "seconds", "per second"), samples)
-      .line("deliveries/s", "#2ca02c", t, col(samples, Sample::deliveriesPerSec))
+    sb.append(withPhases(new SvgChart("Deliveries per second (frames received by all clients)", "seconds", "deliveries/s"), samples)
+      .line("deliveries/s", "#2ca02c", t, col(samples, Sample::deliveriesPerSec)).render());
+    sb.append(withPhases(new SvgChart("Published messages per second", "seconds", "messages/s"), samples)
       .line("published msgs/s", "#ff7f0e", t, col(samples, Sample::sentPerSec)).render());
     sb.append(withPhases(new SvgChart("End-to-end latency (per second)", "seconds", "milliseconds"), samples)
       .line("p50", "#2ca02c", t, col(samples, Sample::p50))

@@ -69,12 +69,12 @@ public final class SvgChart {
     double yMax = 0;
     for (Series s : series) {
       for (int i = 0; i < s.xs.length; i++) {
-        if (Double.isNaN(s.ys[i]) || Double.isInfinite(s.ys[i])) {
-          continue;
-        }
+        // the x range covers every point, so charts of one run share their time axis
         xMin = Math.min(xMin, s.xs[i]);
         xMax = Math.max(xMax, s.xs[i]);
-        yMax = Math.max(yMax, s.ys[i]);
+        if (!Double.isNaN(s.ys[i]) && !Double.isInfinite(s.ys[i])) {
+          yMax = Math.max(yMax, s.ys[i]);
+        }
       }
     }
     if (xTicks != null) {
