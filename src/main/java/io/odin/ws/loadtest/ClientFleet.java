@@ -264,16 +264,30 @@ public final class ClientFleet implements Fleet {
 
     void onFrame(Conn c, Buffer frame) {
       long now = MicroClock.nowMicros();
-      Payload.read(frame, runBytes, receipt);
-      if (!receipt.ours) {
-        (receipt.foreign ? foreign : other).increment();
+      int next = Payload.read(frame, 0, runBytes, receipt);
+      if (!receipt.ours && !receipt.foreign) {
+        other.increment();
         return;
       }
-      long latency = Math.max(0, Math.min(now - receipt.tsMicros, 3_600_000_000L));
-      (receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
-      received.increment();
-      if (c.received != null) {
-        c.received.add(receipt.seq);
+      // one message per frame today; a frame merging several is read message by message
+      while (true) {
+        if (receipt.ours) {
+          long latency = Math.max(0, Math.min(now - receipt.tsMicros, 3_600_000_000L));
+          (receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
+          received.increment();
+          if (c.received != null) {
+            c.received.add(receipt.seq);
+          }
+        } else if (receipt.foreign) {
+          foreign.increment();
+        }
+        if (next < 0) {
+          return;
+        }
+        next = Payload.read(frame, next, runBytes, receipt);
+        if (!receipt.ours && !receipt.foreign) {
+          return;
+        }
       }
     }
 

@@ -44,14 +44,24 @@ public final class Payload {
     public char kind;
   }
 
-  /** Reads a received text frame; {@code runBytes} is the ASCII run id of this run. */
+  /** Reads the first load-tool message of a received text frame; {@code runBytes} is the ASCII run id of this run. */
   public static void read(Buffer frame, byte[] runBytes, Receipt out) {
+    read(frame, 0, runBytes, out);
+  }
+
+  /**
+   * Reads the first load-tool message at or after {@code from}, so a frame that carries several messages (should the
+   * gateway merge what is due to one socket) is read message by message.
+   *
+   * @return where to look for the next message, or -1 when there is none
+   */
+  public static int read(Buffer frame, int from, byte[] runBytes, Receipt out) {
     out.ours = false;
     out.foreign = false;
     int n = frame.length();
-    int i = indexOf(frame, RUN_KEY, 0, n);
+    int i = indexOf(frame, RUN_KEY, from, n);
     if (i < 0) {
-      return;
+      return -1;
     }
     i += RUN_KEY.length;
     boolean sameRun = i + runBytes.length < n && frame.getByte(i + runBytes.length) == '"';
@@ -60,11 +70,11 @@ public final class Payload {
     }
     if (!sameRun) {
       out.foreign = true;
-      return;
+      return i;
     }
     i = indexOf(frame, SEQ_KEY, i, n);
     if (i < 0) {
-      return;
+      return -1;
     }
     i += SEQ_KEY.length;
     long seq = 0;
@@ -79,11 +89,11 @@ public final class Payload {
       i++;
     }
     if (digits == 0 || seq > Integer.MAX_VALUE) {
-      return;
+      return i;
     }
     i = indexOf(frame, TS_KEY, i, n);
     if (i < 0) {
-      return;
+      return -1;
     }
     i += TS_KEY.length;
     long ts = 0;
@@ -98,16 +108,17 @@ public final class Payload {
       i++;
     }
     if (digits == 0) {
-      return;
+      return i;
     }
     i = indexOf(frame, KIND_KEY, i, n);
     if (i < 0 || i + KIND_KEY.length >= n) {
-      return;
+      return -1;
     }
     out.kind = (char) frame.getByte(i + KIND_KEY.length);
     out.seq = (int) seq;
     out.tsMicros = ts;
     out.ours = true;
+    return i + KIND_KEY.length + 1;
   }
 
   private static int indexOf(Buffer b, byte[] key, int from, int to) {

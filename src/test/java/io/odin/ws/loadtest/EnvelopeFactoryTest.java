@@ -81,4 +81,25 @@ class EnvelopeFactoryTest {
     Payload.read(Buffer.buffer("{\"type\":\"loadtest\",\"data\":{\"run\":\"run1\",\"seq\":\"x\"}}"), run, r);
     assertFalse(r.ours);
   }
+
+  @Test
+  void frameMergingSeveralMessagesIsReadMessageByMessage() {
+    String merged = "[{\"type\":\"loadtest\",\"data\":" + Payload.data("run1", 7, 100, 't', null) + "},"
+      + "{\"type\":\"loadtest\",\"data\":" + Payload.data("run2", 8, 100, 'b', null) + "},"
+      + "{\"type\":\"loadtest\",\"data\":" + Payload.data("run1", 9, 200, 'b', "xx") + "}]";
+    Buffer frame = Buffer.buffer(merged);
+    Payload.Receipt r = new Payload.Receipt();
+    int next = Payload.read(frame, 0, run, r);
+    assertTrue(r.ours);
+    assertEquals(7, r.seq);
+    next = Payload.read(frame, next, run, r);
+    assertTrue(r.foreign);
+    next = Payload.read(frame, next, run, r);
+    assertTrue(r.ours);
+    assertEquals(9, r.seq);
+    assertEquals(200, r.tsMicros);
+    assertEquals(Payload.BROADCAST, r.kind);
+    assertEquals(-1, Payload.read(frame, next, run, r));
+    assertFalse(r.ours);
+  }
 }
