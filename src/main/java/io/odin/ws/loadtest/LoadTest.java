@@ -52,6 +52,7 @@ public final class LoadTest {
   private long lastServerSys = -1;
   private double serverSysSum;
   private double serverCpuSum;
+  private double toolCpuSum;
   private long lastToolCpu = -1;
   private long maxOpen;
   private long lastProgressPrint;
@@ -393,6 +394,9 @@ public final class LoadTest {
       }
     }
     double toolCpu = lastToolCpu >= 0 ? (toolCpuNow - lastToolCpu) / (dt * 10.0) : Double.NaN;
+    if (lastToolCpu >= 0 && phase.equals("publish")) {
+      toolCpuSum += toolCpuNow - lastToolCpu;
+    }
     lastToolCpu = toolCpuNow;
     Sample s = new Sample((now - startNanos) / 1e9, phase, t.open(), sentRate, deliveryRate,
       ms(interval, 50), ms(interval, 90), ms(interval, 99), interval.getTotalCount() == 0 ? Double.NaN
@@ -512,6 +516,11 @@ public final class LoadTest {
       r.put("server", server);
     }
     r.put("toolCpuPctWhilePublishing", Sample.round(meanOf("publish", Sample::toolCpuPct), 1));
+    long measuredDeliveries = t.received - receivedAtPublishStart;
+    if (measuredDeliveries > 0 && toolCpuSum > 0) {
+      // the load tool's own CPU (publisher and all clients, user + kernel) per delivery, in microseconds
+      r.put("toolCpuMicrosPerDelivery", Sample.round(toolCpuSum * 1000.0 / measuredDeliveries, 2));
+    }
     r.put("toolRssKiB", t.rssKiB);
     int exit = 0;
     if (verification != null) {
