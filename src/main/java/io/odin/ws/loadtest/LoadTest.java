@@ -378,7 +378,7 @@ public final class LoadTest {
       long sys = ProcStats.sysCpuMillis(o.serverPid);
       if (cpu >= 0 && lastServerCpu >= 0) {
         serverCpu = (cpu - lastServerCpu) / (dt * 10.0);
-        if (phase.equals("publish")) {
+        if (measuring()) {
           serverCpuSum += cpu - lastServerCpu;
           serverSysSum += sys - lastServerSys;
         }
@@ -394,7 +394,7 @@ public final class LoadTest {
       }
     }
     double toolCpu = lastToolCpu >= 0 ? (toolCpuNow - lastToolCpu) / (dt * 10.0) : Double.NaN;
-    if (lastToolCpu >= 0 && phase.equals("publish")) {
+    if (lastToolCpu >= 0 && measuring()) {
       toolCpuSum += toolCpuNow - lastToolCpu;
     }
     lastToolCpu = toolCpuNow;
@@ -404,6 +404,11 @@ public final class LoadTest {
     timeline.add(s);
     totals = t;
     progress(s, t);
+  }
+
+  /** True while deliveries count towards the figures: publishing after the warm-up, and the drain. */
+  private boolean measuring() {
+    return phase.equals("publish") || phase.equals("drain");
   }
 
   private static double ms(Histogram h, double percentile) {
