@@ -79,7 +79,8 @@ final class HtmlReport {
       .line("p99", "#d62728", t, col(samples, Sample::p99))
       .dashed("max", "#7f7f7f", t, col(samples, Sample::max)).render());
     SvgChart res = withPhases(new SvgChart("CPU and memory", "seconds", "% of one core / MiB"), samples)
-      .line("load tool CPU %", "#9467bd", t, col(samples, Sample::toolCpuPct));
+      .line("load tool CPU %", "#9467bd", t, col(samples, Sample::toolCpuPct))
+      .line("other processes CPU %", "#bcbd22", t, col(samples, Sample::otherCpuPct));
     if (report.getJsonObject("server") != null) {
       res.line("gateway CPU %", "#d62728", t, col(samples, Sample::serverCpuPct))
         .dashed("gateway RSS MiB", "#8c564b", t, col(samples, Sample::serverRssMiB));

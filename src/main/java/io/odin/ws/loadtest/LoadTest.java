@@ -53,6 +53,9 @@ public final class LoadTest {
   private double serverSysSum;
   private double serverCpuSum;
   private double toolCpuSum;
+  private double otherCpuSum;
+  private double measuredSeconds;
+  private long lastMachineBusy = -1;
   private long lastToolCpu = -1;
   private long maxOpen;
   private long lastProgressPrint;
@@ -393,6 +396,17 @@ public final class LoadTest {
         toolCpuNow += c;
       }
     }
+    long busy = ProcStats.machineBusyMillis();
+    double otherCpu = Double.NaN;
+    if (busy >= 0 && lastMachineBusy >= 0 && lastToolCpu >= 0) {
+      double mine = (toolCpuNow - lastToolCpu) + (Double.isNaN(serverCpu) ? 0 : serverCpu * dt * 10.0);
+      otherCpu = Math.max(0, (busy - lastMachineBusy) - mine) / (dt * 10.0);
+      if (measuring()) {
+        otherCpuSum += otherCpu * dt;
+        measuredSeconds += dt;
+      }
+    }
+    lastMachineBusy = busy;
     double toolCpu = lastToolCpu >= 0 ? (toolCpuNow - lastToolCpu) / (dt * 10.0) : Double.NaN;
     if (lastToolCpu >= 0 && measuring()) {
       toolCpuSum += toolCpuNow - lastToolCpu;
@@ -400,7 +414,7 @@ public final class LoadTest {
     lastToolCpu = toolCpuNow;
     Sample s = new Sample((now - startNanos) / 1e9, phase, t.open(), sentRate, deliveryRate,
       ms(interval, 50), ms(interval, 90), ms(interval, 99), interval.getTotalCount() == 0 ? Double.NaN
-      : interval.getMaxValue() / 1000.0, serverRssMiB, serverCpu, toolCpu);
+      : interval.getMaxValue() / 1000.0, serverRssMiB, serverCpu, toolCpu, otherCpu);
     timeline.add(s);
     totals = t;
     progress(s, t);
@@ -521,6 +535,9 @@ public final class LoadTest {
       r.put("server", server);
     }
     r.put("toolCpuPctWhilePublishing", Sample.round(meanOf("publish", Sample::toolCpuPct), 1));
+    // CPU used by everything else on the machine while measuring (other processes, kernel threads): on a shared
+    // machine this says how much the figures were disturbed (200% = both cores of this machine)
+    r.put("otherCpuPctWhileMeasuring", measuredSeconds > 0 ? Sample.round(otherCpuSum / measuredSeconds, 1) : null);
     long measuredDeliveries = t.received - receivedAtPublishStart;
     if (measuredDeliveries > 0 && toolCpuSum > 0) {
       // the load tool's own CPU (publisher and all clients, user + kernel) per delivery, in microseconds

@@ -52,6 +52,21 @@ public final class ProcStats {
     }
   }
 
+  /** CPU time all cores spent busy since boot (not idle, not waiting for I/O), in milliseconds, or -1. */
+  public static long machineBusyMillis() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i < f.length && i <= 8; i++) {
+        total += Long.parseLong(f[i]);
+      }
+      long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+      return (total - idle) * 1000 / CLK_TCK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** The soft limit on open files of this process, or -1. */
   public static long maxOpenFiles() {
     try {

@@ -5,7 +5,7 @@ import io.vertx.core.json.JsonObject;
 /** One second of the run, for the timeline and the chart. Latencies in milliseconds, NaN when nothing arrived. */
 public record Sample(double t, String phase, long connections, double sentPerSec, double deliveriesPerSec,
                      double p50, double p90, double p99, double max, double serverRssMiB, double serverCpuPct,
-                     double toolCpuPct) {
+                     double toolCpuPct, double otherCpuPct) {
 
   public JsonObject toJson() {
     JsonObject j = new JsonObject()
@@ -21,13 +21,14 @@ public record Sample(double t, String phase, long connections, double sentPerSec
     putIf(j, "serverRssMiB", serverRssMiB);
     putIf(j, "serverCpuPct", serverCpuPct);
     putIf(j, "toolCpuPct", toolCpuPct);
+    putIf(j, "otherCpuPct", otherCpuPct);
     return j;
   }
 
   public static Sample fromJson(JsonObject j) {
     return new Sample(j.getDouble("t"), j.getString("phase"), j.getLong("connections"), j.getDouble("sentPerSec"),
       j.getDouble("deliveriesPerSec"), d(j, "p50Ms"), d(j, "p90Ms"), d(j, "p99Ms"), d(j, "maxMs"),
-      d(j, "serverRssMiB"), d(j, "serverCpuPct"), d(j, "toolCpuPct"));
+      d(j, "serverRssMiB"), d(j, "serverCpuPct"), d(j, "toolCpuPct"), d(j, "otherCpuPct"));
   }
 
   private static double d(JsonObject j, String key) {

@@ -60,8 +60,8 @@ class WireAndChartTest {
         .put("broadcast", new JsonObject()))
       .put("exitCode", 0)
       .put("timeline", new io.vertx.core.json.JsonArray()
-        .add(new Sample(1, "ramp", 10, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 100, 5, 50).toJson())
-        .add(new Sample(2, "publish", 20, 100, 2000, 1.5, 3, 9.5, 12, 110, 50, 60).toJson()));
+        .add(new Sample(1, "ramp", 10, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 100, 5, 50, 3).toJson())
+        .add(new Sample(2, "publish", 20, 100, 2000, 1.5, 3, 9.5, 12, 110, 50, 60, 20).toJson()));
     String html = HtmlReport.render(report);
     assertTrue(html.contains("<svg"));
     assertTrue(html.contains("p99"));
