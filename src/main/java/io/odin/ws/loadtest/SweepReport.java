@@ -21,8 +21,25 @@ import java.util.TreeMap;
  */
 public final class SweepReport {
 
-  /** One load-tool run of the sweep. */
-  record Point(int shards, String kind, JsonObject report) {
+  /** One load-tool run of the sweep (the best of {@code runs} when points were repeated). */
+  record Point(int shards, String kind, JsonObject report, int runs) {
+
+    Point(int shards, String kind, JsonObject report) {
+      this(shards, kind, report, 1);
+    }
+
+    /** Gateway CPU (user + kernel) per delivery in microseconds: what a delivery costs, whatever else ran. */
+    double gatewayCpuMicros() {
+      JsonObject server = report.getJsonObject("server");
+      Double v = server == null ? null : server.getDouble("cpuMicrosPerDelivery");
+      return v == null ? Double.NaN : v;
+    }
+
+    double otherCpuPct() {
+      Double v = report.getDouble("otherCpuPctWhileMeasuring");
+      return v == null ? Double.NaN : v;
+    }
+
     double deliveriesPerSec() {
       return report.getJsonObject("deliveries").getDouble("perSecond");
     }
@@ -73,11 +90,24 @@ public final class SweepReport {
     return out;
   }
 
-  /** Points grouped by kind, each group sorted by shard count. */
+  /** Points grouped by kind, each group sorted by shard count; of repeated points, the one with most deliveries/s. */
   static Map<String, List<Point>> byKind(List<Point> points) {
-    Map<String, List<Point>> out = new TreeMap<>(java.util.Comparator.reverseOrder());
+    Map<String, Map<Integer, Point>> best = new TreeMap<>(java.util.Comparator.reverseOrder());
+    Map<String, Integer> runs = new HashMap<>();
     for (Point p : points) {
-      out.computeIfAbsent(p.kind(), k -> new ArrayList<>()).add(p);
+      runs.merge(p.kind() + "/" + p.shards(), 1, Integer::sum);
+      Map<Integer, Point> m = best.computeIfAbsent(p.kind(), k -> new TreeMap<>());
+      Point prev = m.get(p.shards());
+      if (prev == null || p.deliveriesPerSec() > prev.deliveriesPerSec()) {
+        m.put(p.shards(), p);
+      }
+    }
+    Map<String, List<Point>> out = new TreeMap<>(java.util.Comparator.reverseOrder());
+    for (Map.Entry<String, Map<Integer, Point>> e : best.entrySet()) {
+      for (Point p : e.getValue().values()) {
+        out.computeIfAbsent(e.getKey(), k -> new ArrayList<>())
+          .add(new Point(p.shards(), p.kind(), p.report(), runs.get(p.kind() + "/" + p.shards())));
+      }
     }
     for (List<Point> l : out.values()) {
       l.sort(java.util.Comparator.comparingInt(Point::shards));
@@ -87,8 +117,9 @@ public final class SweepReport {
 
   static String table(List<Point> points) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| kind | shards | connections | published msgs/s | deliveries/s | vs best | p50 ms | p99 ms | max ms | gateway CPU % | lost/violations |\n");
-    sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    sb.append("| kind | shards | connections | published msgs/s | deliveries/s | vs best | p50 ms | p99 ms | max ms "
+      + "| gateway CPU % | gateway CPU µs/delivery | other CPU % | runs | lost/violations |\n");
+    sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (Map.Entry<String, List<Point>> e : byKind(points).entrySet()) {
       double best = 0;
       for (Point p : e.getValue()) {
@@ -103,12 +134,13 @@ public final class SweepReport {
         long received = r.getJsonObject("deliveries").getLong("received");
         String check = v != null ? (v.getBoolean("ok") ? "0" : v.getLong("violations") + " " + v.getJsonObject("counts").encode())
           : (expected - received) + " (unverified)";
-        sb.append(String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.1f%% | %s | %s | %s | %s | %s |%n",
+        sb.append(String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.1f%% | %s | %s | %s | %s | %s | %s | %d | %s |%n",
           p.kind(), p.shards(), r.getJsonObject("connections").getLong("opened"),
           pub.getDouble("achievedRate", 0.0), p.deliveriesPerSec(),
           best > 0 ? 100.0 * p.deliveriesPerSec() / best : 0.0,
           num(p.latency("p50")), num(p.p99()), num(p.latency("max")),
-          server == null ? "-" : num(server.getDouble("cpuPctWhilePublishing", Double.NaN)), check));
+          server == null ? "-" : num(server.getDouble("cpuPctWhilePublishing", Double.NaN)),
+          num(p.gatewayCpuMicros()), num(p.otherCpuPct()), p.runs(), check));
       }
     }
     return sb.toString();
@@ -122,6 +154,7 @@ public final class SweepReport {
     String[] colors = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"};
     SvgChart throughput = new SvgChart("Deliveries per second by shard count", "shards", "deliveries/s");
     SvgChart p99 = new SvgChart("p99 end-to-end latency by shard count", "shards", "milliseconds");
+    SvgChart cost = new SvgChart("Gateway CPU per delivery by shard count (lower is better)", "shards", "microseconds");
     java.util.TreeSet<Integer> shardCounts = new java.util.TreeSet<>();
     int c = 0;
     for (Map.Entry<String, List<Point>> e : byKind(points).entrySet()) {
@@ -129,19 +162,23 @@ public final class SweepReport {
       double[] xs = new double[l.size()];
       double[] d = new double[l.size()];
       double[] q = new double[l.size()];
+      double[] u = new double[l.size()];
       for (int i = 0; i < l.size(); i++) {
         xs[i] = l.get(i).shards();
         d[i] = l.get(i).deliveriesPerSec();
         q[i] = l.get(i).p99();
+        u[i] = l.get(i).gatewayCpuMicros();
         shardCounts.add(l.get(i).shards());
       }
       throughput.points(e.getKey(), colors[c % colors.length], xs, d);
       p99.points(e.getKey(), colors[c % colors.length], xs, q);
+      cost.points(e.getKey(), colors[c % colors.length], xs, u);
       c++;
     }
     double[] ticks = shardCounts.stream().mapToDouble(Integer::doubleValue).toArray();
     throughput.xTicks(ticks);
     p99.xTicks(ticks);
+    cost.xTicks(ticks);
     StringBuilder sb = new StringBuilder();
     sb.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>odin-ws shard sweep</title>")
       .append("<style>body{font-family:sans-serif;margin:20px}pre{background:#f6f6f6;padding:8px;font-size:12px}</style>")
@@ -150,7 +187,7 @@ public final class SweepReport {
       sb.append("<p>Machine: ").append(SvgChart.esc(points.get(0).report().getJsonObject("machine").encode()))
         .append("</p>\n");
     }
-    sb.append(throughput.render()).append(p99.render()).append("</body></html>\n");
+    sb.append(throughput.render()).append(p99.render()).append(cost.render()).append("</body></html>\n");
     return sb.toString();
   }
 }

@@ -35,6 +35,15 @@ class SweepReportTest {
   }
 
   @Test
+  void repeatedPointsKeepTheBestRun() {
+    String table = SweepReport.table(List.of(point(1, "targeted", 800, 4), point(1, "targeted", 950, 4),
+      point(1, "targeted", 700, 4)));
+    String[] lines = table.split("\n");
+    assertEquals(3, lines.length);
+    assertTrue(lines[2].contains("| 950 |") && lines[2].contains("| 3 |"), table);
+  }
+
+  @Test
   void labelsAndChart() {
     assertEquals("4", SweepReport.parseLabel(" shards=4  kind=broadcast ").get("shards"));
     String html = SweepReport.html(List.of(point(1, "targeted", 1000, 5), point(8, "targeted", 990, 6)), "t");
