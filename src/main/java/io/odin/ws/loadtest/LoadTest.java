@@ -507,6 +507,7 @@ public final class LoadTest {
       .put("expected", expectedDeliveries)
       .put("perSecond", Sample.round(deliveredInWindow / window, 1))
       .put("perSecondWhilePublishing", Sample.round(peakRate(), 1))
+      .put("perSecondMedian", Sample.round(medianRate(), 1))
       .put("foreign", t.foreign)
       .put("otherFrames", t.otherFrames));
     Histogram all = targetedTotal.copy();
@@ -575,6 +576,25 @@ public final class LoadTest {
     r.put("timeline", tl);
     r.put("exitCode", exit);
     return new LoadReport(r, exit, verification);
+  }
+
+  /**
+   * The median of the per-second delivery rates while publishing (after the warm-up): the sustained rate, unmoved by
+   * a backlog caught up after a stall or by the partial seconds at the edges.
+   */
+  private double medianRate() {
+    List<Double> rates = new ArrayList<>();
+    for (Sample s : timeline) {
+      if (s.phase().equals("publish")) {
+        rates.add(s.deliveriesPerSec());
+      }
+    }
+    if (rates.isEmpty()) {
+      return 0;
+    }
+    rates.sort(Double::compare);
+    int n = rates.size();
+    return n % 2 == 1 ? rates.get(n / 2) : (rates.get(n / 2 - 1) + rates.get(n / 2)) / 2;
   }
 
   private double peakRate() {
