@@ -1,0 +1,346 @@
+package io.odin.ws.loadtest;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+
+/** The load tool's command line. Mutable fields so tests can build one directly; {@link #check()} validates. */
+public final class LoadTestOptions {
+
+  public enum PublishMode { HTTP, KAFKA, NONE }
+
+  public String url = "ws://127.0.0.1:3001/ws";
+  public int connections = 1000;
+  public int ramp = 1000;
+  public long durationMillis = 30_000;
+  public long warmupMillis;
+  public String tokenPrefix = "lt-";
+  /** 0 = derived: connections / connectionsPerToken, rounded up. */
+  public int tokens;
+  public int connectionsPerToken = 1;
+  public int tokensPerMessage = 1;
+  public PublishMode publish = PublishMode.HTTP;
+  /** null = the --url host, port 3004, /api/publish. */
+  public String publishUrl;
+  public String kafkaBootstrap = "127.0.0.1:9092";
+  public String topic = "odin.messages";
+  public String kafkaAcks = "1";
+  public double rate = 100;
+  public int mixTargeted = 80;
+  public int mixBroadcast = 20;
+  public int batch = 1;
+  public int payloadBytes;
+  public String type = "loadtest";
+  public String channel;
+  public String report;
+  public String chart;
+  public boolean verifyRouting;
+  public int processes = 1;
+  /** Source addresses to bind; empty = none (the kernel picks 127.0.0.1), "auto" = 127.0.0.2, .3, ... */
+  public List<String> sourceAddresses = new ArrayList<>();
+  public long drainMillis = 10_000;
+  public long connectTimeoutMillis = 10_000;
+  /** 0 = derived: three times the nominal ramp time plus a minute. */
+  public long rampTimeoutMillis;
+  public int maxPendingHandshakes = 256;
+  public int httpConnections = 16;
+  public int maxInFlight = 64;
+  public int serverPid = -1;
+  public boolean serverGc;
+  public boolean quiet;
+  public String workerJvmOpts = "-Xms256m -Xmx1500m -XX:+UseParallelGC -XX:ParallelGCThreads=1";
+  public String runId = UUID.randomUUID().toString().substring(0, 8);
+  public String label = "";
+  public long seed = 42;
+  public int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+  public static final String USAGE = String.join("\n",
+    "usage: scripts/loadtest [options]",
+    "  --url URL                    WebSocket endpoint (default ws://127.0.0.1:3001/ws); ?token=T is added",
+    "  --connections N              connections to open over all processes (default 1000)",
+    "  --ramp N                     new connections per second (default 1000)",
+    "  --duration D                 how long to publish (or hold idle connections): 30, 20s, 5m, 500ms (default 30s)",
+    "  --warmup D                   publish this long first, outside the measured figures (default 0)",
+    "  --token-prefix P             tokens are P0, P1, ... (default lt-)",
+    "  --tokens N                   number of tokens (default connections / connections-per-token)",
+    "  --connections-per-token K    connections sharing each token (default 1)",
+    "  --tokens-per-message K       tokens named by each targeted message (default 1)",
+    "  --publish http|kafka|none    how to publish (default http; none = idle connections only)",
+    "  --publish-url URL            default http://HOST:3004/api/publish, HOST from --url",
+    "  --kafka-bootstrap HOST:PORT  for --publish kafka (default 127.0.0.1:9092)",
+    "  --topic T                    for --publish kafka (default odin.messages)",
+    "  --kafka-acks 0|1|all         producer acks (default 1)",
+    "  --rate R                     messages per second (default 100; 0 = publish nothing)",
+    "  --mix T:B                    targeted:broadcast share (default 80:20)",
+    "  --batch N                    envelopes per publish request (default 1)",
+    "  --payload-bytes N            padding added to each message's data (default 0)",
+    "  --type T                     envelope type (default loadtest)",
+    "  --channel C                  envelope channel (default none; 'global' makes everything a broadcast)",
+    "  --report FILE                write the JSON report here",
+    "  --chart FILE                 write the HTML chart here (default: the report's name with .html)",
+    "  --verify-routing             check every delivery; violations are listed and the exit status is 1",
+    "  --processes N                spread connections over N child processes (default 1)",
+    "  --source-addresses LIST      'auto' (127.0.0.2, 127.0.0.3, ... one per process) or a comma list",
+    "  --drain D                    longest wait for in-flight messages after publishing (default 10s)",
+    "  --connect-timeout D          WebSocket handshake timeout (default 10s)",
+    "  --ramp-timeout D             give up waiting for connections after this long (default 3 x connections/ramp + 60s)",
+    "  --max-pending-handshakes N   handshakes in progress per process (default 256)",
+    "  --http-connections N         publish HTTP connections (default 16)",
+    "  --max-in-flight N            publish requests (or Kafka sends) awaiting an answer (default 64)",
+    "  --server-pid PID             sample the gateway's resident memory and CPU from /proc",
+    "  --server-gc                  with --server-pid: run 'jcmd PID GC.run' before measuring its memory",
+    "  --worker-jvm-opts OPTS       JVM options of child processes",
+    "  --label TEXT                 free text copied into the report",
+    "  --seed N                     random seed for token choice (default 42)",
+    "  --quiet                      no progress line",
+    "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused)");
+
+  public static LoadTestOptions parse(String... args) {
+    LoadTestOptions o = new LoadTestOptions();
+    boolean tokensGiven = false;
+    boolean cptGiven = false;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      String value = null;
+      int eq = a.indexOf('=');
+      if (a.startsWith("--") && eq > 0) {
+        value = a.substring(eq + 1);
+        a = a.substring(0, eq);
+      }
+      if (a.equals("--verify-routing")) {
+        o.verifyRouting = true;
+        continue;
+      }
+      if (a.equals("--server-gc")) {
+        o.serverGc = true;
+        continue;
+      }
+      if (a.equals("--quiet")) {
+        o.quiet = true;
+        continue;
+      }
+      if (a.equals("--help") || a.equals("-h")) {
+        throw new UsageException(null);
+      }
+      if (!a.startsWith("--")) {
+        throw new UsageException("unexpected argument '" + a + "'");
+      }
+      if (value == null) {
+        if (i + 1 >= args.length) {
+          throw new UsageException(a + " needs a value");
+        }
+        value = args[++i];
+      }
+      switch (a) {
+        case "--url" -> o.url = value;
+        case "--connections" -> o.connections = intArg(a, value, 0);
+        case "--ramp" -> o.ramp = intArg(a, value, 1);
+        case "--duration" -> o.durationMillis = durationMillis(a, value);
+        case "--warmup" -> o.warmupMillis = durationMillis(a, value);
+        case "--token-prefix" -> o.tokenPrefix = value;
+        case "--tokens" -> {
+          o.tokens = intArg(a, value, 1);
+          tokensGiven = true;
+        }
+        case "--connections-per-token" -> {
+          o.connectionsPerToken = intArg(a, value, 1);
+          cptGiven = true;
+        }
+        case "--tokens-per-message" -> o.tokensPerMessage = intArg(a, value, 1);
+        case "--publish" -> {
+          try {
+            o.publish = PublishMode.valueOf(value.toUpperCase(Locale.ROOT));
+          } catch (IllegalArgumentException e) {
+            throw new UsageException("--publish takes http, kafka or none, got '" + value + "'");
+          }
+        }
+        case "--publish-url" -> o.publishUrl = value;
+        case "--kafka-bootstrap" -> o.kafkaBootstrap = value;
+        case "--topic" -> o.topic = value;
+        case "--kafka-acks" -> o.kafkaAcks = value;
+        case "--rate" -> {
+          try {
+            o.rate = Double.parseDouble(value);
+          } catch (NumberFormatException e) {
+            throw new UsageException("--rate takes a number, got '" + value + "'");
+          }
+          if (o.rate < 0 || o.rate > 10_000_000) {
+            throw new UsageException("--rate must be 0 to 10000000");
+          }
+        }
+        case "--mix" -> {
+          String[] parts = value.split(":");
+          if (parts.length != 2) {
+            throw new UsageException("--mix takes TARGETED:BROADCAST, e.g. 80:20, got '" + value + "'");
+          }
+          o.mixTargeted = intArg(a, parts[0], 0);
+          o.mixBroadcast = intArg(a, parts[1], 0);
+          if (o.mixTargeted + o.mixBroadcast == 0) {
+            throw new UsageException("--mix: both shares are 0");
+          }
+        }
+        case "--batch" -> o.batch = intArg(a, value, 1);
+        case "--payload-bytes" -> o.payloadBytes = intArg(a, value, 0);
+        case "--type" -> o.type = value;
+        case "--channel" -> o.channel = value;
+        case "--report" -> o.report = value;
+        case "--chart" -> o.chart = value;
+        case "--processes" -> o.processes = intArg(a, value, 1);
+        case "--source-addresses" -> o.sourceAddresses = new ArrayList<>(Arrays.asList(value.split(",")));
+        case "--drain" -> o.drainMillis = durationMillis(a, value);
+        case "--connect-timeout" -> o.connectTimeoutMillis = durationMillis(a, value);
+        case "--ramp-timeout" -> o.rampTimeoutMillis = durationMillis(a, value);
+        case "--max-pending-handshakes" -> o.maxPendingHandshakes = intArg(a, value, 1);
+        case "--http-connections" -> o.httpConnections = intArg(a, value, 1);
+        case "--max-in-flight" -> o.maxInFlight = intArg(a, value, 1);
+        case "--server-pid" -> o.serverPid = intArg(a, value, 1);
+        case "--worker-jvm-opts" -> o.workerJvmOpts = value;
+        case "--label" -> o.label = value;
+        case "--seed" -> o.seed = Long.parseLong(value);
+        case "--run-id" -> o.runId = value;
+        case "--event-loops" -> o.eventLoops = intArg(a, value, 1);
+        default -> throw new UsageException("unknown option " + a);
+      }
+    }
+    if (!tokensGiven) {
+      o.tokens = Math.max(1, (o.connections + o.connectionsPerToken - 1) / o.connectionsPerToken);
+    } else if (cptGiven && (long) o.tokens * o.connectionsPerToken < o.connections) {
+      throw new UsageException("--tokens " + o.tokens + " x --connections-per-token " + o.connectionsPerToken
+        + " is less than --connections " + o.connections);
+    }
+    o.check();
+    return o;
+  }
+
+  /** Validates the combination; throws {@link UsageException}. */
+  public LoadTestOptions check() {
+    URI uri = wsUri();
+    if (!"ws".equals(uri.getScheme())) {
+      throw new UsageException("--url must be ws://HOST:PORT/PATH, got '" + url + "'");
+    }
+    if (tokens < 1) {
+      tokens = Math.max(1, (connections + connectionsPerToken - 1) / connectionsPerToken);
+    }
+    if (tokensPerMessage > tokens) {
+      throw new UsageException("--tokens-per-message " + tokensPerMessage + " exceeds --tokens " + tokens);
+    }
+    if (!tokenPrefix.matches("[A-Za-z0-9._:-]{1,100}")) {
+      throw new UsageException("--token-prefix may contain only letters, digits and . _ : - (1 to 100 of them)");
+    }
+    if (processes > connections && connections > 0) {
+      throw new UsageException("--processes " + processes + " exceeds --connections " + connections);
+    }
+    if (sourceAddresses.size() > 1 || (sourceAddresses.size() == 1 && !sourceAddresses.get(0).equals("auto"))) {
+      if (sourceAddresses.contains("auto")) {
+        throw new UsageException("--source-addresses is 'auto' or a list of addresses, not both");
+      }
+      if (sourceAddresses.size() < processes) {
+        throw new UsageException("--source-addresses lists " + sourceAddresses.size() + " addresses for "
+          + processes + " processes");
+      }
+    }
+    if ("global".equals(channel) && mixTargeted > 0 && rate > 0) {
+      throw new UsageException("--channel global makes every message a broadcast: use --mix 0:100");
+    }
+    if (rate == 0 || connections == 0) {
+      publish = rate == 0 ? PublishMode.NONE : publish;
+    }
+    publishUri();
+    return this;
+  }
+
+  public URI wsUri() {
+    try {
+      URI uri = new URI(url);
+      if (uri.getHost() == null) {
+        throw new UsageException("--url has no host: '" + url + "'");
+      }
+      return uri;
+    } catch (java.net.URISyntaxException e) {
+      throw new UsageException("--url is not a URL: '" + url + "'");
+    }
+  }
+
+  public int wsPort() {
+    int p = wsUri().getPort();
+    return p > 0 ? p : 80;
+  }
+
+  public URI publishUri() {
+    String u = publishUrl != null ? publishUrl : "http://" + wsUri().getHost() + ":3004/api/publish";
+    try {
+      URI uri = new URI(u);
+      if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+        throw new UsageException("--publish-url must be http://HOST:PORT/PATH, got '" + u + "'");
+      }
+      return uri;
+    } catch (java.net.URISyntaxException e) {
+      throw new UsageException("--publish-url is not a URL: '" + u + "'");
+    }
+  }
+
+  /** The source address process {@code index} binds to, or null. */
+  public String sourceAddress(int index) {
+    if (sourceAddresses.isEmpty()) {
+      return null;
+    }
+    if (sourceAddresses.size() == 1 && sourceAddresses.get(0).equals("auto")) {
+      return "127.0.0." + (2 + index);
+    }
+    return sourceAddresses.get(index % sourceAddresses.size()).trim();
+  }
+
+  public TokenPlan tokenPlan() {
+    return new TokenPlan(tokenPrefix, tokens, connections);
+  }
+
+  /** 'D' as milliseconds: a bare number is seconds; units ms, s, m, h. */
+  public static long durationMillis(String option, String value) {
+    String v = value.trim().toLowerCase(Locale.ROOT);
+    long factor = 1000;
+    String num = v;
+    if (v.endsWith("ms")) {
+      factor = 1;
+      num = v.substring(0, v.length() - 2);
+    } else if (v.endsWith("s")) {
+      num = v.substring(0, v.length() - 1);
+    } else if (v.endsWith("m")) {
+      factor = 60_000;
+      num = v.substring(0, v.length() - 1);
+    } else if (v.endsWith("h")) {
+      factor = 3_600_000;
+      num = v.substring(0, v.length() - 1);
+    }
+    try {
+      double d = Double.parseDouble(num);
+      if (d < 0 || Double.isNaN(d) || Double.isInfinite(d)) {
+        throw new NumberFormatException();
+      }
+      return Math.round(d * factor);
+    } catch (NumberFormatException e) {
+      throw new UsageException(option + " takes a duration like 30, 20s, 5m or 500ms, got '" + value + "'");
+    }
+  }
+
+  private static int intArg(String option, String value, int min) {
+    try {
+      int v = Integer.parseInt(value.trim());
+      if (v < min) {
+        throw new UsageException(option + " must be at least " + min + ", got " + v);
+      }
+      return v;
+    } catch (NumberFormatException e) {
+      throw new UsageException(option + " takes a whole number, got '" + value + "'");
+    }
+  }
+
+  /** Bad command line; the message says why (null: just show the usage). */
+  public static final class UsageException extends RuntimeException {
+    public UsageException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.odin.ws.loadtest;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Every message the publisher sent, by sequence number (0, 1, 2, ... in publish order): whom it was for, when it
+ * was sent and whether the gateway (or Kafka) accepted it. Thread-safe: the publisher appends, acknowledgement
+ * callbacks update the status, the verifier reads after publishing ended.
+ */
+public final class MessageLog {
+
+  /** {@link #target} of a message for every connection. */
+  public static final int BROADCAST = -1;
+
+  public enum Status { PENDING, ACCEPTED, FAILED }
+
+  private int[] target = new int[1024];
+  private long[] sentAt = new long[1024];
+  private byte[] status = new byte[1024];
+  private final List<int[]> multi = new ArrayList<>();
+  private int size;
+
+  /**
+   * Logs the next message and returns its sequence number.
+   *
+   * @param tokens the token indexes it is for, or null/empty for a broadcast
+   */
+  public synchronized int add(int[] tokens, long sentAtMicros) {
+    if (size == target.length) {
+      int n = size * 2;
+      target = Arrays.copyOf(target, n);
+      sentAt = Arrays.copyOf(sentAt, n);
+      status = Arrays.copyOf(status, n);
+    }
+    int t;
+    if (tokens == null || tokens.length == 0) {
+      t = BROADCAST;
+    } else if (tokens.length == 1) {
+      t = tokens[0];
+    } else {
+      multi.add(tokens.clone());
+      t = -2 - (multi.size() - 1);
+    }
+    target[size] = t;
+    sentAt[size] = sentAtMicros;
+    status[size] = (byte) Status.PENDING.ordinal();
+    return size++;
+  }
+
+  public synchronized void status(int seq, Status s) {
+    status[seq] = (byte) s.ordinal();
+  }
+
+  /** Marks {@code count} messages from {@code firstSeq} on. */
+  public synchronized void status(int firstSeq, int count, Status s) {
+    Arrays.fill(status, firstSeq, firstSeq + count, (byte) s.ordinal());
+  }
+
+  public synchronized Status status(int seq) {
+    return Status.values()[status[seq]];
+  }
+
+  public synchronized int size() {
+    return size;
+  }
+
+  public synchronized boolean isBroadcast(int seq) {
+    return target[seq] == BROADCAST;
+  }
+
+  /** The token indexes of a targeted message; empty for a broadcast. */
+  public synchronized int[] tokens(int seq) {
+    int t = target[seq];
+    if (t == BROADCAST) {
+      return new int[0];
+    }
+    if (t >= 0) {
+      return new int[] {t};
+    }
+    return multi.get(-2 - t).clone();
+  }
+
+  /** True when message {@code seq} is for connections of {@code token} (or for everybody). */
+  public synchronized boolean isFor(int seq, int token) {
+    int t = target[seq];
+    if (t == BROADCAST || t == token) {
+      return true;
+    }
+    if (t >= 0) {
+      return false;
+    }
+    for (int x : multi.get(-2 - t)) {
+      if (x == token) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public synchronized long sentAtMicros(int seq) {
+    return sentAt[seq];
+  }
+
+  public synchronized int count(Status s) {
+    int n = 0;
+    for (int i = 0; i < size; i++) {
+      if (status[i] == s.ordinal()) {
+        n++;
+      }
+    }
+    return n;
+  }
+}

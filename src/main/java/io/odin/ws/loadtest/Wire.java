@@ -1,0 +1,113 @@
+package io.odin.ws.loadtest;
+
+import io.vertx.core.json.JsonObject;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.zip.DataFormatException;
+
+/**
+ * How child processes talk to the parent: one line per event on stdout, prefixed with {@link #PREFIX} (anything
+ * else on stdout is ignored), commands on stdin, receipts in a binary file.
+ */
+final class Wire {
+
+  static final String PREFIX = "@@odin-lt ";
+
+  private Wire() {
+  }
+
+  static JsonObject stats(FleetStats s) {
+    return new JsonObject()
+      .put("ev", "stats")
+      .put("planned", s.planned)
+      .put("opened", s.opened)
+      .put("failed", s.failed)
+      .put("connectErrors", s.connectErrors)
+      .put("closed", s.closed)
+      .put("received", s.received)
+      .put("foreign", s.foreign)
+      .put("otherFrames", s.otherFrames)
+      .put("rssKiB", s.rssKiB)
+      .put("cpuMillis", s.cpuMillis)
+      .put("rampDone", s.rampDone)
+      .put("targeted", encode(s.targeted))
+      .put("broadcast", encode(s.broadcast));
+  }
+
+  /** Cumulative counters from a stats event; histograms are added to {@code into}'s. */
+  static void readStats(JsonObject j, FleetStats into) {
+    into.planned = j.getLong("planned");
+    into.opened = j.getLong("opened");
+    into.failed = j.getLong("failed");
+    into.connectErrors = j.getLong("connectErrors");
+    into.closed = j.getLong("closed");
+    into.received = j.getLong("received");
+    into.foreign = j.getLong("foreign");
+    into.otherFrames = j.getLong("otherFrames");
+    into.rssKiB = j.getLong("rssKiB");
+    into.cpuMillis = j.getLong("cpuMillis");
+    into.rampDone = j.getBoolean("rampDone");
+    into.targeted.add(decode(j.getString("targeted")));
+    into.broadcast.add(decode(j.getString("broadcast")));
+  }
+
+  static String encode(Histogram h) {
+    ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+    int n = h.encodeIntoCompressedByteBuffer(buf);
+    return Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n));
+  }
+
+  static Histogram decode(String s) {
+    try {
+      return Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(Base64.getDecoder().decode(s)), 0);
+    } catch (DataFormatException e) {
+      throw new IllegalArgumentException("bad histogram: " + e.getMessage(), e);
+    }
+  }
+
+  static void writeReceipts(List<ConnectionRecord> records, Path file) throws IOException {
+    try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))) {
+      out.writeInt(records.size());
+      for (ConnectionRecord r : records) {
+        out.writeInt(r.id());
+        out.writeInt(r.token());
+        out.writeLong(r.openedAtMicros());
+        out.writeLong(r.closedAtMicros());
+        out.writeInt(r.received().length);
+        for (int seq : r.received()) {
+          out.writeInt(seq);
+        }
+      }
+    }
+  }
+
+  static List<ConnectionRecord> readReceipts(Path file) throws IOException {
+    try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+      int n = in.readInt();
+      List<ConnectionRecord> out = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        int id = in.readInt();
+        int token = in.readInt();
+        long opened = in.readLong();
+        long closed = in.readLong();
+        int[] got = new int[in.readInt()];
+        for (int k = 0; k < got.length; k++) {
+          got[k] = in.readInt();
+        }
+        out.add(new ConnectionRecord(id, token, opened, closed, got));
+      }
+      return out;
+    }
+  }
+}

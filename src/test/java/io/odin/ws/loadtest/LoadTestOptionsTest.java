@@ -1,0 +1,97 @@
+package io.odin.ws.loadtest;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LoadTestOptionsTest {
+
+  @Test
+  void durationsTakeSecondsOrAUnit() {
+    assertEquals(20_000, LoadTestOptions.durationMillis("--duration", "20"));
+    assertEquals(20_000, LoadTestOptions.durationMillis("--duration", "20s"));
+    assertEquals(300_000, LoadTestOptions.durationMillis("--duration", "5m"));
+    assertEquals(500, LoadTestOptions.durationMillis("--duration", "500ms"));
+    assertEquals(1500, LoadTestOptions.durationMillis("--duration", "1.5s"));
+    assertEquals(3_600_000, LoadTestOptions.durationMillis("--duration", "1h"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.durationMillis("--duration", "soon"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.durationMillis("--duration", "-3s"));
+  }
+
+  @Test
+  void parsesTheIssuesOptions() {
+    LoadTestOptions o = LoadTestOptions.parse("--url", "ws://127.0.0.1:4001/ws", "--connections", "15000",
+      "--ramp", "500", "--duration", "5m", "--token-prefix", "user-", "--connections-per-token", "3",
+      "--publish", "kafka", "--kafka-bootstrap", "127.0.0.1:29092", "--topic", "push", "--rate", "20000",
+      "--mix", "80:20", "--batch", "50", "--report", "out.json", "--verify-routing", "--processes", "3",
+      "--source-addresses", "auto");
+    assertEquals(15000, o.connections);
+    assertEquals(500, o.ramp);
+    assertEquals(300_000, o.durationMillis);
+    assertEquals(5000, o.tokens);
+    assertEquals(LoadTestOptions.PublishMode.KAFKA, o.publish);
+    assertEquals("push", o.topic);
+    assertEquals(20000, o.rate);
+    assertEquals(80, o.mixTargeted);
+    assertEquals(20, o.mixBroadcast);
+    assertEquals(50, o.batch);
+    assertTrue(o.verifyRouting);
+    assertEquals("127.0.0.2", o.sourceAddress(0));
+    assertEquals("127.0.0.4", o.sourceAddress(2));
+    assertEquals("http://127.0.0.1:3004/api/publish", o.publishUri().toString());
+    assertEquals(4001, o.wsPort());
+  }
+
+  @Test
+  void equalsSignFormAndExplicitSourceAddresses() {
+    LoadTestOptions o = LoadTestOptions.parse("--connections=10", "--processes=2",
+      "--source-addresses=127.0.0.5,127.0.0.9", "--tokens=4");
+    assertEquals("127.0.0.5", o.sourceAddress(0));
+    assertEquals("127.0.0.9", o.sourceAddress(1));
+    assertEquals(4, o.tokens);
+    assertNull(LoadTestOptions.parse().sourceAddress(0));
+  }
+
+  @Test
+  void zeroRateMeansIdleConnections() {
+    assertEquals(LoadTestOptions.PublishMode.NONE, LoadTestOptions.parse("--rate", "0").publish);
+  }
+
+  @Test
+  void badCombinationsAreRefusedWithAReason() {
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--mix", "80"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--mix", "0:0"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--publish", "carrier-pigeon"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--url", "http://x/ws"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--connections", "lots"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--token-prefix", "a b"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--frobnicate", "1"));
+    assertThrows(LoadTestOptions.UsageException.class,
+      () -> LoadTestOptions.parse("--connections", "100", "--tokens", "10", "--connections-per-token", "5"));
+    assertThrows(LoadTestOptions.UsageException.class,
+      () -> LoadTestOptions.parse("--processes", "3", "--source-addresses", "127.0.0.2,127.0.0.3"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--channel", "global"));
+    LoadTestOptions.UsageException e = assertThrows(LoadTestOptions.UsageException.class,
+      () -> LoadTestOptions.parse("--rate"));
+    assertTrue(e.getMessage().contains("--rate needs a value"));
+  }
+
+  @Test
+  void tokenPlanSpreadsConnectionsOverTokens() {
+    TokenPlan p = LoadTestOptions.parse("--connections", "10", "--tokens", "4").tokenPlan();
+    assertEquals(3, p.connectionsOf(0));
+    assertEquals(3, p.connectionsOf(1));
+    assertEquals(2, p.connectionsOf(2));
+    assertEquals(2, p.connectionsOf(3));
+    assertEquals(1, p.tokenOf(5));
+    assertEquals("lt-3", p.name(3));
+    int sum = 0;
+    for (int t = 0; t < p.tokenCount(); t++) {
+      sum += p.connectionsOf(t);
+    }
+    assertEquals(10, sum);
+  }
+}

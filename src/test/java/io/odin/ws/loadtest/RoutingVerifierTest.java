@@ -1,0 +1,239 @@
+package io.odin.ws.loadtest;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.odin.ws.loadtest.RoutingVerifier.Kind.DUPLICATE;
+import static io.odin.ws.loadtest.RoutingVerifier.Kind.MISROUTED;
+import static io.odin.ws.loadtest.RoutingVerifier.Kind.MISSING;
+import static io.odin.ws.loadtest.RoutingVerifier.Kind.UNKNOWN;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The verifier must report every deliberately broken delivery: a misrouted, dropped or duplicated message, and a
+ * message nobody published; and must not report deliveries a connection could not have been expected to get.
+ */
+class RoutingVerifierTest {
+
+  static final long SEC = 1_000_000;
+  static final long SETTLE = 100_000;
+  static final long GRACE = 5 * SEC;
+
+  // 6 connections, 3 tokens: connection i has token i % 3, so t0 = {0, 3}, t1 = {1, 4}, t2 = {2, 5}
+  final TokenPlan plan = new TokenPlan("lt-", 3, 6);
+  MessageLog log;
+  int bcast;
+  int toT1;
+  int toT2;
+  int toT0andT2;
+
+  @BeforeEach
+  void publish() {
+    log = new MessageLog();
+    bcast = accepted(null, 10 * SEC);
+    toT1 = accepted(new int[] {1}, 11 * SEC);
+    toT2 = accepted(new int[] {2}, 12 * SEC);
+    toT0andT2 = accepted(new int[] {0, 2}, 13 * SEC);
+  }
+
+  private int accepted(int[] tokens, long at) {
+    int seq = log.add(tokens, at);
+    log.status(seq, MessageLog.Status.ACCEPTED);
+    return seq;
+  }
+
+  /** What each connection should get, when all are open throughout. */
+  private List<ConnectionRecord> perfect() {
+    List<ConnectionRecord> r = new ArrayList<>();
+    r.add(conn(0, bcast, toT0andT2));
+    r.add(conn(1, bcast, toT1));
+    r.add(conn(2, bcast, toT2, toT0andT2));
+    r.add(conn(3, toT0andT2, bcast));
+    r.add(conn(4, toT1, bcast));
+    r.add(conn(5, toT0andT2, bcast, toT2));
+    return r;
+  }
+
+  private ConnectionRecord conn(int id, int... received) {
+    return new ConnectionRecord(id, plan.tokenOf(id), 1 * SEC, Long.MAX_VALUE, received);
+  }
+
+  private RoutingVerifier.Result verify(List<ConnectionRecord> records) {
+    return new RoutingVerifier(log, plan, SETTLE, GRACE).verify(records);
+  }
+
+  @Test
+  void correctRoutingHasNoViolations() {
+    RoutingVerifier.Result r = verify(perfect());
+    assertTrue(r.ok(), r.toString());
+    assertEquals(6 + 2 + 2 + 4, r.requiredDeliveries());
+    assertEquals(14, r.deliveries());
+    assertEquals(0, r.messagesWithLoss());
+  }
+
+  @Test
+  void misroutedTargetedMessageIsReported() {
+    List<ConnectionRecord> records = perfect();
+    // connection 1 (token lt-1) also gets the message for lt-2
+    records.set(1, conn(1, bcast, toT1, toT2));
+    RoutingVerifier.Result r = verify(records);
+    assertFalse(r.ok());
+    assertEquals(1, r.count(MISROUTED));
+    assertEquals(1, r.violations());
+    String example = r.examples(MISROUTED).get(0);
+    assertTrue(example.contains("message " + toT2) && example.contains("token lt-2")
+      && example.contains("connection 1") && example.contains("token lt-1"), example);
+  }
+
+  @Test
+  void messageDeliveredToTheWrongTokenInsteadIsMisroutedAndMissing() {
+    List<ConnectionRecord> records = perfect();
+    records.set(1, conn(1, bcast, toT2)); // got lt-2's message instead of its own
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(1, r.count(MISROUTED));
+    assertEquals(1, r.count(MISSING));
+    assertTrue(r.examples(MISSING).get(0).contains("message " + toT1), r.examples(MISSING).toString());
+  }
+
+  @Test
+  void droppedBroadcastIsReportedWithTheConnectionsThatMissedIt() {
+    List<ConnectionRecord> records = perfect();
+    records.set(4, conn(4, toT1));
+    records.set(5, conn(5, toT0andT2, toT2));
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(2, r.count(MISSING));
+    assertEquals(1, r.messagesWithLoss());
+    String example = r.examples(MISSING).get(0);
+    assertTrue(example.contains("message " + bcast) && example.contains("everybody")
+      && example.contains("missing at 2 of 6") && example.contains("#4") && example.contains("#5"), example);
+  }
+
+  @Test
+  void droppedTargetedMessageIsReportedForEachConnectionOfTheToken() {
+    List<ConnectionRecord> records = perfect();
+    records.set(1, conn(1, bcast));
+    records.set(4, conn(4, bcast));
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(2, r.count(MISSING));
+    assertTrue(r.examples(MISSING).get(0).contains("missing at 2 of 2"), r.examples(MISSING).toString());
+  }
+
+  @Test
+  void multiTokenMessageMustReachEveryConnectionOfEachToken() {
+    List<ConnectionRecord> records = perfect();
+    records.set(3, conn(3, bcast)); // token lt-0 lost the lt-0+lt-2 message
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(1, r.count(MISSING));
+    assertTrue(r.examples(MISSING).get(0).contains("tokens lt-0 lt-2"), r.examples(MISSING).toString());
+  }
+
+  @Test
+  void duplicateIsReported() {
+    List<ConnectionRecord> records = perfect();
+    records.set(2, conn(2, bcast, toT2, toT0andT2, toT2));
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(1, r.count(DUPLICATE));
+    assertEquals(1, r.violations());
+    assertTrue(r.examples(DUPLICATE).get(0).contains("message " + toT2 + " received again by connection 2"));
+  }
+
+  @Test
+  void duplicateBroadcastIsReportedOncePerExtraCopy() {
+    List<ConnectionRecord> records = perfect();
+    records.set(0, conn(0, bcast, bcast, bcast, toT0andT2));
+    assertEquals(2, verify(records).count(DUPLICATE));
+  }
+
+  @Test
+  void messageNeverPublishedIsReported() {
+    List<ConnectionRecord> records = perfect();
+    records.set(0, conn(0, bcast, toT0andT2, 999));
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(1, r.count(UNKNOWN));
+    assertTrue(r.examples(UNKNOWN).get(0).contains("999"));
+  }
+
+  @Test
+  void connectionOpenedAfterAMessageWasSentNeedNotGetIt() {
+    List<ConnectionRecord> records = perfect();
+    // connection 4 opened at 10.5 s: after the broadcast (10 s), before its own message (11 s)
+    records.set(4, new ConnectionRecord(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[] {toT1}));
+    assertTrue(verify(records).ok());
+    // ... but it must get its own message
+    records.set(4, new ConnectionRecord(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[0]));
+    assertEquals(1, verify(records).count(MISSING));
+  }
+
+  @Test
+  void connectionOpenedWithinTheSettleTimeBeforeAMessageNeedNotGetIt() {
+    List<ConnectionRecord> records = perfect();
+    records.set(4, new ConnectionRecord(4, 1, 10 * SEC - SETTLE / 2, Long.MAX_VALUE, new int[] {toT1}));
+    assertTrue(verify(records).ok());
+  }
+
+  @Test
+  void connectionClosedWhileAMessageWasInFlightNeedNotGetIt() {
+    List<ConnectionRecord> records = perfect();
+    // closed 1 s after its message was sent: within the grace, so the loss is not the gateway's fault
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, 12 * SEC, new int[] {bcast}));
+    assertTrue(verify(records).ok());
+    // closed long after: the message should have arrived
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, 11 * SEC + GRACE + SEC, new int[] {bcast}));
+    assertEquals(1, verify(records).count(MISSING));
+  }
+
+  @Test
+  void failedPublishNeedNotArriveButMustStillNotBeMisrouted() {
+    log.status(toT1, MessageLog.Status.FAILED);
+    List<ConnectionRecord> records = perfect();
+    records.set(1, conn(1, bcast));
+    records.set(4, conn(4, bcast));
+    assertTrue(verify(records).ok());
+    records.set(0, conn(0, bcast, toT0andT2, toT1));
+    assertEquals(1, verify(records).count(MISROUTED));
+  }
+
+  @Test
+  void connectionThatNeverOpenedIsSkipped() {
+    List<ConnectionRecord> records = perfect();
+    records.set(5, new ConnectionRecord(5, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]));
+    RoutingVerifier.Result r = verify(records);
+    assertTrue(r.ok());
+    assertEquals(5, r.connections());
+  }
+
+  @Test
+  void messageForATokenWithoutConnectionsMustReachNobody() {
+    TokenPlan wide = new TokenPlan("lt-", 10, 6); // tokens 6..9 have no connection
+    MessageLog l = new MessageLog();
+    int nobody = l.add(new int[] {7}, 10 * SEC);
+    l.status(nobody, MessageLog.Status.ACCEPTED);
+    List<ConnectionRecord> records = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      records.add(new ConnectionRecord(i, wide.tokenOf(i), SEC, Long.MAX_VALUE, new int[0]));
+    }
+    RoutingVerifier v = new RoutingVerifier(l, wide, SETTLE, GRACE);
+    assertTrue(v.verify(records).ok());
+    records.set(3, new ConnectionRecord(3, 3, SEC, Long.MAX_VALUE, new int[] {nobody}));
+    assertEquals(1, v.verify(records).count(MISROUTED));
+  }
+
+  @Test
+  void examplesAreCappedButCountsAreComplete() {
+    MessageLog l = new MessageLog();
+    TokenPlan p = new TokenPlan("lt-", 1, 1);
+    for (int i = 0; i < 500; i++) {
+      l.status(l.add(null, 10 * SEC), MessageLog.Status.ACCEPTED);
+    }
+    RoutingVerifier.Result r = new RoutingVerifier(l, p, SETTLE, GRACE)
+      .verify(List.of(new ConnectionRecord(0, 0, SEC, Long.MAX_VALUE, new int[0])));
+    assertEquals(500, r.count(MISSING));
+    assertEquals(RoutingVerifier.MAX_EXAMPLES, r.examples(MISSING).size());
+    assertEquals(500, r.messagesWithLoss());
+  }
+}
