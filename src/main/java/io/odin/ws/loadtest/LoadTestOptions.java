@@ -51,7 +51,7 @@ public final class LoadTestOptions {
   public int serverPid = -1;
   public boolean serverGc;
   public boolean quiet;
-  public String workerJvmOpts = "-Xms256m -Xmx1500m -XX:+UseParallelGC -XX:ParallelGCThreads=1";
+  public String workerJvmOpts = "-Xms256m -Xmx1500m -XX:+UseZGC";
   public String runId = UUID.randomUUID().toString().substring(0, 8);
   public String label = "";
   public long seed = 42;
