@@ -26,7 +26,7 @@ public final class LoadTestOptions {
   /** null = the --url host, port 3004, /api/publish. */
   public String publishUrl;
   public String kafkaBootstrap = "127.0.0.1:9092";
-  public String topic = "odin.messages";
+  public String topic = "odin-events";
   public String kafkaAcks = "1";
   public double rate = 100;
   public int mixTargeted = 80;
@@ -71,7 +71,7 @@ public final class LoadTestOptions {
     "  --publish http|kafka|none    how to publish (default http; none = idle connections only)",
     "  --publish-url URL            default http://HOST:3004/api/publish, HOST from --url",
     "  --kafka-bootstrap HOST:PORT  for --publish kafka (default 127.0.0.1:9092)",
-    "  --topic T                    for --publish kafka (default odin.messages)",
+    "  --topic T                    for --publish kafka (default odin-events, the gateway's kafka.topics default)",
     "  --kafka-acks 0|1|all         producer acks (default 1)",
     "  --rate R                     messages per second (default 100; 0 = publish nothing)",
     "  --mix T:B                    targeted:broadcast share (default 80:20)",
