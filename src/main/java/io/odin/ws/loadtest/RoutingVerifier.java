@@ -108,7 +108,8 @@ public final class RoutingVerifier {
       IntList ids = e.getValue();
       StringBuilder sb = new StringBuilder();
       sb.append("message ").append(seq).append(" for ").append(describeTargets(seq)).append(" missing at ")
-        .append(missingPerMessage[seq]).append(" of ").append(required[seq]).append(" connections, e.g.");
+        .append(missingPerMessage[seq]).append(" of ").append(required[seq])
+        .append(" connections (not received by the end of the drain), e.g.");
       for (int i = 0; i < ids.size(); i++) {
         sb.append(" #").append(ids.get(i));
       }
