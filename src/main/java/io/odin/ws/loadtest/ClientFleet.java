@@ -33,8 +33,12 @@ public final class ClientFleet implements Fleet {
   /** Attempts per connection before it is given up. */
   static final int MAX_ATTEMPTS = 3;
 
-  /** What to open and how. */
-  public record Spec(String host, int port, String path, TokenPlan plan, int from, int to, String sourceAddress,
+  /** A WebSocket endpoint: one node. */
+  public record Endpoint(String host, int port, String path) {
+  }
+
+  /** What to open and how; connection {@code i} goes to {@code endpoints[i % n]}. */
+  public record Spec(List<Endpoint> endpoints, TokenPlan plan, int from, int to, String sourceAddress,
                      double rampPerSecond, int maxPendingHandshakes, long connectTimeoutMillis, String runId,
                      boolean recordReceipts, int eventLoops) {
   }
@@ -226,10 +230,11 @@ public final class ClientFleet implements Fleet {
       }
       pending++;
       c.attempts++;
+      Endpoint e = spec.endpoints().get(c.id % spec.endpoints().size());
       WebSocketConnectOptions o = new WebSocketConnectOptions()
-        .setHost(spec.host())
-        .setPort(spec.port())
-        .setURI(spec.path() + "?token=" + spec.plan().name(spec.plan().tokenOf(c.id)))
+        .setHost(e.host())
+        .setPort(e.port())
+        .setURI(e.path() + "?token=" + spec.plan().name(spec.plan().tokenOf(c.id)))
         .setTimeout(spec.connectTimeoutMillis());
       client.connect(o).onComplete(ar -> {
         pending--;

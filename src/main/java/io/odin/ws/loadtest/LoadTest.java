@@ -231,7 +231,7 @@ public final class LoadTest {
         + limit + " (minus ~300 for the JVM): use --processes " + (int) Math.ceil(o.connections / (double) (limit - 300)));
     }
     if (o.processes == 1) {
-      fleets.add(new ClientFleet(new ClientFleet.Spec(o.wsUri().getHost(), o.wsPort(), o.wsUri().getRawPath(), plan,
+      fleets.add(new ClientFleet(new ClientFleet.Spec(o.endpoints(), plan,
         0, o.connections, o.sourceAddress(0), o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
         o.verifyRouting, o.eventLoops)));
     } else {

@@ -59,7 +59,8 @@ public final class LoadTestOptions {
 
   public static final String USAGE = String.join("\n",
     "usage: scripts/loadtest [options]",
-    "  --url URL                    WebSocket endpoint (default ws://127.0.0.1:3001/ws); ?token=T is added",
+    "  --url URL[,URL...]           WebSocket endpoint (default ws://127.0.0.1:3001/ws); ?token=T is added;",
+    "                               several (the nodes of a cluster): connection i uses URL i % n",
     "  --connections N              connections to open over all processes (default 1000)",
     "  --ramp N                     new connections per second (default 1000)",
     "  --duration D                 how long to publish (or hold idle connections): 30, 20s, 5m, 500ms (default 30s)",
@@ -217,10 +218,7 @@ public final class LoadTestOptions {
 
   /** Validates the combination; throws {@link UsageException}. */
   public LoadTestOptions check() {
-    URI uri = wsUri();
-    if (!"ws".equals(uri.getScheme())) {
-      throw new UsageException("--url must be ws://HOST:PORT/PATH, got '" + url + "'");
-    }
+    wsUris();
     if (tokens < 1) {
       tokens = Math.max(1, (connections + connectionsPerToken - 1) / connectionsPerToken);
     }
@@ -252,16 +250,39 @@ public final class LoadTestOptions {
     return this;
   }
 
+  /** The first (or only) WebSocket URL. */
   public URI wsUri() {
-    try {
-      URI uri = new URI(url);
-      if (uri.getHost() == null) {
-        throw new UsageException("--url has no host: '" + url + "'");
+    return wsUris().get(0);
+  }
+
+  /** Every WebSocket URL of {@code --url} (a comma list spreads connections over nodes: connection i uses URL i % n). */
+  public List<URI> wsUris() {
+    List<URI> out = new ArrayList<>();
+    for (String u : url.split(",")) {
+      try {
+        URI uri = new URI(u.trim());
+        if (uri.getHost() == null) {
+          throw new UsageException("--url has no host: '" + u + "'");
+        }
+        if (!"ws".equals(uri.getScheme())) {
+          throw new UsageException("--url must be ws://HOST:PORT/PATH, got '" + u + "'");
+        }
+        out.add(uri);
+      } catch (java.net.URISyntaxException e) {
+        throw new UsageException("--url is not a URL: '" + u + "'");
       }
-      return uri;
-    } catch (java.net.URISyntaxException e) {
-      throw new UsageException("--url is not a URL: '" + url + "'");
     }
+    return out;
+  }
+
+  /** What each connection connects to, in the order of {@link #wsUris()}. */
+  public List<ClientFleet.Endpoint> endpoints() {
+    List<ClientFleet.Endpoint> out = new ArrayList<>();
+    for (URI u : wsUris()) {
+      out.add(new ClientFleet.Endpoint(u.getHost(), u.getPort() > 0 ? u.getPort() : 80,
+        u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath()));
+    }
+    return out;
   }
 
   public int wsPort() {

@@ -40,7 +40,7 @@ final class WorkerMain {
     }
     LoadTestOptions o = LoadTestOptions.parse(rest.toArray(new String[0]));
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
-    ClientFleet fleet = new ClientFleet(new ClientFleet.Spec(o.wsUri().getHost(), o.wsPort(), o.wsUri().getRawPath(),
+    ClientFleet fleet = new ClientFleet(new ClientFleet.Spec(o.endpoints(),
       o.tokenPlan(), from, to, source, o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
       o.verifyRouting, o.eventLoops));
     Object lock = new Object();

@@ -56,6 +56,15 @@ class LoadTestOptionsTest {
   }
 
   @Test
+  void severalUrlsSpreadConnectionsOverNodes() {
+    LoadTestOptions o = LoadTestOptions.parse("--url", "ws://127.0.0.1:4001/ws,ws://127.0.0.1:5001/push");
+    assertEquals(2, o.endpoints().size());
+    assertEquals(new ClientFleet.Endpoint("127.0.0.1", 5001, "/push"), o.endpoints().get(1));
+    assertEquals("http://127.0.0.1:3004/api/publish", o.publishUri().toString());
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--url", "ws://a:1/ws,http://b:2/ws"));
+  }
+
+  @Test
   void zeroRateMeansIdleConnections() {
     assertEquals(LoadTestOptions.PublishMode.NONE, LoadTestOptions.parse("--rate", "0").publish);
   }
