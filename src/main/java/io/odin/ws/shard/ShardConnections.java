@@ -104,6 +104,24 @@ public final class ShardConnections<C extends ShardConnections.Slot> {
     return n;
   }
 
+  /**
+   * Calls {@code action(connection, arg)} for up to {@code count} connections from position {@code from}
+   * (wrapping around); returns the position to continue from. Connections that move meanwhile (swap-remove)
+   * may be skipped or visited twice in one round; every one is visited in the next.
+   */
+  public <T> int forEachIn(int from, int count, T arg, BiConsumer<C, T> action) {
+    int n = all.size();
+    if (n == 0) {
+      return 0;
+    }
+    int i = from >= n ? 0 : from;
+    for (int k = 0; k < Math.min(count, n); k++) {
+      action.accept(all.get(i), arg);
+      i = i + 1 == n ? 0 : i + 1;
+    }
+    return i;
+  }
+
   public int size() {
     return all.size();
   }

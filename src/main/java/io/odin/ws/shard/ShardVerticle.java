@@ -60,6 +60,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private HttpServer server;
   private MessageConsumer<ShardBatch> consumer;
   private long sweepTimer = -1;
+  private int sweepCursor;
+  private final Buffer pingPayload = Buffer.buffer();
+  /** Ticks per ping interval; each pings one slice of the connections. */
+  static final int SWEEP_SLICES = 10;
   private long writes;
   private boolean stopping;
 
@@ -88,7 +92,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       .requestHandler(this::onPlainRequest);
     consumer = vertx.eventBus().consumer(address, this::onBatch);
     if (settings.pingIntervalMs > 0) {
-      sweepTimer = vertx.setPeriodic(settings.pingIntervalMs, id -> sweep());
+      // the sweep is spread over the interval in slices, so 15,000 pings never stall the loop at once
+      sweepTimer = vertx.setPeriodic(Math.max(1, settings.pingIntervalMs / SWEEP_SLICES), id -> sweep());
     }
     metrics.shardConnections(address, connections::size);
     registry.attachShard(address, context, this::registeredTokens);
@@ -265,10 +270,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     c.socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
   }
 
-  /** Pings every connection and closes those that have been silent for longer than the idle timeout. */
+  /** Pings one slice of the connections and closes those silent for longer than the idle timeout. */
   private void sweep() {
-    connections.forEach(Buffer.buffer(), ping);
+    int n = connections.size();
+    if (n == 0) {
+      return;
+    }
+    // each tick pings the next 1/SWEEP_SLICES of the connections: every one once per ping interval
+    int count = (n + SWEEP_SLICES - 1) / SWEEP_SLICES;
+    sweepCursor = connections.forEachIn(sweepCursor, count, pingPayload, ping);
   }
+
 
   private void ping(ClientConnection c, Buffer payload) {
     if (c.closing) {

@@ -103,4 +103,20 @@ class ShardConnectionsTest {
     }
     assertEquals(t5, of(conns, "t5"));
   }
+
+  @Test
+  void slicesVisitEveryConnectionOncePerRound() {
+    ShardConnections<C> conns = new ShardConnections<>();
+    for (int i = 0; i < 25; i++) {
+      conns.add("t" + i, new C("c" + i));
+    }
+    List<String> seen = new ArrayList<>();
+    int cursor = 0;
+    for (int tick = 0; tick < 10; tick++) {
+      cursor = conns.forEachIn(cursor, 3, seen, (c, list) -> list.add(c.name));
+    }
+    assertEquals(30, seen.size());
+    assertEquals(25, new HashSet<>(seen.subList(0, 25)).size(), "a round of ticks covers every connection once");
+    assertEquals(0, new ShardConnections<C>().forEachIn(7, 3, seen, (c, list) -> list.add(c.name)));
+  }
 }
