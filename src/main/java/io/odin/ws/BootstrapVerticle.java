@@ -93,8 +93,20 @@ public final class BootstrapVerticle extends VerticleBase {
       .compose(id -> deployKafkaPool(config))
       // last: announce this node's shards to the cluster once they all listen
       .compose(id -> clustered ? vertx.deployVerticle(new ClusterVerticle(node)) : Future.succeededFuture(id))
-      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}{}",
-        node.nodeId(), shards, dispatchers, registry.kind(), clustered ? ", clustered" : ""));
+      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}, transport {}{}",
+        node.nodeId(), shards, dispatchers, registry.kind(), transport(config), clustered ? ", clustered" : ""));
+  }
+
+  /** Which I/O transport the node runs on; a wanted native transport that did not load is a warning, with why. */
+  private String transport(GatewayConfig config) {
+    if (vertx.isNativeTransportEnabled()) {
+      return "epoll";
+    }
+    if (config.getBoolean(NodeContext.NATIVE_TRANSPORT)) {
+      Throwable cause = vertx.unavailableNativeTransportCause();
+      log.warn("native transport unavailable, running on Java NIO: {}", cause == null ? "unknown" : cause.toString());
+    }
+    return "nio";
   }
 
   /** The node's Kafka consumer pool, when kafka.bootstrapServers is set: it needs no broker to start. */

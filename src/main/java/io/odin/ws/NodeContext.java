@@ -29,7 +29,11 @@ public final class NodeContext {
   public static final ConfigKey NODE_ID = ConfigKey.string("node.id", "",
     "Node id, part of every shard address; empty picks a random one at start");
 
-  public static final List<ConfigKey> KEYS = List.of(NODE_ID);
+  public static final ConfigKey NATIVE_TRANSPORT = ConfigKey.bool("node.nativeTransport", true,
+    "Use Linux epoll (Netty's native transport) when it loads: fewer allocations and system-call layers per write"
+      + " than Java NIO; false or no native library = NIO (logged at start)");
+
+  public static final List<ConfigKey> KEYS = List.of(NODE_ID, NATIVE_TRANSPORT);
 
   private final String nodeId;
   private final GatewayConfig config;

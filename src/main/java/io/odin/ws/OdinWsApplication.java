@@ -170,6 +170,7 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     // one event loop per shard: the shards are the node's work, everything else shares their loops
     options.setEventLoopPoolSize(shards);
     options.setMetricsOptions(VertxMetricsSetup.options());
+    options.setPreferNativeTransport(config.getBoolean(NodeContext.NATIVE_TRANSPORT));
     if (clustered && !eventBusAddressGiven) {
       ClusterSettings cluster = new ClusterSettings(config);
       EventBusOptions eventBus = options.getEventBusOptions();

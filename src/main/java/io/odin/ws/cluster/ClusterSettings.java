@@ -25,8 +25,12 @@ public final class ClusterSettings {
   public static final ConfigKey ANNOUNCE_INTERVAL_MS = ConfigKey.integer("cluster.announceIntervalMs", 5_000, 100, 600_000,
     "How often each node re-announces its live shards to the others (changes are announced at once)");
 
+  public static final ConfigKey MERGE_DELAY_SECONDS = ConfigKey.integer("cluster.mergeDelaySeconds", 10, 1, 3600,
+    "How often a node cut off from the cluster (long pause, network split) looks for it to merge back; its clients"
+      + " get nothing from other nodes until it does (Hazelcast's default is 300 s)");
+
   public static final List<ConfigKey> KEYS = List.of(ENABLED, HOST, PORT, EVENT_BUS_PORT, MEMBERS, CONFIG_FILE,
-    HEARTBEAT_SECONDS, ANNOUNCE_INTERVAL_MS);
+    HEARTBEAT_SECONDS, ANNOUNCE_INTERVAL_MS, MERGE_DELAY_SECONDS);
 
   final String host;
   final int port;
@@ -35,6 +39,7 @@ public final class ClusterSettings {
   final String configFile;
   final int failureDetectionSeconds;
   final int announceIntervalMs;
+  final int mergeDelaySeconds;
 
   public ClusterSettings(GatewayConfig config) {
     host = config.getString(HOST);
@@ -44,6 +49,7 @@ public final class ClusterSettings {
     configFile = config.getString(CONFIG_FILE);
     failureDetectionSeconds = config.getInt(HEARTBEAT_SECONDS);
     announceIntervalMs = config.getInt(ANNOUNCE_INTERVAL_MS);
+    mergeDelaySeconds = config.getInt(MERGE_DELAY_SECONDS);
   }
 
   public String host() {

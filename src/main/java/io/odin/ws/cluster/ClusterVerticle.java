@@ -4,6 +4,7 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.LifecycleEvent;
 import io.odin.ws.NodeContext;
 import io.odin.ws.registry.ShardDirectory;
 import io.odin.ws.status.ClusterStats;
@@ -33,6 +34,10 @@ import java.util.UUID;
  * {@code cluster.announceIntervalMs}. When Hazelcast reports a member gone (crash or leave), its shards are
  * removed at once, so dispatch stops routing to them and ignores their registry entries; the oldest member
  * then cleans those entries from the registry. No state per connection is kept in the cluster.
+ * <p>
+ * A member that was cut off (a long pause, a network split) comes back through Hazelcast's merge under a new
+ * member uuid: announcements always carry the current uuid, and a merged node says hello at once, so every node
+ * routes to it again as soon as the merge is done.
  */
 public final class ClusterVerticle extends VerticleBase {
 
@@ -47,8 +52,8 @@ public final class ClusterVerticle extends VerticleBase {
   /** Hazelcast member uuid to odin node id, for the members that announced themselves. */
   private final Map<String, String> nodeByMember = new HashMap<>();
   private HazelcastInstance hazelcast;
-  private String localMember;
   private UUID listenerId;
+  private UUID lifecycleListenerId;
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> statsConsumer;
   private long timer = -1;
@@ -62,18 +67,27 @@ public final class ClusterVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     hazelcast = ((HazelcastClusterManager) ((VertxInternal) vertx).clusterManager()).getHazelcastInstance();
-    localMember = hazelcast.getCluster().getLocalMember().getUuid().toString();
     Context context = vertx.getOrCreateContext();
     listenerId = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
-        // the new member announces itself (hello) once its shards listen
+        // the newcomer says hello once its shards listen; tell it ours now rather than at the next interval
+        context.runOnContext(v -> announce(false));
       }
 
       @Override
       public void memberRemoved(MembershipEvent event) {
         String member = event.getMember().getUuid().toString();
         context.runOnContext(v -> onMemberLeft(member));
+      }
+    });
+    lifecycleListenerId = hazelcast.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == LifecycleEvent.LifecycleState.MERGED) {
+        context.runOnContext(v -> {
+          log.warn("node {} merged back into the cluster as member {} ({} members): announcing its shards",
+            node.nodeId(), localMember(), hazelcast.getCluster().getMembers().size());
+          announce(true);
+        });
       }
     });
     node.directory().onLocalChange(() -> context.runOnContext(v -> announce(false)));
@@ -85,7 +99,7 @@ public final class ClusterVerticle extends VerticleBase {
     timer = vertx.setPeriodic(settings.announceIntervalMs, id -> announce(false));
     return Future.all(consumer.completion(), statsConsumer.completion()).onSuccess(v -> {
       announce(true);
-      log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember,
+      log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember(),
         hazelcast.getCluster().getMembers().size());
     });
   }
@@ -97,6 +111,7 @@ public final class ClusterVerticle extends VerticleBase {
     // tell the others right away that this node's shards are gone, before Hazelcast reports the departure
     publish(List.of(), false);
     hazelcast.getCluster().removeMembershipListener(listenerId);
+    hazelcast.getLifecycleService().removeLifecycleListener(lifecycleListenerId);
     node.clusterStats(ClusterStats.THIS_NODE_ONLY);
     return Future.all(consumer.unregister(), statsConsumer.unregister());
   }
@@ -132,7 +147,7 @@ public final class ClusterVerticle extends VerticleBase {
   private void publish(List<String> shards, boolean hello) {
     vertx.eventBus().publish(ANNOUNCE_ADDRESS, new JsonObject()
       .put("node", node.nodeId())
-      .put("member", localMember)
+      .put("member", localMember())
       .put("hello", hello)
       .put("shards", new JsonArray(new ArrayList<>(shards))));
   }
@@ -145,7 +160,7 @@ public final class ClusterVerticle extends VerticleBase {
       return;
     }
     if (from.equals(node.nodeId())) {
-      if (!member.equals(localMember)) {
+      if (!member.equals(localMember())) {
         log.error("another cluster member ({}) uses this node's id {}: shard addresses collide; give every node its own node.id",
           member, from);
       }
@@ -179,6 +194,11 @@ public final class ClusterVerticle extends VerticleBase {
     if (isOldestMember()) {
       shards.forEach(node.registry()::removeShard);
     }
+  }
+
+  /** This node's member uuid now: Hazelcast gives a member a new one when it merges back after a split. */
+  private String localMember() {
+    return hazelcast.getCluster().getLocalMember().getUuid().toString();
   }
 
   private boolean isMember(String member) {

@@ -53,6 +53,9 @@ public final class HazelcastConfigs {
     // crashed members are dropped after this long without heartbeats; Hazelcast's default is 60 s
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
     config.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(s.failureDetectionSeconds));
+    // a member cut off by a long pause or a split looks for the cluster again this often, not after 5 minutes
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", String.valueOf(s.mergeDelaySeconds));
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", String.valueOf(s.mergeDelaySeconds));
     // nodes start one after another; don't wait for stragglers before serving
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.max.wait.seconds.before.join", "0");

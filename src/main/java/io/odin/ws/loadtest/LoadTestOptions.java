@@ -84,7 +84,9 @@ public final class LoadTestOptions {
     "  --chart FILE                 write the HTML chart here (default: the report's name with .html)",
     "  --verify-routing             check every delivery; violations are listed and the exit status is 1",
     "  --processes N                spread connections over N child processes (default 1)",
-    "  --source-addresses LIST      'auto' (127.0.0.2, 127.0.0.3, ... one per process) or a comma list",
+    "  --source-addresses LIST      'auto' (127.0.0.2, 127.0.0.3, ... one per process), a comma list, or 'none':",
+    "                               no bind before connect; with several --url nodes the kernel reuses source ports",
+    "                               per destination, and skips bind()'s port search, which slows as a source fills",
     "  --drain D                    longest wait for in-flight messages after publishing (default 10s)",
     "  --connect-timeout D          WebSocket handshake timeout (default 10s)",
     "  --ramp-timeout D             give up waiting for connections after this long (default 3 x connections/ramp + 60s)",
@@ -231,9 +233,9 @@ public final class LoadTestOptions {
     if (processes > connections && connections > 0) {
       throw new UsageException("--processes " + processes + " exceeds --connections " + connections);
     }
-    if (sourceAddresses.size() > 1 || (sourceAddresses.size() == 1 && !sourceAddresses.get(0).equals("auto"))) {
-      if (sourceAddresses.contains("auto")) {
-        throw new UsageException("--source-addresses is 'auto' or a list of addresses, not both");
+    if (sourceAddresses.size() > 1 || (sourceAddresses.size() == 1 && !isKeyword(sourceAddresses.get(0)))) {
+      if (sourceAddresses.stream().anyMatch(LoadTestOptions::isKeyword)) {
+        throw new UsageException("--source-addresses is 'auto', 'none' or a list of addresses, not a mix");
       }
       if (sourceAddresses.size() < processes) {
         throw new UsageException("--source-addresses lists " + sourceAddresses.size() + " addresses for "
@@ -311,7 +313,14 @@ public final class LoadTestOptions {
     if (sourceAddresses.size() == 1 && sourceAddresses.get(0).equals("auto")) {
       return "127.0.0." + (2 + index);
     }
+    if (sourceAddresses.size() == 1 && sourceAddresses.get(0).equals("none")) {
+      return null;
+    }
     return sourceAddresses.get(index % sourceAddresses.size()).trim();
+  }
+
+  private static boolean isKeyword(String address) {
+    return address.equals("auto") || address.equals("none");
   }
 
   public TokenPlan tokenPlan() {

@@ -39,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Three real odin-ws processes forming a Hazelcast cluster on loopback, with a real Redis registry, a real Kafka
  * broker and real WebSocket clients on every node. One cluster lives through the whole class: cross-node
- * delivery first, then a crash (SIGKILL) of one node, then a graceful stop (SIGTERM) of another.
+ * delivery first, then a pause (SIGSTOP, long enough to be declared gone) and merge of one node, then a crash
+ * (SIGKILL) of one node, then a graceful stop (SIGTERM) of another.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -72,6 +73,7 @@ class ClusterTest {
         "ODIN_CLUSTER_MEMBERS", members,
         "ODIN_CLUSTER_FAILURE_DETECTION_SECONDS", "3",
         "ODIN_CLUSTER_ANNOUNCE_INTERVAL_MS", "1000",
+        "ODIN_CLUSTER_MERGE_DELAY_SECONDS", "5",
         "ODIN_REDIS_URL", redis.url(),
         "ODIN_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
         "ODIN_KAFKA_TOPICS", TOPIC,
@@ -233,6 +235,35 @@ class ClusterTest {
 
   @Test
   @Order(2)
+  void nodeCutOffByALongPauseMergesBackAndIsRoutedToAgain() throws Exception {
+    ChildNode a = nodes.get(0);
+    ChildNode b = nodes.get(1);
+    ChildNode c = nodes.get(2);
+    Conn onA = clientsOf(a).connect("paused-peer");
+    Conn onB = clientsOf(b).connect("paused-self");
+    b.pause();
+    try {
+      // the others declare it gone and stop routing to it; its sockets stay open meanwhile
+      await().atMost(Duration.ofSeconds(30)).until(() -> !clusterNodes(a).containsKey(b.name)
+        && !clusterNodes(c).containsKey(b.name));
+    } finally {
+      b.resume();
+    }
+    // Hazelcast merges it back under a new member uuid; every node must route to it again
+    await().atMost(Duration.ofSeconds(120)).until(() -> nodes.stream().allMatch(n -> clusterNodes(n).size() == 3));
+    assertTrue(b.logText().contains("merged back into the cluster"), b.logText());
+    publish(a, new JsonArray().add(envelope("order", "paused-self", "to-b")));
+    publish(b, new JsonArray().add(envelope("order", "paused-peer", "to-a")));
+    await().atMost(Duration.ofSeconds(30)).until(() -> ids(onB).contains("to-b") && ids(onA).contains("to-a"));
+    assertEquals(Set.of("to-b"), ids(onB));
+    assertEquals(Set.of("to-a"), ids(onA));
+    assertEquals(1, onB.frames.size(), "delivered once");
+    // the consumer group settles again before the next scenario counts partitions
+    await().atMost(Duration.ofSeconds(90)).until(() -> nodes.stream().allMatch(n -> assignedPartitions(n) == 2));
+  }
+
+  @Test
+  @Order(3)
   void crashedNodeDropsOutOfRoutingAndItsClientsGetMessagesAfterReconnecting() throws Exception {
     ChildNode a = nodes.get(0);
     ChildNode c = nodes.get(2);
@@ -270,7 +301,7 @@ class ClusterTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void gracefulStopClosesClientsWith1001RemovesItsEntriesAndLosesNothingForReconnectedClients() throws Exception {
     ChildNode a = nodes.get(0);
     ChildNode b = nodes.get(1);

@@ -33,6 +33,8 @@ class HazelcastConfigsTest {
     assertEquals(List.of("127.0.0.1:15801", "127.0.0.1:15802"), c.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
     assertEquals("127.0.0.1", c.getProperty("hazelcast.local.localAddress"));
     assertEquals("5", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
+    assertEquals("10", c.getProperty("hazelcast.merge.first.run.delay.seconds"));
+    assertEquals("10", c.getProperty("hazelcast.merge.next.run.delay.seconds"));
     // the structures Vert.x needs are kept
     assertNotNull(c.getMultiMapConfigs().get("__vertx.subs"));
   }
@@ -42,6 +44,7 @@ class HazelcastConfigsTest {
     Config loopback = HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "conf/cluster/hazelcast-loopback.xml"), Map.of()));
     assertEquals(5701, loopback.getNetworkConfig().getPort());
     assertTrue(loopback.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled());
+    assertEquals("10", loopback.getProperty("hazelcast.merge.next.run.delay.seconds"));
     Config gcp = HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "conf/cluster/hazelcast-gcp.xml"), Map.of()));
     assertTrue(gcp.getNetworkConfig().getJoin().getGcpConfig().isEnabled());
     assertNotNull(gcp.getMultiMapConfigs().get("__vertx.subs"));

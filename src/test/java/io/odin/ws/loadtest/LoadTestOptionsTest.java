@@ -53,6 +53,11 @@ class LoadTestOptionsTest {
     assertEquals("127.0.0.9", o.sourceAddress(1));
     assertEquals(4, o.tokens);
     assertNull(LoadTestOptions.parse().sourceAddress(0));
+    LoadTestOptions unbound = LoadTestOptions.parse("--connections=10", "--processes=3", "--source-addresses=none");
+    assertNull(unbound.sourceAddress(0));
+    assertNull(unbound.sourceAddress(2));
+    assertThrows(LoadTestOptions.UsageException.class,
+      () -> LoadTestOptions.parse("--processes=2", "--source-addresses=none,127.0.0.2"));
   }
 
   @Test

@@ -101,7 +101,8 @@ public final class TestNode implements AutoCloseable {
     if (extra != null) {
       conf.mergeIn(extra);
     }
-    VertxOptions options = new VertxOptions().setEventLoopPoolSize(Math.max(shards, 2));
+    // the transport production runs on (node.nativeTransport defaults to true)
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(Math.max(shards, 2)).setPreferNativeTransport(true);
     Vertx vertx;
     if (b.metrics) {
       // a registry name of its own: Vert.x keeps metrics backends in a JVM-wide map by name
