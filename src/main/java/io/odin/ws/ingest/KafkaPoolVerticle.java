@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -52,6 +53,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private KafkaReadStream<String, byte[]> consumer;
   private DeadLetters deadLetters;
   private Admin admin;
+  private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
   private int inFlight;
   private boolean paused;
@@ -253,6 +255,27 @@ public final class KafkaPoolVerticle extends VerticleBase {
           }
         }
         reachable = up;
+        if (up) {
+          checkTopics();
+        }
+      });
+  }
+
+  /** A subscribed topic missing on the broker is said once (the client's own warning repeats every poll). */
+  private void checkTopics() {
+    Future.fromCompletionStage(admin.listTopics().names().toCompletionStage(), context)
+      .onSuccess(names -> {
+        Set<String> missing = new TreeSet<>(settings.topics);
+        missing.removeAll(names);
+        if (!missing.equals(missingTopics)) {
+          if (!missing.isEmpty()) {
+            log.warn("kafka topics {} do not exist at {}: nothing is consumed from them until they are created"
+              + " (odin-ws never creates topics)", missing, settings.bootstrapServers);
+          } else if (!missingTopics.isEmpty()) {
+            log.info("kafka topics {} exist now", missingTopics);
+          }
+          missingTopics = missing;
+        }
       });
   }
 
@@ -263,6 +286,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
       .put("status", reachable ? "up" : "down")
       .put("bootstrapServers", settings.bootstrapServers)
       .put("topics", new JsonArray(List.copyOf(settings.topics)))
+      .put("missingTopics", new JsonArray(List.copyOf(missingTopics)))
       .put("group", settings.groupId)
       .put("assigned", assigned)
       .put("paused", paused)

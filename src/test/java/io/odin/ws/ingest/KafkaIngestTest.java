@@ -207,6 +207,26 @@ class KafkaIngestTest {
   }
 
   @Test
+  void aMissingTopicIsReportedAndConsumedOnceCreated() throws Exception {
+    String topic = "created-late";
+    try (TestNode node = node(topic, 1, null); WsClients clients = new WsClients(node.wsPort)) {
+      Conn c = clients.connect("late");
+      await().atMost(Duration.ofSeconds(30)).until(() -> missingTopics(node).contains(topic));
+      broker.createTopic(topic, 1);
+      await().atMost(Duration.ofSeconds(30)).until(() -> missingTopics(node).isEmpty());
+      awaitAssigned(node, 1);
+      send(topic, "late", "{\"type\":\"t\",\"data\":{\"n\":1}}");
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() >= 1);
+      assertEquals(1, data(c, 0).getInteger("n"));
+    }
+  }
+
+  private static List<Object> missingTopics(TestNode node) {
+    return node.node().dependencies().get("kafka-0").get().getJsonArray("missingTopics").getList();
+  }
+
+  @Test
   void typeFromHeaderAndTokenFromKey() throws Exception {
     String topic = "headers";
     broker.createTopic(topic, 1);
