@@ -20,7 +20,7 @@ public final class ClusterSettings {
     "Hazelcast members to join over TCP-IP (host or host:port); empty means cluster.host, ports cluster.port to cluster.port+9");
   public static final ConfigKey CONFIG_FILE = ConfigKey.string("cluster.config", "",
     "A Hazelcast XML file to use instead of the settings above (see conf/cluster/)");
-  public static final ConfigKey HEARTBEAT_SECONDS = ConfigKey.integer("cluster.failureDetectionSeconds", 5, 2, 300,
+  public static final ConfigKey HEARTBEAT_SECONDS = ConfigKey.integer("cluster.failureDetectionSeconds", 10, 2, 300,
     "Seconds without a heartbeat before a crashed member is declared gone and routing stops sending to it");
   public static final ConfigKey ANNOUNCE_INTERVAL_MS = ConfigKey.integer("cluster.announceIntervalMs", 5_000, 100, 600_000,
     "How often each node re-announces its live shards to the others (changes are announced at once)");

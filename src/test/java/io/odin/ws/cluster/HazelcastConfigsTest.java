@@ -32,7 +32,7 @@ class HazelcastConfigsTest {
     assertTrue(c.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled());
     assertEquals(List.of("127.0.0.1:15801", "127.0.0.1:15802"), c.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
     assertEquals("127.0.0.1", c.getProperty("hazelcast.local.localAddress"));
-    assertEquals("5", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
+    assertEquals("10", c.getProperty("hazelcast.max.no.heartbeat.seconds"));
     assertEquals("10", c.getProperty("hazelcast.merge.first.run.delay.seconds"));
     assertEquals("10", c.getProperty("hazelcast.merge.next.run.delay.seconds"));
     // the structures Vert.x needs are kept
