@@ -93,6 +93,7 @@ public final class BootstrapVerticle extends VerticleBase {
       .compose(id -> deployKafkaPool(config))
       // last: announce this node's shards to the cluster once they all listen
       .compose(id -> clustered ? vertx.deployVerticle(new ClusterVerticle(node)) : Future.succeededFuture(id))
+      .onSuccess(id -> node.markStarted())
       .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}, transport {}{}",
         node.nodeId(), shards, dispatchers, registry.kind(), transport(config), clustered ? ", clustered" : ""));
   }

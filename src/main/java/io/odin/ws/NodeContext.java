@@ -46,6 +46,7 @@ public final class NodeContext {
   private final Map<String, Supplier<JsonObject>> dependencies = new ConcurrentHashMap<>();
   private final long startedAtMillis = System.currentTimeMillis();
   private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
+  private volatile boolean started;
 
   /** A node with a Prometheus registry of its own (no Vert.x metrics in it). */
   public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
@@ -169,5 +170,14 @@ public final class NodeContext {
     String address();
 
     int connections();
+  }
+
+  /** Set by the bootstrap once every verticle of the node is deployed; readiness waits for it. */
+  public void markStarted() {
+    started = true;
+  }
+
+  public boolean started() {
+    return started;
   }
 }

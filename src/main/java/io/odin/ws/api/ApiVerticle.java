@@ -131,9 +131,11 @@ public final class ApiVerticle extends VerticleBase {
   private void ready(RoutingContext ctx) {
     int expected = ShardSettings.shardCount(node.config());
     int listening = node.shards().size();
-    boolean ready = listening >= expected;
+    // every verticle deployed (cluster membership and Kafka pool included), not only the shards listening
+    boolean ready = node.started() && listening >= expected;
     json(ctx, ready ? 200 : 503, new JsonObject()
       .put("ready", ready)
+      .put("started", node.started())
       .put("shardsListening", listening)
       .put("shardsExpected", expected));
   }
