@@ -1,10 +1,8 @@
 package io.odin.ws.loadtest;
 
-import io.odin.ws.testsupport.ChildNode;
-import io.odin.ws.testsupport.KafkaBroker;
-import io.odin.ws.testsupport.RedisServer;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
+import io.odin.ws.loadtest.testsupport.GatewayProcess;
+import io.odin.ws.loadtest.testsupport.KafkaBroker;
+import io.odin.ws.loadtest.testsupport.RedisServer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -18,8 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The issue's targeted goal as specified: messages produced to Kafka, routed through the Redis registry, to 15,000
- * clients. A KRaft broker and redis-server in child processes, the gateway in its own JVM (the real launcher,
- * default JVM flags), the load tool's clients in two child JVMs bound to 127.0.0.2 and .3, its Kafka producer here.
+ * clients. A KRaft broker and redis-server in child processes, the gateway's jar in its own JVM (default GC), the load
+ * tool's clients in two child JVMs bound to 127.0.0.2 and .3, its Kafka producer here. In loadtest/, once the gateway's
+ * jar is built:
  * <pre>mvn -q test -Dtest=KafkaRedisTargetedBench -Dodin.bench=true -Dexcluded.test.groups=none \
  *   [-Dbench.connections=15000 -Dbench.rate=20000 -Dbench.seconds=30 -Dbench.warmup=90]</pre>
  * Kafka decouples producer and gateway: whatever the gateway could not take during its JIT warm-up waits in the
@@ -44,13 +43,9 @@ class KafkaRedisTargetedBench {
         "ODIN_KAFKA_TOPICS", topic,
         "ODIN_KAFKA_GROUP_ID", "bench",
         "ODIN_REDIS_URL", redis.url());
-      try (ChildNode node = ChildNode.launch("bench", 2, env, List.of("-Xms1g", "-Xmx2g")).awaitReady()) {
-        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
-          JsonObject kafka = node.health().getJsonObject("dependencies").getJsonObject("kafka-0");
-          JsonArray assigned = kafka == null ? null : kafka.getJsonArray("assigned");
-          return assigned != null && !assigned.isEmpty();
-        });
-        LoadTestOptions o = LoadTestOptions.parse("--url", "ws://127.0.0.1:" + node.wsPort + "/ws",
+      try (GatewayProcess node = GatewayProcess.start(2, env, List.of("-Xms1g", "-Xmx2g"))) {
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(node::kafkaAssigned);
+        LoadTestOptions o = LoadTestOptions.parse("--url", node.wsUrl(),
           "--publish", "kafka", "--kafka-bootstrap", broker.bootstrapServers(), "--topic", topic,
           "--connections", Integer.toString(connections), "--processes", "2", "--source-addresses", "auto",
           "--ramp", "2000", "--rate", Integer.toString(rate), "--mix", "100:0", "--batch", "50",

@@ -1,20 +1,12 @@
 package io.odin.ws.loadtest;
 
-import io.odin.ws.BootstrapVerticle;
-import io.odin.ws.NodeContext;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpMethod;
+import io.odin.ws.loadtest.testsupport.GatewayProcess;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,60 +19,33 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The load tool against a real odin-ws node started in this JVM: real sockets on loopback, real publish API.
- * Correct routing verifies clean; a message injected behind the tool's back is reported.
+ * The load tool against a real odin-ws node: the gateway's jar in a child JVM with 2 shards, real sockets on
+ * loopback, real publish API. Correct routing verifies clean; a message injected behind the tool's back is reported.
  */
 class LoadToolIntegrationTest {
 
-  static Vertx vertx;
-  static BootstrapVerticle node;
-  static int wsPort;
-  static int httpPort;
+  static GatewayProcess gateway;
 
   @BeforeAll
-  static void startNode() throws Exception {
-    wsPort = freePort();
-    httpPort = freePort();
-    vertx = Vertx.vertx();
-    node = new BootstrapVerticle(Map.of());
-    JsonObject conf = new JsonObject()
-      .put("ws.host", "127.0.0.1").put("ws.port", wsPort)
-      .put("http.host", "127.0.0.1").put("http.port", httpPort)
-      .put("shards.instances", 2);
-    vertx.deployVerticle(node, new DeploymentOptions().setConfig(conf))
-      .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  static void startGateway() throws Exception {
+    gateway = GatewayProcess.start(2, Map.of());
   }
 
   @AfterAll
-  static void stopNode() throws Exception {
-    if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+  static void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
     }
   }
 
   private LoadTestOptions options(String... extra) {
-    String[] base = {"--url", "ws://127.0.0.1:" + wsPort + "/ws",
-      "--publish-url", "http://127.0.0.1:" + httpPort + "/api/publish",
+    String[] base = {"--url", gateway.wsUrl(), "--publish-url", gateway.publishUrl(),
       "--connections", "200", "--ramp", "2000", "--duration", "3s", "--rate", "200", "--mix", "80:20",
       "--connections-per-token", "2", "--drain", "5s", "--verify-routing", "--quiet"};
     String[] all = new String[base.length + extra.length];
     System.arraycopy(base, 0, all, 0, base.length);
     System.arraycopy(extra, 0, all, base.length, extra.length);
     return LoadTestOptions.parse(all);
-  }
-
-  private int connectionsOnNode() {
-    int n = 0;
-    for (NodeContext.ShardStatus s : node.node().shards().values()) {
-      n += s.connections();
-    }
-    return n;
   }
 
   @Test
@@ -104,16 +69,11 @@ class LoadToolIntegrationTest {
   void messageInjectedBehindTheToolsBackIsReported() throws Exception {
     LoadTestOptions o = options("--run-id", "inject", "--duration", "2s");
     CompletableFuture<LoadTest.LoadReport> run = CompletableFuture.supplyAsync(() -> new LoadTest(o).run());
-    await().atMost(Duration.ofSeconds(30)).until(() -> connectionsOnNode() >= 200);
+    await().atMost(Duration.ofSeconds(30)).until(() -> gateway.connections() >= 200);
     // a broadcast copy of message 0, which the tool published as a targeted message (its mix starts targeted):
     // every other token's connections get a misrouted message, the token's own connections a duplicate
-    HttpClient http = vertx.createHttpClient();
     String forged = "{\"type\":\"loadtest\",\"data\":" + Payload.data("inject", 0, MicroClock.nowMicros(), 't', null) + "}";
-    int status = http.request(HttpMethod.POST, httpPort, "127.0.0.1", "/api/publish")
-      .compose(req -> req.send(Buffer.buffer(forged)))
-      .map(resp -> resp.statusCode())
-      .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    assertEquals(202, status);
+    assertEquals(202, gateway.publish(forged));
     LoadTest.LoadReport report = run.get(60, TimeUnit.SECONDS);
     RoutingVerifier.Result v = report.verification();
     assertEquals(1, report.exitCode(), report.summary());
@@ -129,7 +89,7 @@ class LoadToolIntegrationTest {
     LoadTestOptions o = options("--processes", "2", "--source-addresses", "auto", "--duration", "2s",
       "--worker-jvm-opts", "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
     CompletableFuture<LoadTest.LoadReport> run = CompletableFuture.supplyAsync(() -> new LoadTest(o).run());
-    await().atMost(Duration.ofSeconds(60)).until(() -> connectionsOnNode() >= 200);
+    await().atMost(Duration.ofSeconds(60)).until(() -> gateway.connections() >= 200);
     LoadTest.LoadReport report = run.get(90, TimeUnit.SECONDS);
     RoutingVerifier.Result v = report.verification();
     assertEquals(0, v.violations(), String.join("\n", v.allExamples()));

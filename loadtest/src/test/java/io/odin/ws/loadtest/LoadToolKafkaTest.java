@@ -1,13 +1,12 @@
 package io.odin.ws.loadtest;
 
-import io.odin.ws.testsupport.KafkaBroker;
-import io.odin.ws.testsupport.TestNode;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
+import io.odin.ws.loadtest.testsupport.GatewayProcess;
+import io.odin.ws.loadtest.testsupport.KafkaBroker;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 
 import static org.awaitility.Awaitility.await;
@@ -15,9 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code --publish kafka} end to end: the load tool produces to a real KRaft broker, a real node consumes the topic
+ * {@code --publish kafka} end to end: the load tool produces to a real KRaft broker, a real node (the gateway's jar in
+ * a child JVM) consumes the topic
  * and delivers to the tool's WebSocket clients; every delivery is verified. Slow (the broker takes a while to
- * start here): {@code mvn test -Dtest=LoadToolKafkaTest -Dexcluded.test.groups=none}.
+ * start here); in loadtest/: {@code mvn test -Dtest=LoadToolKafkaTest -Dexcluded.test.groups=none}.
  */
 @Tag("slow")
 class LoadToolKafkaTest {
@@ -27,17 +27,14 @@ class LoadToolKafkaTest {
     try (KafkaBroker broker = KafkaBroker.create().start()) {
       String topic = "lt-" + UUID.randomUUID().toString().substring(0, 6);
       broker.createTopic(topic, 3);
-      JsonObject conf = new JsonObject()
-        .put("kafka.bootstrapServers", broker.bootstrapServers())
-        .put("kafka.topics", new JsonArray().add(topic))
-        .put("kafka.groupId", "g-" + topic)
-        .put("kafka.autoOffsetReset", "earliest");
-      try (TestNode node = TestNode.start(2, conf)) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> {
-          var dep = node.node().dependencies().get("kafka-0");
-          return dep != null && !dep.get().getJsonArray("assigned").isEmpty();
-        });
-        LoadTestOptions o = LoadTestOptions.parse("--url", "ws://127.0.0.1:" + node.wsPort + "/ws",
+      Map<String, String> env = Map.of(
+        "ODIN_KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers(),
+        "ODIN_KAFKA_TOPICS", topic,
+        "ODIN_KAFKA_GROUP_ID", "g-" + topic,
+        "ODIN_KAFKA_AUTO_OFFSET_RESET", "earliest");
+      try (GatewayProcess gateway = GatewayProcess.start(2, env)) {
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(gateway::kafkaAssigned);
+        LoadTestOptions o = LoadTestOptions.parse("--url", gateway.wsUrl(),
           "--publish", "kafka", "--kafka-bootstrap", broker.bootstrapServers(), "--topic", topic,
           "--connections", "200", "--connections-per-token", "2", "--ramp", "2000",
           "--duration", "3s", "--rate", "300", "--mix", "80:20", "--drain", "10s", "--verify-routing", "--quiet");
