@@ -15,6 +15,7 @@ import io.odin.ws.ingest.KafkaPoolVerticle;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;

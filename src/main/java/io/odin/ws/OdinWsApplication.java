@@ -7,6 +7,7 @@ import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;

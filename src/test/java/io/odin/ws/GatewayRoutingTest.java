@@ -1,5 +1,6 @@
 package io.odin.ws;
 
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.testsupport.Publisher;
 import io.odin.ws.testsupport.TestNode;
 import io.odin.ws.testsupport.WsClients;

@@ -1,6 +1,7 @@
 package io.odin.ws;
 
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.registry.RedisConnectionRegistry;
 import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.testsupport.Publisher;

@@ -1,6 +1,6 @@
 package io.odin.ws.api;
 
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.RoutingPlan;

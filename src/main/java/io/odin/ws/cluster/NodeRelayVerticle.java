@@ -1,6 +1,6 @@
 package io.odin.ws.cluster;
 
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.shard.ShardBatch;

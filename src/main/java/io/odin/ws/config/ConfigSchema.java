@@ -1,6 +1,6 @@
 package io.odin.ws.config;
 
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.dispatch.DispatchSettings;

@@ -1,6 +1,6 @@
 package io.odin.ws.dispatch;
 
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.cluster.NodeBatch;
 import io.odin.ws.registry.ShardDirectory;
 import io.odin.ws.metrics.GatewayMetrics;

@@ -1,6 +1,6 @@
 package io.odin.ws.registry;
 
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;

@@ -3,7 +3,7 @@ package io.odin.ws.shard;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;

@@ -2,7 +2,7 @@ package io.odin.ws.status;
 
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;

@@ -1,7 +1,7 @@
 package io.odin.ws.status;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

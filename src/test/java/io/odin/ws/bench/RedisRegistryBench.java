@@ -2,7 +2,7 @@ package io.odin.ws.bench;
 
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.registry.RedisConnectionRegistry;
 import io.odin.ws.testsupport.RedisServer;

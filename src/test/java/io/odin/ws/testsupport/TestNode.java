@@ -3,7 +3,7 @@ package io.odin.ws.testsupport;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.odin.ws.BootstrapVerticle;
-import io.odin.ws.NodeContext;
+import io.odin.ws.node.NodeContext;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.registry.ConnectionRegistry;

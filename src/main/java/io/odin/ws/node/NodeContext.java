@@ -1,4 +1,4 @@
-package io.odin.ws;
+package io.odin.ws.node;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -8,7 +8,6 @@ import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.ShardDirectory;
-import io.odin.ws.status.ClusterStats;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
