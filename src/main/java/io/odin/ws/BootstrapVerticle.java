@@ -8,6 +8,7 @@ import io.odin.ws.cluster.NodeRelayVerticle;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
@@ -33,7 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * The main verticle: resolves the configuration, builds the node's shared parts and deploys every role with
+ * The main verticle: takes the configuration the launcher resolved (or, deployed by tests or by name, resolves its
+ * deployment config with the environment), builds the node's shared parts and deploys every role with
  * its instance count: dispatchers, then shards, then (clustered) the relay for other nodes' batches, then the
  * management API, and last (clustered) the cluster membership, which announces the shards once they listen.
  */
@@ -41,12 +43,21 @@ public final class BootstrapVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(BootstrapVerticle.class);
 
+  private final GatewayConfig resolved;
   private final Map<String, String> env;
   private final Function<GatewayConfig, ConnectionRegistry> registryOverride;
   private NodeContext node;
 
+  /** Deployed by name: resolves its deployment config with the process environment. */
   public BootstrapVerticle() {
     this(System.getenv());
+  }
+
+  /** With the configuration the launcher resolved and checked (and applied to logging) before Vert.x started. */
+  public BootstrapVerticle(GatewayConfig resolved) {
+    this.resolved = resolved;
+    this.env = null;
+    this.registryOverride = null;
   }
 
   /** With an explicit environment, for tests. */
@@ -56,6 +67,7 @@ public final class BootstrapVerticle extends VerticleBase {
 
   /** With an explicit environment and, unless null, a registry of the test's choosing instead of the configured one. */
   public BootstrapVerticle(Map<String, String> env, Function<GatewayConfig, ConnectionRegistry> registryOverride) {
+    this.resolved = null;
     this.env = env;
     this.registryOverride = registryOverride;
   }
@@ -64,16 +76,14 @@ public final class BootstrapVerticle extends VerticleBase {
   public Future<?> start() {
     GatewayConfig config;
     try {
-      config = GatewayConfig.resolve(config(), env);
-      KafkaSettings.validate(config);
-      RegistrySettings.check(config);
-      LogSettings.apply(config);
+      config = resolved != null ? resolved : resolveDeploymentConfig();
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
     boolean clustered = vertx.isClustered();
-    node = new NodeContext(config,
-      n -> registryOverride != null ? registryOverride.apply(config) : RegistrySettings.create(vertx, n),
+    node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES),
+      n -> registryOverride != null ? registryOverride.apply(config)
+        : RegistrySettings.create(vertx, config, n.nodeId(), n.directory(), n.metrics(), n::dependency),
       VertxMetricsSetup.registryOf(vertx));
     LogSettings.nodeId(node.nodeId());
     ConnectionRegistry registry = node.registry();
@@ -97,6 +107,13 @@ public final class BootstrapVerticle extends VerticleBase {
       .onSuccess(id -> node.markStarted())
       .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}, transport {}{}",
         node.nodeId(), shards, dispatchers, registry.kind(), transport(config), clustered ? ", clustered" : ""));
+  }
+
+  /** Deployed without the launcher's configuration: the deployment config with the environment, applied to logging. */
+  private GatewayConfig resolveDeploymentConfig() {
+    GatewayConfig config = GatewaySchema.resolve(config(), env);
+    LogSettings.apply(config);
+    return config;
   }
 
   /** Which I/O transport the node runs on; a wanted native transport that did not load is a warning, with why. */

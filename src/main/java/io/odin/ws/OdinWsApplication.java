@@ -4,11 +4,11 @@ import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
-import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.shard.ShardSettings;
+import io.vertx.core.Deployable;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -26,13 +26,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The launcher: Vert.x 5's {@link VertxApplication} with odin-ws's hooks, so {@code -conf}, {@code -options},
  * {@code -cluster} and {@code -instances} work as Vert.x documents them. The main verticle (manifest
  * {@code Main-Verticle}) is {@link BootstrapVerticle}; for it, {@code -instances N} means N shards
  * ({@code shards.instances}), since one bootstrap per node deploys every role.
- * <p>Before Vert.x starts, the configuration is resolved and checked (a bad key stops startup with a message
+ * <p>Before Vert.x starts, the configuration is resolved and checked, once (a bad key stops startup with a message
  * naming it), the log format and node id are applied to logging, the event-loop pool is sized to the shard
  * count, Vert.x's metrics are switched on ({@link VertxMetricsSetup}), and, when
  * clustering ({@code -cluster} or {@code cluster.enabled}), the Hazelcast cluster manager and the event bus
@@ -45,12 +46,15 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     "-deployment-options", "-cluster-port", "-cluster-host", "-cluster-public-port", "-cluster-public-host");
 
   private final GatewayConfig config;
+  private final boolean bootstrap;
   private final boolean clustered;
   private final boolean eventBusAddressGiven;
 
-  protected OdinWsApplication(String[] args, GatewayConfig config, boolean clustered, boolean eventBusAddressGiven) {
+  protected OdinWsApplication(String[] args, GatewayConfig config, boolean bootstrap, boolean clustered,
+                              boolean eventBusAddressGiven) {
     super(args, null, true, true);
     this.config = config;
+    this.bootstrap = bootstrap;
     this.clustered = clustered;
     this.eventBusAddressGiven = eventBusAddressGiven;
   }
@@ -104,13 +108,11 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
       if (instances != null && bootstrap) {
         file.put(ShardSettings.INSTANCES.name(), instances);
       }
-      config = GatewayConfig.resolve(file, System.getenv());
+      config = GatewaySchema.resolve(file, System.getenv());
       if (config.getString(NodeContext.NODE_ID).isEmpty()) {
         // pick the random node id now, so that it is on every log line from here on
-        file.put(NodeContext.NODE_ID.name(), NodeContext.randomNodeId());
-        config = GatewayConfig.resolve(file, System.getenv());
+        config = config.with(NodeContext.NODE_ID, NodeContext.randomNodeId());
       }
-      KafkaSettings.validate(config);
       LogSettings.apply(config);
       LogSettings.nodeId(config.getString(NodeContext.NODE_ID));
     } catch (ConfigException e) {
@@ -120,7 +122,7 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     if (clustered && !clusterFlag) {
       rest.add("-cluster");
     }
-    new OdinWsApplication(rest.toArray(new String[0]), config, clustered, eventBusAddressGiven).launch();
+    new OdinWsApplication(rest.toArray(new String[0]), config, bootstrap, clustered, eventBusAddressGiven).launch();
   }
 
   /** Reads {@code -conf} as Vert.x does: a JSON file if one exists at that path, else inline JSON. */
@@ -145,10 +147,10 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     System.exit(2);
   }
 
+  /** The bootstrap gets the configuration resolved in {@link #main}, -instances and all: it is resolved once. */
   @Override
-  public JsonObject afterConfigParsed(JsonObject parsed) {
-    // the bootstrap reads the resolved configuration, -instances and all
-    return config.toJson();
+  public Supplier<? extends Deployable> verticleSupplier() {
+    return bootstrap ? () -> new BootstrapVerticle(config) : null;
   }
 
   @Override

@@ -9,7 +9,8 @@ import java.util.Objects;
 
 /**
  * One configuration key: its dotted name, type, default, environment variable and one-line meaning.
- * Keys are declared as constants next to the code that reads them and gathered by {@link ConfigSchema}.
+ * Keys are declared as constants next to the code that reads them and gathered into a {@link ConfigSchema} (the
+ * gateway's is io.odin.ws.GatewaySchema).
  */
 public final class ConfigKey {
 

@@ -1,13 +1,5 @@
 package io.odin.ws.config;
 
-import io.odin.ws.node.NodeContext;
-import io.odin.ws.api.ApiSettings;
-import io.odin.ws.cluster.ClusterSettings;
-import io.odin.ws.dispatch.DispatchSettings;
-import io.odin.ws.ingest.KafkaSettings;
-import io.odin.ws.logging.LogSettings;
-import io.odin.ws.registry.RegistrySettings;
-import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.json.JsonArray;
 
 import java.util.ArrayList;
@@ -17,51 +9,42 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Every configuration key odin-ws knows, gathered from the classes that read them.
- * conf/default.json is this list rendered by {@link #defaultsDocument()}; a test keeps the two equal.
+ * A set of configuration keys, in the order conf/default.json lists them. The gateway's is assembled where the
+ * features are known ({@code io.odin.ws.GatewaySchema}), so this package depends on no feature.
+ * conf/default.json is that schema rendered by {@link #defaultsDocument()}; a test keeps the two equal.
  */
 public final class ConfigSchema {
 
-  private static final List<List<ConfigKey>> GROUPS = List.of(
-    NodeContext.KEYS,
-    ShardSettings.KEYS,
-    DispatchSettings.KEYS,
-    ApiSettings.KEYS,
-    RegistrySettings.KEYS,
-    KafkaSettings.KEYS,
-    ClusterSettings.KEYS,
-    LogSettings.KEYS
-  );
+  private final List<ConfigKey> keys;
+  private final Map<String, ConfigKey> byName;
 
-  private ConfigSchema() {
-  }
-
-  /** Prints conf/default.json: {@code java -cp target/odin-ws.jar io.odin.ws.config.ConfigSchema > conf/default.json}. */
-  public static void main(String[] args) {
-    System.out.print(defaultsDocument());
-  }
-
-  public static List<ConfigKey> keys() {
+  /** @param groups each feature's keys (its {@code *Settings.KEYS}), in document order */
+  public ConfigSchema(List<List<ConfigKey>> groups) {
     List<ConfigKey> all = new ArrayList<>();
-    GROUPS.forEach(all::addAll);
-    return Collections.unmodifiableList(all);
-  }
-
-  static Map<String, ConfigKey> byName() {
+    groups.forEach(all::addAll);
     Map<String, ConfigKey> map = new LinkedHashMap<>();
-    for (ConfigKey key : keys()) {
+    for (ConfigKey key : all) {
       if (map.put(key.name(), key) != null) {
         throw new IllegalStateException("configuration key declared twice: " + key.name());
       }
     }
-    return map;
+    this.keys = Collections.unmodifiableList(all);
+    this.byName = Collections.unmodifiableMap(map);
+  }
+
+  public List<ConfigKey> keys() {
+    return keys;
+  }
+
+  Map<String, ConfigKey> byName() {
+    return byName;
   }
 
   /** ", did you mean ws.port?" for a near miss, or nothing. */
-  static String suggestion(String unknown) {
+  String suggestion(String unknown) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
-    for (ConfigKey key : keys()) {
+    for (ConfigKey key : keys) {
       int d = distance(unknown.toLowerCase(), key.name().toLowerCase());
       if (d < bestDistance) {
         bestDistance = d;
@@ -94,9 +77,8 @@ public final class ConfigSchema {
    * The text of conf/default.json: each key preceded by a {@code "//key"} comment entry with its meaning
    * and environment variable, then the key with its default.
    */
-  public static String defaultsDocument() {
+  public String defaultsDocument() {
     StringBuilder sb = new StringBuilder("{\n");
-    List<ConfigKey> keys = keys();
     for (int i = 0; i < keys.size(); i++) {
       ConfigKey key = keys.get(i);
       sb.append("  ").append(quote(GatewayConfig.COMMENT_PREFIX + key.name())).append(": ")

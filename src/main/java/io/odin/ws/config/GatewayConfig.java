@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The resolved configuration of one node: every key of {@link ConfigSchema} with a checked value.
+ * The resolved configuration of one node: every key of a {@link ConfigSchema} (the gateway's is
+ * {@code io.odin.ws.GatewaySchema}) with a checked value.
  * Precedence, lowest first: the key's default, the config JSON ({@code -conf}), the environment.
  */
 public final class GatewayConfig {
@@ -23,8 +24,8 @@ public final class GatewayConfig {
   }
 
   /** The defaults alone. */
-  public static GatewayConfig defaults() {
-    return resolve(new JsonObject(), Map.of());
+  public static GatewayConfig defaults(ConfigSchema schema) {
+    return resolve(schema, new JsonObject(), Map.of());
   }
 
   /**
@@ -32,8 +33,8 @@ public final class GatewayConfig {
    *
    * @throws ConfigException naming the first key that is unknown or has a bad value
    */
-  public static GatewayConfig resolve(JsonObject file, Map<String, String> env) {
-    Map<String, ConfigKey> known = ConfigSchema.byName();
+  public static GatewayConfig resolve(ConfigSchema schema, JsonObject file, Map<String, String> env) {
+    Map<String, ConfigKey> known = schema.byName();
     Map<String, Object> values = new LinkedHashMap<>();
     for (ConfigKey key : known.values()) {
       values.put(key.name(), key.defaultValue());
@@ -46,7 +47,7 @@ public final class GatewayConfig {
         }
         ConfigKey key = known.get(name);
         if (key == null) {
-          throw new ConfigException(name + ": unknown configuration key" + ConfigSchema.suggestion(name));
+          throw new ConfigException(name + ": unknown configuration key" + schema.suggestion(name));
         }
         values.put(name, key.fromJson(e.getValue()));
       }
@@ -95,7 +96,7 @@ public final class GatewayConfig {
       throw new IllegalArgumentException(key.name() + " is a " + key.type() + " key, read as " + type);
     }
     if (!values.containsKey(key.name())) {
-      throw new IllegalArgumentException(key.name() + " is not in ConfigSchema");
+      throw new IllegalArgumentException(key.name() + " is not in the configuration schema");
     }
     return values.get(key.name());
   }

@@ -1,10 +1,8 @@
 package io.odin.ws.node;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
-import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.ShardDirectory;
@@ -36,6 +34,7 @@ public final class NodeContext {
 
   private final String nodeId;
   private final GatewayConfig config;
+  private final int dispatcherCount;
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
@@ -47,21 +46,14 @@ public final class NodeContext {
   private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
   private volatile boolean started;
 
-  /** A node with a Prometheus registry of its own (no Vert.x metrics in it). */
-  public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
-    this(config, node -> registry, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-  }
-
   /**
-   * @param prometheus where the node's meters go: the registry Vert.x's own metrics write to, when enabled
-   *                   (see {@link io.odin.ws.metrics.VertxMetricsSetup#registryOf}), so /metrics shows both
+   * @param dispatcherCount how many dispatchers the node deploys (publish requests are spread over them)
+   * @param registryFactory the registry, built from the node's parts (the Redis registry needs its id, directory
+   *                        and metrics)
+   * @param prometheus      where the node's meters go: the registry Vert.x's own metrics write to, when enabled
+   *                        (see {@link io.odin.ws.metrics.VertxMetricsSetup#registryOf}), so /metrics shows both
    */
-  public NodeContext(GatewayConfig config, ConnectionRegistry registry, PrometheusMeterRegistry prometheus) {
-    this(config, node -> registry, prometheus);
-  }
-
-  /** With a registry built from the node's parts (the Redis registry needs its id, directory and metrics). */
-  public NodeContext(GatewayConfig config, Function<NodeContext, ConnectionRegistry> registryFactory,
+  public NodeContext(GatewayConfig config, int dispatcherCount, Function<NodeContext, ConnectionRegistry> registryFactory,
                      PrometheusMeterRegistry prometheus) {
     String configured = config.getString(NODE_ID);
     if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
@@ -69,6 +61,7 @@ public final class NodeContext {
     }
     this.nodeId = configured.isEmpty() ? randomNodeId() : configured;
     this.config = config;
+    this.dispatcherCount = dispatcherCount;
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
@@ -134,7 +127,7 @@ public final class NodeContext {
   }
 
   public int dispatcherCount() {
-    return config.getInt(DispatchSettings.INSTANCES);
+    return dispatcherCount;
   }
 
   /** Spreads publish requests over the dispatchers. */

@@ -1,16 +1,19 @@
 package io.odin.ws.registry;
 
-import io.odin.ws.node.NodeContext;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.metrics.GatewayMetrics;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.RedisRole;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * Where the connection registry lives: in memory (one node, the default) or in Redis, when {@code redis.url} is
@@ -127,14 +130,19 @@ public final class RegistrySettings {
     return options;
   }
 
-  /** The registry {@code node} uses: Redis when configured, else in memory. */
-  public static ConnectionRegistry create(Vertx vertx, NodeContext node) {
-    if (!redisEnabled(node.config())) {
+  /**
+   * The registry of node {@code nodeId}: Redis when configured, else in memory.
+   *
+   * @param health where the Redis registry reports its state for /health
+   */
+  public static ConnectionRegistry create(Vertx vertx, GatewayConfig config, String nodeId, ShardDirectory directory,
+                                          GatewayMetrics metrics, BiConsumer<String, Supplier<JsonObject>> health) {
+    if (!redisEnabled(config)) {
       // alone it sees every connection; in a cluster only this node's (see InMemoryConnectionRegistry)
       return new InMemoryConnectionRegistry(!vertx.isClustered());
     }
-    return new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), redisOptions(node.config()),
-      new RegistrySettings(node.config()), node.nodeId(), node.directory(), node.metrics(), node::dependency);
+    return new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), redisOptions(config),
+      new RegistrySettings(config), nodeId, directory, metrics, health);
   }
 
   /** The endpoint for logs and /health, without credentials. */

@@ -1,8 +1,8 @@
 package io.odin.ws.cluster;
 
 import com.hazelcast.config.Config;
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.config.ConfigException;
-import io.odin.ws.config.GatewayConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HazelcastConfigsTest {
 
   private static ClusterSettings settings(JsonObject conf, Map<String, String> env) {
-    return new ClusterSettings(GatewayConfig.resolve(conf, env));
+    return new ClusterSettings(GatewaySchema.resolve(conf, env));
   }
 
   @Test

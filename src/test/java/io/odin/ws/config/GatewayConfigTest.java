@@ -1,5 +1,6 @@
 package io.odin.ws.config;
 
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.shard.ShardSettings;
@@ -20,7 +21,7 @@ class GatewayConfigTest {
 
   @Test
   void defaults() {
-    GatewayConfig c = GatewayConfig.defaults();
+    GatewayConfig c = GatewaySchema.defaults();
     assertEquals(3001, c.getInt(ShardSettings.PORT));
     assertEquals(3004, c.getInt(ApiSettings.PORT));
     assertEquals(Runtime.getRuntime().availableProcessors(), ShardSettings.shardCount(c));
@@ -30,14 +31,14 @@ class GatewayConfigTest {
   @Test
   void fileThenEnvironment() {
     JsonObject file = new JsonObject().put("ws.port", 4000).put("shards.instances", 3).put("//ws.port", "a comment");
-    GatewayConfig c = GatewayConfig.resolve(file, Map.of("ODIN_HTTP_PORT", "4001", "ODIN_SHARDS", "5",
+    GatewayConfig c = GatewaySchema.resolve(file, Map.of("ODIN_HTTP_PORT", "4001", "ODIN_SHARDS", "5",
       "ODIN_DISPATCH_BROADCAST_TYPES", "a, b", "ODIN_WS_COMPRESSION", "true"));
     assertEquals(4000, c.getInt(ShardSettings.PORT));
     assertEquals(4001, c.getInt(ApiSettings.PORT));
     assertEquals(5, ShardSettings.shardCount(c), "the environment overrides the file");
     assertEquals(List.of("a", "b"), c.getStringList(DispatchSettings.BROADCAST_TYPES));
     assertTrue(c.getBoolean(ShardSettings.COMPRESSION));
-    assertEquals(3, ShardSettings.shardCount(GatewayConfig.resolve(file, Map.of())));
+    assertEquals(3, ShardSettings.shardCount(GatewaySchema.resolve(file, Map.of())));
   }
 
   @Test
@@ -50,7 +51,7 @@ class GatewayConfigTest {
     assertMessage(new JsonObject().put("dispatch.broadcastTypes", new JsonArray().add(1)), "dispatch.broadcastTypes: must be an array of strings");
     assertMessage(new JsonObject().put("ws.compression", "yes"), "ws.compression: must be true or false");
     ConfigException env = assertThrows(ConfigException.class,
-      () -> GatewayConfig.resolve(new JsonObject(), Map.of("ODIN_WS_PORT", "abc")));
+      () -> GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_WS_PORT", "abc")));
     assertTrue(env.getMessage().startsWith("ws.port: environment variable ODIN_WS_PORT must be a whole number"), env.getMessage());
   }
 
@@ -64,15 +65,15 @@ class GatewayConfigTest {
   @Test
   void confDefaultJsonDescribesEveryKeyWithItsDefault() throws Exception {
     String onDisk = Files.readString(Path.of("conf/default.json"));
-    assertEquals(ConfigSchema.defaultsDocument(), onDisk,
+    assertEquals(GatewaySchema.SCHEMA.defaultsDocument(), onDisk,
       "conf/default.json is out of date: regenerate it with "
-        + "java -cp target/classes:... io.odin.ws.config.ConfigSchema > conf/default.json");
+        + "java -cp target/classes:... io.odin.ws.GatewaySchema > conf/default.json");
     // and it is itself a valid config that resolves to the defaults
-    assertEquals(GatewayConfig.defaults().toJson(), GatewayConfig.resolve(new JsonObject(onDisk), Map.of()).toJson());
+    assertEquals(GatewaySchema.defaults().toJson(), GatewaySchema.resolve(new JsonObject(onDisk), Map.of()).toJson());
   }
 
   private static void assertMessage(JsonObject file, String expected) {
-    ConfigException e = assertThrows(ConfigException.class, () -> GatewayConfig.resolve(file, Map.of()));
+    ConfigException e = assertThrows(ConfigException.class, () -> GatewaySchema.resolve(file, Map.of()));
     assertTrue(e.getMessage().startsWith(expected), "'" + e.getMessage() + "' should start with '" + expected + "'");
   }
 }

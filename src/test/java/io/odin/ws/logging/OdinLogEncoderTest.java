@@ -4,8 +4,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.config.ConfigException;
-import io.odin.ws.config.GatewayConfig;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -71,8 +71,8 @@ class OdinLogEncoderTest {
   @Test
   void logFormatIsCheckedAndNamed() {
     ConfigException e = assertThrows(ConfigException.class,
-      () -> LogSettings.apply(GatewayConfig.resolve(new JsonObject().put("log.format", "xml"), Map.of())));
+      () -> LogSettings.apply(GatewaySchema.resolve(new JsonObject().put("log.format", "xml"), Map.of())));
     assertTrue(e.getMessage().startsWith("log.format: must be text or json"), e.getMessage());
-    assertEquals("json", GatewayConfig.resolve(new JsonObject(), Map.of("ODIN_LOG_FORMAT", "json")).getString(LogSettings.FORMAT));
+    assertEquals("json", GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_LOG_FORMAT", "json")).getString(LogSettings.FORMAT));
   }
 }

@@ -1,6 +1,7 @@
 package io.odin.ws.registry;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.testsupport.RedisServer;
@@ -57,7 +58,7 @@ class RedisConnectionRegistryTest {
   RedisConnectionRegistry registry(JsonObject conf) {
     JsonObject c = new JsonObject().put("redis.url", redis.url()).put("redis.breakerProbeMs", 100)
       .put("redis.timeout", 300).mergeIn(conf);
-    GatewayConfig config = GatewayConfig.resolve(c, Map.of());
+    GatewayConfig config = GatewaySchema.resolve(c, Map.of());
     Context ctx = vertx.getOrCreateContext();
     RedisConnectionRegistry r = new RedisConnectionRegistry(vertx, ctx, RegistrySettings.redisOptions(config),
       new RegistrySettings(config), "n1", directory, new GatewayMetrics(new SimpleMeterRegistry()), (name, health) -> { });

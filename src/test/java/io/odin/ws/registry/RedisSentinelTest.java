@@ -1,6 +1,7 @@
 package io.odin.ws.registry;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.testsupport.RedisServer;
@@ -59,7 +60,7 @@ class RedisSentinelTest {
       .until(() -> String.valueOf(replica.command("INFO", "replication")).contains("master_link_status:up"));
     await("sentinel sees the replica").atMost(Duration.ofSeconds(20))
       .until(() -> !((List<?>) sentinel.command("SENTINEL", "REPLICAS", "odin-registry")).isEmpty());
-    GatewayConfig config = GatewayConfig.resolve(new JsonObject()
+    GatewayConfig config = GatewaySchema.resolve(new JsonObject()
       .put("redis.mode", "sentinel")
       .put("redis.sentinels", new JsonArray().add("redis://127.0.0.1:" + sentinel.port))
       .put("redis.masterName", "odin-registry")

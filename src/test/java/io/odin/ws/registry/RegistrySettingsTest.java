@@ -1,5 +1,6 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.GatewaySchema;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.vertx.core.json.JsonArray;
@@ -20,8 +21,8 @@ class RegistrySettingsTest {
 
   @Test
   void inMemoryUnlessRedisIsConfigured() {
-    assertFalse(RegistrySettings.redisEnabled(GatewayConfig.defaults()));
-    GatewayConfig env = GatewayConfig.resolve(new JsonObject(), Map.of("ODIN_REDIS_URL", "redis://cache:6380/2"));
+    assertFalse(RegistrySettings.redisEnabled(GatewaySchema.defaults()));
+    GatewayConfig env = GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_REDIS_URL", "redis://cache:6380/2"));
     assertTrue(RegistrySettings.redisEnabled(env));
     RedisOptions options = RegistrySettings.redisOptions(env);
     assertEquals(RedisClientType.STANDALONE, options.getType());
@@ -33,7 +34,7 @@ class RegistrySettingsTest {
 
   @Test
   void sentinelMode() {
-    GatewayConfig c = GatewayConfig.resolve(new JsonObject().put("redis.mode", "sentinel")
+    GatewayConfig c = GatewaySchema.resolve(new JsonObject().put("redis.mode", "sentinel")
       .put("redis.sentinels", new JsonArray().add("redis://s1:26379").add("redis://s2:26379"))
       .put("redis.masterName", "odin").put("redis.password", "secret"), Map.of());
     assertTrue(RegistrySettings.redisEnabled(c));
@@ -54,12 +55,12 @@ class RegistrySettingsTest {
 
   @Test
   void credentialsStayOutOfHealthAndLogs() {
-    GatewayConfig c = GatewayConfig.resolve(new JsonObject().put("redis.url", "redis://:hunter2@cache:6379/0"), Map.of());
+    GatewayConfig c = GatewaySchema.resolve(new JsonObject().put("redis.url", "redis://:hunter2@cache:6379/0"), Map.of());
     assertEquals("redis://cache:6379/0", RegistrySettings.describe(c));
   }
 
   private static void assertMessage(JsonObject file, String start) {
-    ConfigException e = assertThrows(ConfigException.class, () -> RegistrySettings.check(GatewayConfig.resolve(file, Map.of())));
+    ConfigException e = assertThrows(ConfigException.class, () -> RegistrySettings.check(GatewaySchema.resolve(file, Map.of())));
     assertTrue(e.getMessage().startsWith(start), e.getMessage());
   }
 }

@@ -1,0 +1,62 @@
+package io.odin.ws;
+
+import io.odin.ws.api.ApiSettings;
+import io.odin.ws.cluster.ClusterSettings;
+import io.odin.ws.config.ConfigException;
+import io.odin.ws.config.ConfigSchema;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.ingest.KafkaSettings;
+import io.odin.ws.logging.LogSettings;
+import io.odin.ws.node.NodeContext;
+import io.odin.ws.registry.RegistrySettings;
+import io.odin.ws.shard.ShardSettings;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every configuration key of the gateway, assembled here, where the features are known: each feature declares its
+ * keys in its {@code *Settings.KEYS}, and a new Settings class adds one line to {@link #SCHEMA}'s list. The
+ * {@code config} package below knows no feature. conf/default.json is {@link #SCHEMA} rendered by {@link #main}.
+ */
+public final class GatewaySchema {
+
+  public static final ConfigSchema SCHEMA = new ConfigSchema(List.of(
+    NodeContext.KEYS,
+    ShardSettings.KEYS,
+    DispatchSettings.KEYS,
+    ApiSettings.KEYS,
+    RegistrySettings.KEYS,
+    KafkaSettings.KEYS,
+    ClusterSettings.KEYS,
+    LogSettings.KEYS
+  ));
+
+  private GatewaySchema() {
+  }
+
+  /** Prints conf/default.json: {@code java -cp target/odin-ws.jar io.odin.ws.GatewaySchema > conf/default.json}. */
+  public static void main(String[] args) {
+    System.out.print(SCHEMA.defaultsDocument());
+  }
+
+  /**
+   * The node's configuration from a config file (or inline JSON) and the environment: every key checked, then the
+   * checks that span keys of one feature.
+   *
+   * @throws ConfigException naming the first key that is unknown or has a bad value
+   */
+  public static GatewayConfig resolve(JsonObject file, Map<String, String> env) {
+    GatewayConfig config = GatewayConfig.resolve(SCHEMA, file, env);
+    KafkaSettings.validate(config);
+    RegistrySettings.check(config);
+    return config;
+  }
+
+  /** The defaults alone. */
+  public static GatewayConfig defaults() {
+    return GatewayConfig.defaults(SCHEMA);
+  }
+}
