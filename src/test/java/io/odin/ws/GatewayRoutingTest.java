@@ -1,6 +1,5 @@
 package io.odin.ws;
 
-import io.odin.ws.node.NodeContext;
 import io.odin.ws.testsupport.Publisher;
 import io.odin.ws.testsupport.TestNode;
 import io.odin.ws.testsupport.WsClients;
@@ -67,7 +66,7 @@ class GatewayRoutingTest {
   }
 
   static int totalConnections() {
-    return node.node().shards().values().stream().mapToInt(NodeContext.ShardStatus::connections).sum();
+    return node.connections();
   }
 
   private static void clearFrames() {

@@ -1,7 +1,6 @@
 package io.odin.ws;
 
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
-import io.odin.ws.node.NodeContext;
 import io.odin.ws.registry.RedisConnectionRegistry;
 import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.testsupport.Publisher;
@@ -109,7 +108,7 @@ class RedisGatewayTest {
   }
 
   static int totalConnections() {
-    return node.node().shards().values().stream().mapToInt(NodeContext.ShardStatus::connections).sum();
+    return node.connections();
   }
 
   static JsonObject envelope(Object token, String id) {

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static io.odin.ws.testsupport.Tokens.tokens;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,14 +70,6 @@ class RedisStaleEntriesTest {
     WsClients c = new WsClients(n.wsPort);
     toClose.add(c);
     return c;
-  }
-
-  static List<String> tokens(String prefix, int n) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      out.add(prefix + i);
-    }
-    return out;
   }
 
   static Set<String> shardsOf(TestNode n, String token) {

@@ -1,6 +1,7 @@
 package io.odin.ws.api;
 
 import io.odin.ws.node.NodeContext;
+import io.odin.ws.node.ShardSummary;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.RoutingPlan;
@@ -15,7 +16,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -109,13 +109,7 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   private void health(RoutingContext ctx) {
-    JsonArray shards = new JsonArray();
-    int total = 0;
-    for (NodeContext.ShardStatus s : node.shards().values()) {
-      int n = s.connections();
-      total += n;
-      shards.add(new JsonObject().put("address", s.address()).put("connections", n));
-    }
+    ShardSummary shards = node.shardSummary();
     JsonObject deps = new JsonObject();
     for (Map.Entry<String, Supplier<JsonObject>> e : node.dependencies().entrySet()) {
       deps.put(e.getKey(), e.getValue().get());
@@ -123,8 +117,8 @@ public final class ApiVerticle extends VerticleBase {
     json(ctx, 200, new JsonObject()
       .put("node", node.nodeId())
       .put("status", "up")
-      .put("connections", total)
-      .put("shards", shards)
+      .put("connections", shards.connections())
+      .put("shards", shards.shards())
       .put("dependencies", deps));
   }
 

@@ -148,6 +148,11 @@ public final class NodeContext {
     return shards;
   }
 
+  /** The shards' connection counts as /health and /api/stats show them. */
+  public ShardSummary shardSummary() {
+    return ShardSummary.of(shards.values());
+  }
+
   /** Adds a dependency to /health (Kafka, Redis, cluster). */
   public void dependency(String name, Supplier<JsonObject> status) {
     dependencies.put(name, status);

@@ -3,6 +3,7 @@ package io.odin.ws.status;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.odin.ws.node.NodeContext;
+import io.odin.ws.node.ShardSummary;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;
@@ -24,13 +25,7 @@ public final class NodeStats {
 
   public static JsonObject snapshot(NodeContext node) {
     GatewayMetrics m = node.metrics();
-    JsonArray shards = new JsonArray();
-    int total = 0;
-    for (NodeContext.ShardStatus s : node.shards().values()) {
-      int n = s.connections();
-      total += n;
-      shards.add(new JsonObject().put("address", s.address()).put("connections", n));
-    }
+    ShardSummary shards = node.shardSummary();
     JsonObject dispatch = new JsonObject();
     for (DispatchType t : DispatchType.values()) {
       dispatch.put(label(t), (long) m.dispatchedCount(t));
@@ -48,8 +43,8 @@ public final class NodeStats {
       .put("reachable", true)
       .put("time", System.currentTimeMillis())
       .put("startedAt", node.startedAtMillis())
-      .put("connections", total)
-      .put("shards", shards)
+      .put("connections", shards.connections())
+      .put("shards", shards.shards())
       .put("connects", (long) m.connectsCount())
       .put("disconnects", disconnects)
       .put("dispatch", dispatch)

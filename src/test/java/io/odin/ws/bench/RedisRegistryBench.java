@@ -2,7 +2,6 @@ package io.odin.ws.bench;
 
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
-import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.registry.RedisConnectionRegistry;
 import io.odin.ws.testsupport.RedisServer;
@@ -77,8 +76,7 @@ class RedisRegistryBench {
         }
         long memBefore = usedMemory(redis);
         List<Conn> conns = new ArrayList<>(clients.connectAll(tokens));
-        await().atMost(Duration.ofSeconds(60)).until(() -> node.node().shards().values().stream()
-          .mapToInt(NodeContext.ShardStatus::connections).sum() == clientsN);
+        await().atMost(Duration.ofSeconds(60)).until(() -> node.connections() == clientsN);
         RedisConnectionRegistry registry = (RedisConnectionRegistry) node.node().registry();
         await().atMost(Duration.ofSeconds(10)).until(registry::available);
         await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("odin:t:*").size() == clientsN);

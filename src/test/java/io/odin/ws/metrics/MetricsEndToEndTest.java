@@ -13,9 +13,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
+import static io.odin.ws.testsupport.Tokens.tokens;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,14 +55,6 @@ class MetricsEndToEndTest {
   static JsonObject envelope(String type, Object token, int id) {
     JsonObject e = new JsonObject().put("type", type).put("data", new JsonObject().put("id", id));
     return token == null ? e : e.put("token", token);
-  }
-
-  static List<String> tokens(String prefix, int n) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      out.add(prefix + i);
-    }
-    return out;
   }
 
   @Test

@@ -25,6 +25,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import static io.odin.ws.testsupport.Tokens.tokens;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -126,14 +127,6 @@ class RedisConnectionRegistryTest {
     } catch (Exception e) {
       return false;
     }
-  }
-
-  static List<String> tokens(String prefix, int n) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      out.add(prefix + i);
-    }
-    return out;
   }
 
   @Test

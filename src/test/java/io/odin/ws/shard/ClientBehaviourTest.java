@@ -187,7 +187,7 @@ class ClientBehaviourTest {
   }
 
   private static int connectionsOf() {
-    return node.node().shards().values().stream().mapToInt(s -> s.connections()).sum();
+    return node.connections();
   }
 
   private static Collection<String> shardsOf(String token) {

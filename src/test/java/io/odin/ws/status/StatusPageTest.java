@@ -49,6 +49,10 @@ class StatusPageTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> conns.stream().mapToInt(c -> c.frames.size()).sum() == 4);
       JsonObject after = api.get("/api/stats").json().getJsonArray("nodes").getJsonObject(0);
       assertEquals(3, after.getInteger("connections"));
+      // /health shows the same per-shard summary
+      JsonObject health = api.get("/health").json();
+      assertEquals(after.getJsonArray("shards"), health.getJsonArray("shards"));
+      assertEquals(3, health.getInteger("connections"));
       assertEquals(3L, after.getLong("connects"));
       assertEquals(1L, after.getJsonObject("dispatch").getLong("targeted"));
       assertEquals(1L, after.getJsonObject("dispatch").getLong("broadcast"));

@@ -131,6 +131,11 @@ public final class TestNode implements AutoCloseable {
     return bootstrap.node();
   }
 
+  /** Open WebSocket connections over the node's shards, as /health counts them. */
+  public int connections() {
+    return node().shardSummary().connections();
+  }
+
   public String wsUri(String token) {
     return "/ws?token=" + token;
   }
