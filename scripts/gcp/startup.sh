@@ -13,12 +13,13 @@
 set -euo pipefail
 
 dry_run=0
-case "${1:-}" in
-  --dry-run) dry_run=1 ;;
-  -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "startup.sh: unknown option $1" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) dry_run=1 ;;
+    -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
+    *) echo "startup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 state=/var/lib/odin-ws        # /var is writable and survives reboots on Container-Optimized OS
 # attr KEY [DEFAULT]: one instance metadata value
