@@ -20,7 +20,7 @@ dry() { [[ "$GCP_DRY_RUN" == 1 ]]; }
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
 # usage: the script's header comment (line 2 up to the first line that is not a comment)
-usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+usage() { awk 'NR == 1 || /^# shellcheck/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
 # The options every script takes; a script with its own arguments handles them before calling this.
 common_option() {
