@@ -62,6 +62,9 @@ public final class LoadTest {
   private long publishStartNanos;
   private long publishEndNanos;
   private volatile long measureStartNanos;
+  private final NodeMetrics nodeMetrics;
+  private volatile List<NodeMetrics.Snapshot> nodesAtMeasureStart;
+  private List<NodeMetrics.Snapshot> nodesAtMeasureEnd;
   private long lastDeliveryNanos;
   private long receivedAtPublishStart;
   private double loadAverageAtStart;
@@ -71,6 +74,7 @@ public final class LoadTest {
     this.plan = o.tokenPlan();
     this.console = System.err;
     this.terminal = System.console() != null;
+    this.nodeMetrics = o.nodeMetrics.isEmpty() ? null : new NodeMetrics(o.nodeMetrics);
   }
 
   public static void main(String[] args) throws Exception {
@@ -149,10 +153,12 @@ public final class LoadTest {
       publishStartNanos = System.nanoTime();
       measureStartNanos = publishStartNanos;
       receivedAtPublishStart = totals.received;
+      readNodesAtMeasureStart();
       if (o.publish == LoadTestOptions.PublishMode.NONE || o.connections == 0 && o.rate == 0) {
         long end = System.nanoTime() + o.durationMillis * 1_000_000L;
         waitUntil(() -> System.nanoTime() >= end, o.durationMillis + 1000);
         publishEndNanos = System.nanoTime();
+        readNodesAtMeasureEnd();
         serverRssEnd = serverRss();
       } else {
         publisher = new Publisher(o, plan, log, sink());
@@ -163,11 +169,13 @@ public final class LoadTest {
             sampleQuietly();
             measureStartNanos = System.nanoTime();
             receivedAtPublishStart = totals.received;
+            readNodesAtMeasureStart();
             phase = "publish";
           }, o.warmupMillis, TimeUnit.MILLISECONDS);
         }
         publisher.run(o.warmupMillis + o.durationMillis);
         publishEndNanos = System.nanoTime();
+        readNodesAtMeasureEnd();
         phase = "drain";
         long drainEnd = System.nanoTime() + o.drainMillis * 1_000_000L;
         if (!publisher.awaitAnswers(o.drainMillis)) {
@@ -314,6 +322,18 @@ public final class LoadTest {
       LockSupport.parkNanos(20_000_000);
     }
     return true;
+  }
+
+  private void readNodesAtMeasureStart() {
+    if (nodeMetrics != null) {
+      nodesAtMeasureStart = nodeMetrics.read();
+    }
+  }
+
+  private void readNodesAtMeasureEnd() {
+    if (nodeMetrics != null) {
+      nodesAtMeasureEnd = nodeMetrics.read();
+    }
   }
 
   private long serverRss() {
@@ -534,6 +554,9 @@ public final class LoadTest {
       }
       server.put("rssMaxMiB", Sample.round(maxOf(Sample::serverRssMiB), 1));
       r.put("server", server);
+    }
+    if (nodeMetrics != null && nodesAtMeasureStart != null && nodesAtMeasureEnd != null) {
+      r.put("nodes", NodeMetrics.report(nodeMetrics.urls(), nodesAtMeasureStart, nodesAtMeasureEnd));
     }
     r.put("toolCpuPctWhilePublishing", Sample.round(meanOf("publish", Sample::toolCpuPct), 1));
     // CPU used by everything else on the machine while measuring (other processes, kernel threads): on a shared

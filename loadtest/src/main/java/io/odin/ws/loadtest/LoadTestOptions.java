@@ -49,6 +49,8 @@ public final class LoadTestOptions {
   public int httpConnections = 16;
   public int maxInFlight = 64;
   public int serverPid = -1;
+  /** Gateway nodes' /metrics URLs, read at the start and end of the measured window (CPU and connections per node). */
+  public List<String> nodeMetrics = new ArrayList<>();
   public boolean serverGc;
   public boolean quiet;
   public String workerJvmOpts = "-Xms256m -Xmx1500m -XX:+UseZGC";
@@ -95,6 +97,8 @@ public final class LoadTestOptions {
     "  --max-in-flight N            publish requests (or Kafka sends) awaiting an answer (default 64)",
     "  --server-pid PID             sample the gateway's resident memory and CPU from /proc",
     "  --server-gc                  with --server-pid: run 'jcmd PID GC.run' before measuring its memory",
+    "  --node-metrics URL[,URL...]  each node's /metrics (http://HOST:3004/metrics), read at the start and end of",
+    "                               the measured window: CPU and connections per node in the report (any machine)",
     "  --worker-jvm-opts OPTS       JVM options of child processes",
     "  --label TEXT                 free text copied into the report",
     "  --seed N                     random seed for token choice (default 42)",
@@ -200,6 +204,7 @@ public final class LoadTestOptions {
         case "--http-connections" -> o.httpConnections = intArg(a, value, 1);
         case "--max-in-flight" -> o.maxInFlight = intArg(a, value, 1);
         case "--server-pid" -> o.serverPid = intArg(a, value, 1);
+        case "--node-metrics" -> o.nodeMetrics = new ArrayList<>(Arrays.asList(value.split(",")));
         case "--worker-jvm-opts" -> o.workerJvmOpts = value;
         case "--label" -> o.label = value;
         case "--seed" -> o.seed = Long.parseLong(value);
