@@ -8,6 +8,8 @@ import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.ShardDirectory;
+import io.odin.ws.shard.ConnectionLimits;
+import io.odin.ws.shard.ShardSettings;
 import io.odin.ws.status.ClusterStats;
 import io.vertx.core.json.JsonObject;
 
@@ -40,6 +42,8 @@ public final class NodeContext {
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
+  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp). */
+  private final ConnectionLimits connectionLimits;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
@@ -73,6 +77,8 @@ public final class NodeContext {
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
+    this.connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
+      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP));
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
@@ -100,6 +106,10 @@ public final class NodeContext {
 
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  public ConnectionLimits connectionLimits() {
+    return connectionLimits;
   }
 
   public PrometheusMeterRegistry prometheus() {
