@@ -411,7 +411,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private void tearDown(ClientConnection c) {
     if (c.slot() >= 0) {
       metrics.closeTimedOut();
-      ((WebSocketInternal) c.socket).channelHandlerContext().channel().close();
+      // closing from Vert.x's handler context goes straight to the socket: channel().close() would pass through
+      // Vert.x's handler, which queues the close behind the very writes that never drain
+      ((WebSocketInternal) c.socket).channelHandlerContext().close();
     }
   }
 
