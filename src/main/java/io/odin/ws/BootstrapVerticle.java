@@ -16,6 +16,7 @@ import io.odin.ws.ingest.KafkaPoolVerticle;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
+import io.odin.ws.node.ConnectionLimits;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.RegistrySettings;
@@ -81,7 +82,9 @@ public final class BootstrapVerticle extends VerticleBase {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
     }
     boolean clustered = vertx.isClustered();
-    node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES),
+    ConnectionLimits connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
+      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP));
+    node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), connectionLimits,
       n -> registryOverride != null ? registryOverride.apply(config)
         : RegistrySettings.create(vertx, config, n.nodeId(), n.directory(), n.metrics(), n::dependency),
       VertxMetricsSetup.registryOf(vertx));

@@ -63,6 +63,11 @@ public final class ConfigKey {
     return new ConfigKey(name, Type.INT_OR_AUTO, AUTO, null, doc, 1, 1024);
   }
 
+  /** A count in {@code [min, max]} that may also be {@code "auto"} (resolved by the reader). */
+  public static ConfigKey countOrAuto(String name, long min, long max, String doc) {
+    return new ConfigKey(name, Type.INT_OR_AUTO, AUTO, null, doc, min, max);
+  }
+
   /** The same key read from another environment variable than the derived one. */
   public ConfigKey env(String envName) {
     return new ConfigKey(name, type, defaultValue, envName, doc, min, max);

@@ -2,14 +2,17 @@ package io.odin.ws.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.odin.ws.logging.AcceptErrorLog;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,7 +38,7 @@ public final class GatewayMetrics {
   public enum DropReason { SLOW_CLIENT, NO_CONNECTION, OVERLOAD }
 
   /** Why a connection closed. */
-  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR }
+  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD }
 
   private final MeterRegistry registry;
   private final Counter connects;
@@ -54,6 +57,13 @@ public final class GatewayMetrics {
   private final Counter kafkaRecords;
   private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
   private final AtomicLong kafkaLag = new AtomicLong();
+  private final ConcurrentMap<String, Counter> handshakesRefused = new ConcurrentHashMap<>();
+  private final Counter handshakeTimeouts;
+  private final Counter closeTimeouts;
+
+  /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
+  public static final List<String> HANDSHAKE_REFUSALS =
+    List.of("not_found", "bad_token", "node_full", "address_full", "shutting_down");
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -105,6 +115,16 @@ public final class GatewayMetrics {
     Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
       .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
       .register(registry);
+    for (String reason : HANDSHAKE_REFUSALS) {
+      handshakeRefused(reason, 0);
+    }
+    handshakeTimeouts = Counter.builder("odin.ws.handshake.timeouts")
+      .description("Connections closed because no WebSocket upgrade completed within ws.handshakeTimeoutMs").register(registry);
+    closeTimeouts = Counter.builder("odin.ws.close.timeouts")
+      .description("Connections torn down because the peer had not closed within ws.closeTimeoutMs of the server's close frame")
+      .register(registry);
+    FunctionCounter.builder("odin.ws.accept.errors", AcceptErrorLog.class, c -> AcceptErrorLog.count())
+      .description("Failures to accept a TCP connection (e.g. the open-file limit), in this process").register(registry);
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
   }
@@ -244,6 +264,43 @@ public final class GatewayMetrics {
 
   public void clientError() {
     clientErrors.increment();
+  }
+
+  /** {@code odin_ws_handshakes_refused_total{reason}}: a WebSocket handshake was answered with an HTTP error. */
+  public void handshakeRefused(String reason) {
+    handshakeRefused(reason, 1);
+  }
+
+  private void handshakeRefused(String reason, long n) {
+    Counter c = handshakesRefused.get(reason);
+    if (c == null) {
+      c = handshakesRefused.computeIfAbsent(reason, r -> Counter.builder("odin.ws.handshakes.refused").tag("reason", r)
+        .description("WebSocket handshakes refused, by reason").register(registry));
+    }
+    if (n > 0) {
+      c.increment(n);
+    }
+  }
+
+  public double handshakesRefusedCount(String reason) {
+    Counter c = handshakesRefused.get(reason);
+    return c == null ? 0 : c.count();
+  }
+
+  public void handshakeTimedOut() {
+    handshakeTimeouts.increment();
+  }
+
+  public double handshakeTimeoutsCount() {
+    return handshakeTimeouts.count();
+  }
+
+  public void closeTimedOut() {
+    closeTimeouts.increment();
+  }
+
+  public double closeTimeoutsCount() {
+    return closeTimeouts.count();
   }
 
   public void publishRejected() {

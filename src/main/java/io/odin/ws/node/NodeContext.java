@@ -38,6 +38,8 @@ public final class NodeContext {
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
+  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp). */
+  private final ConnectionLimits connectionLimits;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
@@ -48,13 +50,14 @@ public final class NodeContext {
 
   /**
    * @param dispatcherCount how many dispatchers the node deploys (publish requests are spread over them)
+   * @param connectionLimits the node's WebSocket capacity (ws.maxConnections, ws.maxConnectionsPerIp), shared by its shards
    * @param registryFactory the registry, built from the node's parts (the Redis registry needs its id, directory
    *                        and metrics)
    * @param prometheus      where the node's meters go: the registry Vert.x's own metrics write to, when enabled
    *                        (see {@link io.odin.ws.metrics.VertxMetricsSetup#registryOf}), so /metrics shows both
    */
-  public NodeContext(GatewayConfig config, int dispatcherCount, Function<NodeContext, ConnectionRegistry> registryFactory,
-                     PrometheusMeterRegistry prometheus) {
+  public NodeContext(GatewayConfig config, int dispatcherCount, ConnectionLimits connectionLimits,
+                     Function<NodeContext, ConnectionRegistry> registryFactory, PrometheusMeterRegistry prometheus) {
     String configured = config.getString(NODE_ID);
     if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
       throw new io.odin.ws.config.ConfigException(NODE_ID.name() + ": " + io.odin.ws.protocol.Token.problem(configured));
@@ -65,6 +68,7 @@ public final class NodeContext {
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
+    this.connectionLimits = connectionLimits;
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
@@ -92,6 +96,10 @@ public final class NodeContext {
 
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  public ConnectionLimits connectionLimits() {
+    return connectionLimits;
   }
 
   public PrometheusMeterRegistry prometheus() {

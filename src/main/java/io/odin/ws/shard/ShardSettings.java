@@ -24,8 +24,29 @@ public final class ShardSettings {
   public static final ConfigKey COMPRESSION = ConfigKey.bool("ws.compression", false,
     "permessage-deflate; off by default because it costs one deflate per socket instead of one encoding per message");
 
+  public static final ConfigKey MAX_CLIENT_FRAMES_PER_SECOND = ConfigKey.integer("ws.maxClientFramesPerSecond", 50, 1, 1_000_000,
+    "Frames (data, ping, close; not pongs) one client may send within one second; a client above it is closed with 1008");
+  public static final ConfigKey HANDSHAKE_TIMEOUT_MS = ConfigKey.integer("ws.handshakeTimeoutMs", 10_000, 100, 600_000,
+    "From TCP accept to a completed WebSocket upgrade; a connection still without one is closed");
+  public static final ConfigKey CLOSE_TIMEOUT_MS = ConfigKey.integer("ws.closeTimeoutMs", 5_000, 100, 600_000,
+    "From the server's close frame to the TCP connection torn down, whatever the peer does");
+  public static final ConfigKey MAX_CONNECTIONS = ConfigKey.countOrAuto("ws.maxConnections", 1, 100_000_000,
+    "WebSocket connections per node (open and upgrading); beyond it a handshake gets 503. \"auto\": the process's"
+      + " open-file limit minus a reserve for Kafka, Redis, the cluster and the management port (docs/security.md)");
+  public static final ConfigKey MAX_CONNECTIONS_PER_IP = ConfigKey.integer("ws.maxConnectionsPerIp", 0, 0, 100_000_000,
+    "WebSocket connections per client IP address per node; beyond it a handshake gets 503; 0 = no limit");
+
   public static final List<ConfigKey> KEYS = List.of(INSTANCES, HOST, PORT, PATH, MAX_FRAME_BYTES,
-    WRITE_QUEUE_MAX_BYTES, PING_INTERVAL_MS, IDLE_TIMEOUT_MS, COMPRESSION);
+    WRITE_QUEUE_MAX_BYTES, PING_INTERVAL_MS, IDLE_TIMEOUT_MS, COMPRESSION, MAX_CLIENT_FRAMES_PER_SECOND,
+    HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
+
+  /**
+   * File descriptors kept free of WebSocket connections when {@code ws.maxConnections} is auto: Kafka (a connection
+   * per broker per consumer, the dead-letter producer), Redis (a few pooled connections), the Hazelcast cluster
+   * (a few per member), the management port's clients, refused handshakes being answered, and the JVM's own files
+   * (jars, epoll and event descriptors). A quarter of the limit when the limit is small.
+   */
+  public static final int RESERVED_FILE_DESCRIPTORS = 1024;
 
   final String host;
   final int port;
@@ -35,6 +56,9 @@ public final class ShardSettings {
   final int pingIntervalMs;
   final int idleTimeoutMs;
   final boolean compression;
+  final int maxClientFramesPerSecond;
+  final int handshakeTimeoutMs;
+  final int closeTimeoutMs;
 
   public ShardSettings(GatewayConfig config) {
     host = config.getString(HOST);
@@ -45,6 +69,30 @@ public final class ShardSettings {
     pingIntervalMs = config.getInt(PING_INTERVAL_MS);
     idleTimeoutMs = config.getInt(IDLE_TIMEOUT_MS);
     compression = config.getBoolean(COMPRESSION);
+    maxClientFramesPerSecond = config.getInt(MAX_CLIENT_FRAMES_PER_SECOND);
+    handshakeTimeoutMs = config.getInt(HANDSHAKE_TIMEOUT_MS);
+    closeTimeoutMs = config.getInt(CLOSE_TIMEOUT_MS);
+  }
+
+  /** {@code ws.maxConnections}, with auto resolved from this process's open-file limit. */
+  public static int maxConnections(GatewayConfig config) {
+    return config.getCount(MAX_CONNECTIONS, maxConnectionsFor(openFileLimit()));
+  }
+
+  /** What auto means for an open-file limit ({@code -1}: unknown, e.g. not a Unix JVM). */
+  static int maxConnectionsFor(long openFileLimit) {
+    if (openFileLimit <= 0) {
+      return 65_536 - RESERVED_FILE_DESCRIPTORS;
+    }
+    long reserve = Math.min(RESERVED_FILE_DESCRIPTORS, openFileLimit / 4);
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, openFileLimit - reserve));
+  }
+
+  /** The process's open-file limit (RLIMIT_NOFILE), or -1 when the JVM does not tell. */
+  static long openFileLimit() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.UnixOperatingSystemMXBean
+      ? ((com.sun.management.UnixOperatingSystemMXBean) os).getMaxFileDescriptorCount() : -1;
   }
 
   /** The number of shards to deploy: {@code shards.instances}, with "auto" meaning one per core. */

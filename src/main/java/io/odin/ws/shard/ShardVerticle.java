@@ -1,5 +1,7 @@
 package io.odin.ws.shard;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
@@ -7,25 +9,26 @@ import io.odin.ws.node.NodeContext;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;
-import io.odin.ws.protocol.Token;
+import io.odin.ws.protocol.FrameEncoder;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import io.vertx.core.internal.http.WebSocketInternal;
+import io.vertx.core.net.SocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +59,11 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final BiConsumer<ClientConnection, Buffer> ping = this::ping;
   /** Tokens with a handshake in progress here, registered before it completes: handshakes per token. */
   private final Map<String, Integer> opening = new HashMap<>();
+  /** TCP connections not yet upgraded, with their handshake timer (ws.handshakeTimeoutMs). */
+  private final Map<HttpConnection, Long> notUpgraded = new HashMap<>();
+  private final HandshakeGate gate;
+  /** Connections being closed by the server: still in {@code connections} until torn down, not counted in /health. */
+  private int closingCount;
 
   private HttpServer server;
   private MessageConsumer<ShardBatch> consumer;
@@ -74,6 +82,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.settings = new ShardSettings(node.config());
     this.metrics = node.metrics();
     this.registry = node.registry();
+    this.gate = new HandshakeGate(settings.path, node.connectionLimits());
   }
 
   @Override
@@ -89,16 +98,21 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       .setRegisterWebSocketWriteHandlers(false)
       // a shard writes to its sockets only from its own event loop, so each connection can use single-thread
       // queues instead of two multi-producer queues (about 8 KiB of heap per connection, docs/benchmarks.md)
-      .setStrictThreadMode(true);
+      .setStrictThreadMode(true)
+      // HTTP/1.1 only: the connection handler then runs at TCP accept (with h2c on it would wait for the first
+      // bytes), so the handshake timeout also covers a peer that sends nothing
+      .setHttp2ClearTextEnabled(false);
+    // the handshake is decided in the request handler, not a webSocketHandshakeHandler: only a request can
+    // answer a refusal with a body saying why (ServerWebSocketHandshake.reject has a status and no body)
     server = vertx.createHttpServer(options)
-      .webSocketHandshakeHandler(this::onHandshake)
-      .requestHandler(this::onPlainRequest);
+      .connectionHandler(this::onConnection)
+      .requestHandler(this::onRequest);
     consumer = vertx.eventBus().consumer(address, this::onBatch);
     if (settings.pingIntervalMs > 0) {
       // the sweep is spread over the interval in slices, so 15,000 pings never stall the loop at once
       sweepTimer = vertx.setPeriodic(Math.max(1, settings.pingIntervalMs / SWEEP_SLICES), id -> sweep());
     }
-    metrics.shardConnections(address, connections::size);
+    metrics.shardConnections(address, this::connections);
     registry.attachShard(address, context, this::registeredTokens);
     return consumer.completion()
       .compose(v -> server.listen())
@@ -112,6 +126,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   @Override
   public Future<?> stop() {
     stopping = true;
+    gate.stop();
     // routing first, so dispatchers stop sending here; then the sockets, which clients will reopen elsewhere
     node.directory().remove(address);
     node.shardStatus(index, null);
@@ -124,6 +139,58 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     return Future.join(unregistered, closed);
   }
 
+  /** A TCP connection was accepted: it has {@code ws.handshakeTimeoutMs} to complete a WebSocket upgrade. */
+  private void onConnection(HttpConnection connection) {
+    long timer = vertx.setTimer(settings.handshakeTimeoutMs, id -> {
+      if (notUpgraded.remove(connection) != null) {
+        metrics.handshakeTimedOut();
+        connection.close();
+      }
+    });
+    notUpgraded.put(connection, timer);
+    connection.closeHandler(v -> upgradedOrGone(connection));
+  }
+
+  private void upgradedOrGone(HttpConnection connection) {
+    Long timer = notUpgraded.remove(connection);
+    if (timer != null) {
+      vertx.cancelTimer(timer);
+    }
+  }
+
+  private void onRequest(HttpServerRequest request) {
+    if (!request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      onPlainRequest(request);
+      return;
+    }
+    String clientAddress = addressOf(request.remoteAddress());
+    HandshakeGate.Decision decision = gate.decide(request.path(), request.query(), clientAddress);
+    if (!decision.accepted()) {
+      metrics.handshakeRefused(decision.label);
+      refuse(request, decision.status, decision.reason);
+      return;
+    }
+    String token = decision.token;
+    // the request waits (paused) for the registration below; toWebSocket() resumes it
+    request.pause();
+    // a token's first connection here is registered before the handshake completes: once the client is
+    // connected, every lookup on every node finds this shard (docs/registry.md)
+    Future<Void> registered = connections.holds(token) ? Future.succeededFuture() : registry.register(token, address);
+    opening.merge(token, 1, Integer::sum);
+    registered.compose(v -> request.toWebSocket()).onComplete(ar -> {
+      opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
+      if (ar.succeeded()) {
+        upgradedOrGone(request.connection());
+        onOpen(ar.result(), token, clientAddress);
+      } else {
+        gate.release(clientAddress);
+        if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
+          registry.unregister(token, address);
+        }
+      }
+    });
+  }
+
   private void onPlainRequest(HttpServerRequest request) {
     if (settings.path.equals(request.path())) {
       request.response().setStatusCode(HttpResponseStatus.UPGRADE_REQUIRED.code())
@@ -134,32 +201,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
   }
 
-  private void onHandshake(ServerWebSocketHandshake handshake) {
-    if (stopping) {
-      handshake.reject(503);
-      return;
-    }
-    if (!settings.path.equals(handshake.path())) {
-      handshake.reject(404);
-      return;
-    }
-    String token = queryParam(handshake.query(), "token");
-    if (!Token.isValid(token)) {
-      handshake.reject(400);
-      return;
-    }
-    // a token's first connection here is registered before the handshake completes: once the client is
-    // connected, every lookup on every node finds this shard (docs/registry.md)
-    Future<Void> registered = connections.holds(token) ? Future.succeededFuture() : registry.register(token, address);
-    opening.merge(token, 1, Integer::sum);
-    registered.compose(v -> handshake.accept()).onComplete(ar -> {
-      opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
-      if (ar.succeeded()) {
-        onOpen(ar.result(), token);
-      } else if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
-        registry.unregister(token, address);
-      }
-    });
+  /** Answers a refused handshake with its status and reason, no upgrade, and closes the connection. */
+  private static void refuse(HttpServerRequest request, int status, String reason) {
+    request.response().setStatusCode(status)
+      .putHeader(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+      .putHeader(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+      .end(reason + "\n")
+      .onComplete(ar -> request.connection().close());
+  }
+
+  private static String addressOf(SocketAddress remote) {
+    String host = remote == null ? null : remote.hostAddress();
+    return host == null ? "" : host;
   }
 
   /** What this shard has registered: the tokens it holds and those with a handshake in progress. */
@@ -173,16 +226,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     return tokens;
   }
 
-  private void onOpen(ServerWebSocket socket, String token) {
+  private void onOpen(ServerWebSocket socket, String token, String clientAddress) {
     if (stopping) {
+      gate.release(clientAddress);
       socket.close(CLOSE_GOING_AWAY, "server shutting down");
       return;
     }
-    ClientConnection c = new ClientConnection(socket, token, System.currentTimeMillis());
+    ClientConnection c = new ClientConnection(socket, token, clientAddress,
+      new ClientFrames(settings.maxFrameBytes, settings.maxClientFramesPerSecond), System.currentTimeMillis());
     socket.setWriteQueueMaxSize(settings.writeQueueMaxBytes);
-    socket.textMessageHandler(text -> onText(c, text));
-    socket.binaryMessageHandler(bytes -> onBinary(c));
-    socket.pongHandler(b -> c.lastHeardMillis = System.currentTimeMillis());
+    // every frame, data or control, goes through ClientFrames: rate limit, reassembly, UTF-8 (1008, 1009, 1007)
+    socket.frameHandler(frame -> onFrame(c, frame));
     socket.exceptionHandler(t -> onSocketError(c, t));
     socket.closeHandler(v -> onClosed(c));
     connections.add(token, c);
@@ -208,25 +262,57 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private void onClosed(ClientConnection c) {
     if (!c.closing) {
       metrics.disconnected(DisconnectReason.CLIENT);
+    } else {
+      closingCount--;
+      vertx.cancelTimer(c.closeTimer);
     }
+    gate.release(c.address);
     if (connections.remove(c.token, c) && !stopping && !opening.containsKey(c.token)) {
       registry.unregister(c.token, address);
     }
   }
 
-  private void onText(ClientConnection c, String text) {
-    c.lastHeardMillis = System.currentTimeMillis();
-    byte[] answer = ClientOps.answer(text);
-    if (ClientOps.isError(answer)) {
-      metrics.clientError();
+  private void onFrame(ClientConnection c, WebSocketFrame frame) {
+    if (c.closing) {
+      return;
     }
-    write(c, answer);
+    long now = System.currentTimeMillis();
+    c.lastHeardMillis = now;
+    switch (c.frames.onFrame(frame.type(), frame.isFinal(), frame.binaryData(), now)) {
+      case ClientFrames.TEXT:
+        byte[] answer = ClientOps.answer(c.frames.text());
+        if (ClientOps.isError(answer)) {
+          metrics.clientError();
+        }
+        reply(c, answer);
+        break;
+      case ClientFrames.BINARY:
+        metrics.clientError();
+        reply(c, BINARY_NOT_SUPPORTED);
+        break;
+      case ClientFrames.CLOSE:
+        short code = c.frames.closeCode();
+        metrics.clientError();
+        close(c, code, c.frames.closeReason(),
+          code == ClientFrames.CLOSE_POLICY_VIOLATION ? DisconnectReason.FLOOD : DisconnectReason.ERROR);
+        break;
+      default:
+        break;
+    }
   }
 
-  private void onBinary(ClientConnection c) {
-    c.lastHeardMillis = System.currentTimeMillis();
-    metrics.clientError();
-    write(c, io.odin.ws.protocol.FrameEncoder.error("binary frames are not supported; send JSON text frames"));
+  private static final byte[] BINARY_NOT_SUPPORTED = FrameEncoder.error("binary frames are not supported; send JSON text frames");
+
+  /**
+   * Answers a client frame through the same bounded write queue as deliveries: a client that sends and never
+   * reads fills it and is closed like any slow client, instead of growing the queue without bound.
+   */
+  private void reply(ClientConnection c, byte[] frame) {
+    if (c.socket.writeQueueFull()) {
+      close(c, CLOSE_TRY_AGAIN_LATER, "slow client: replies were not read", DisconnectReason.SLOW_CLIENT);
+      return;
+    }
+    write(c, frame);
   }
 
   private void onBatch(Message<ShardBatch> message) {
@@ -255,8 +341,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   /** Writes one message to one socket, unless the socket is slow: then it is dropped and the socket closed. */
   private void deliver(ClientConnection c, byte[] frame) {
     if (c.closing) {
-      // the socket is being closed: its client reconnects and is no longer reachable here
-      metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, 1);
+      // the server is closing this socket (slow, silent or misbehaving client, or shutdown): the message is
+      // lost to a client the shard gave up on, not to a missing connection
+      metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
       return;
     }
     if (c.socket.writeQueueFull()) {
@@ -286,40 +373,48 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
 
   private void ping(ClientConnection c, Buffer payload) {
+    long now = System.currentTimeMillis();
     if (c.closing) {
+      // a backstop for the close timer: a closing socket never stays past its close timeout
+      if (now - c.closingSinceMillis > settings.closeTimeoutMs) {
+        tearDown(c);
+      }
       return;
     }
-    if (System.currentTimeMillis() - c.lastHeardMillis > settings.idleTimeoutMs) {
+    if (now - c.lastHeardMillis > settings.idleTimeoutMs) {
       close(c, CLOSE_PING_TIMEOUT, "ping timeout", DisconnectReason.PING_TIMEOUT);
     } else {
       c.socket.writePing(payload);
     }
   }
 
+  /**
+   * Closes a socket with {@code code}: the close frame is queued behind what the socket already has, and the
+   * TCP connection is torn down {@code ws.closeTimeoutMs} later whatever the peer does (a slow client's close
+   * frame may never leave its full queue). From now on the socket is not counted in /health.
+   */
   private void close(ClientConnection c, short code, String reason, DisconnectReason counted) {
     if (!c.closing) {
       c.closing = true;
+      c.closingSinceMillis = System.currentTimeMillis();
+      closingCount++;
       metrics.disconnected(counted);
-      c.socket.close(code, reason);
+      c.socket.close(code, truncate(reason));
+      c.closeTimer = vertx.setTimer(settings.closeTimeoutMs, id -> {
+        c.closeTimer = -1;
+        tearDown(c);
+      });
     }
   }
 
-  private static String queryParam(String query, String name) {
-    if (query == null) {
-      return null;
+  /** Closes the TCP connection of a closing socket that is still here; its close handler then removes it. */
+  private void tearDown(ClientConnection c) {
+    if (c.slot() >= 0) {
+      metrics.closeTimedOut();
+      // closing from Vert.x's handler context goes straight to the socket: channel().close() would pass through
+      // Vert.x's handler, which queues the close behind the very writes that never drain
+      ((WebSocketInternal) c.socket).channelHandlerContext().close();
     }
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      String key = eq < 0 ? pair : pair.substring(0, eq);
-      if (key.equals(name)) {
-        try {
-          return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-          return null;
-        }
-      }
-    }
-    return null;
   }
 
   @Override
@@ -329,6 +424,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
   @Override
   public int connections() {
-    return connections.size();
+    return connections.size() - closingCount;
   }
 }

@@ -20,6 +20,8 @@ public final class RawWebSocket implements AutoCloseable {
   private final InputStream in;
   private final OutputStream out;
   public final int handshakeStatus;
+  /** The body of a refused handshake (the server's reason), "" after an upgrade. */
+  public final String handshakeBody;
 
   /** A frame read from the server. */
   public static final class Frame {
@@ -56,6 +58,13 @@ public final class RawWebSocket implements AutoCloseable {
     out.flush();
     String head = readHead();
     handshakeStatus = Integer.parseInt(head.split(" ")[1]);
+    int length = 0;
+    for (String line : head.split("\r\n")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    handshakeBody = handshakeStatus == 101 ? "" : new String(in.readNBytes(length), StandardCharsets.UTF_8);
   }
 
   private String readHead() throws IOException {
@@ -74,8 +83,13 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** Sends one masked frame (clients must mask). */
   public void send(int opcode, byte[] payload) throws IOException {
+    sendFrame(0x80 | opcode, payload);
+  }
+
+  /** Sends one masked frame whose first byte (FIN, RSV bits, opcode) is {@code firstByte}: fragments, bad opcodes. */
+  public void sendFrame(int firstByte, byte[] payload) throws IOException {
     ByteArrayOutputStream f = new ByteArrayOutputStream();
-    f.write(0x80 | opcode);
+    f.write(firstByte);
     int n = payload.length;
     if (n < 126) {
       f.write(0x80 | n);
@@ -140,6 +154,35 @@ public final class RawWebSocket implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /** Writes bytes as they are, e.g. a mutated frame. */
+  public void sendRaw(byte[] bytes) throws IOException {
+    out.write(bytes);
+    out.flush();
+  }
+
+  /**
+   * Reads and discards whatever the server sends until it closes the TCP connection; true when it did within
+   * {@code timeoutMillis} (end of stream or a reset), false when the connection was still open then.
+   */
+  public boolean awaitTcpClose(int timeoutMillis) throws IOException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    byte[] buf = new byte[65536];
+    try {
+      while (System.currentTimeMillis() < deadline) {
+        socket.setSoTimeout((int) Math.max(1, deadline - System.currentTimeMillis()));
+        int n = in.read(buf);
+        if (n < 0) {
+          return true;
+        }
+      }
+      return false;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (java.net.SocketException e) {
+      return true;
+    }
   }
 
   private int readByte() throws IOException {

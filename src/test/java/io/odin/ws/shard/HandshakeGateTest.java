@@ -1,0 +1,113 @@
+package io.odin.ws.shard;
+
+import io.odin.ws.node.ConnectionLimits;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The handshake decisions, without a server: status, reason in the body, metric label, capacity slots. */
+class HandshakeGateTest {
+
+  @Test
+  void validRequestIsAcceptedWithItsToken() {
+    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
+    HandshakeGate.Decision d = gate.decide("/ws", "token=user-42", "10.0.0.1");
+    assertTrue(d.accepted());
+    assertEquals("user-42", d.token);
+    assertNull(d.label);
+  }
+
+  @Test
+  void refusalsSayWhy() {
+    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
+    assertRefused(gate.decide("/other", "token=a", "ip"), 404, "not found: connect to /ws?token=TOKEN", HandshakeGate.NOT_FOUND);
+    assertRefused(gate.decide("/ws", null, "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "other=1", "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=", "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=has%20space", "ip"), 400,
+      "token may contain only letters, digits and . _ : -", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=" + "x".repeat(129), "ip"), 400,
+      "token must be 1 to 128 characters", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=%zz", "ip"), 400,
+      "token may contain only letters, digits and . _ : -", HandshakeGate.BAD_TOKEN);
+  }
+
+  @Test
+  void refusedHandshakesTakeNoSlot() {
+    ConnectionLimits limits = new ConnectionLimits(1, 1);
+    HandshakeGate gate = new HandshakeGate("/ws", limits);
+    gate.decide("/ws", "token=bad token", "ip");
+    gate.decide("/nope", "token=a", "ip");
+    assertEquals(0, limits.inUse());
+    assertTrue(gate.decide("/ws", "token=a", "ip").accepted());
+    assertEquals(1, limits.inUse());
+  }
+
+  @Test
+  void nodeCapacityRefusesWith503UntilASlotIsGivenBack() {
+    ConnectionLimits limits = new ConnectionLimits(2, 0);
+    HandshakeGate gate = new HandshakeGate("/ws", limits);
+    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
+    assertTrue(gate.decide("/ws", "token=b", "2.2.2.2").accepted());
+    assertRefused(gate.decide("/ws", "token=c", "3.3.3.3"), 503, "too many connections", HandshakeGate.NODE_FULL);
+    assertEquals(2, limits.inUse());
+    gate.release("1.1.1.1");
+    assertTrue(gate.decide("/ws", "token=c", "3.3.3.3").accepted());
+  }
+
+  @Test
+  void perAddressLimitCountsEachAddressAlone() {
+    ConnectionLimits limits = new ConnectionLimits(100, 2);
+    HandshakeGate gate = new HandshakeGate("/ws", limits);
+    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
+    assertTrue(gate.decide("/ws", "token=b", "1.1.1.1").accepted());
+    assertRefused(gate.decide("/ws", "token=c", "1.1.1.1"), 503, "too many connections from this address",
+      HandshakeGate.ADDRESS_FULL);
+    assertTrue(gate.decide("/ws", "token=c", "2.2.2.2").accepted());
+    assertEquals(3, limits.inUse(), "a refusal per address gives its node slot back");
+    gate.release("1.1.1.1");
+    assertTrue(gate.decide("/ws", "token=c", "1.1.1.1").accepted());
+    gate.release("1.1.1.1");
+    gate.release("1.1.1.1");
+    gate.release("2.2.2.2");
+    assertEquals(0, limits.inUse());
+    assertEquals(0, limits.addressesTracked(), "no entry left behind per address");
+  }
+
+  @Test
+  void noPerAddressBookkeepingWhenTheLimitIsOff() {
+    ConnectionLimits limits = new ConnectionLimits(100, 0);
+    HandshakeGate gate = new HandshakeGate("/ws", limits);
+    for (int i = 0; i < 50; i++) {
+      assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
+    }
+    assertEquals(0, limits.addressesTracked());
+  }
+
+  @Test
+  void stoppedGateRefusesWith503() {
+    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
+    gate.stop();
+    assertRefused(gate.decide("/ws", "token=a", "ip"), 503, "server shutting down", HandshakeGate.SHUTTING_DOWN);
+  }
+
+  @Test
+  void autoMaxConnectionsKeepsAReserveOfTheOpenFileLimit() {
+    assertEquals(1_048_576 - ShardSettings.RESERVED_FILE_DESCRIPTORS, ShardSettings.maxConnectionsFor(1_048_576));
+    assertEquals(65_536 - ShardSettings.RESERVED_FILE_DESCRIPTORS, ShardSettings.maxConnectionsFor(65_536));
+    // a small limit keeps a quarter
+    assertEquals(768, ShardSettings.maxConnectionsFor(1024));
+    assertEquals(1, ShardSettings.maxConnectionsFor(1));
+    assertFalse(ShardSettings.maxConnectionsFor(-1) <= 0, "unknown limit");
+  }
+
+  private static void assertRefused(HandshakeGate.Decision d, int status, String reason, String label) {
+    assertFalse(d.accepted(), d.toString());
+    assertEquals(status, d.status);
+    assertEquals(reason, d.reason);
+    assertEquals(label, d.label);
+  }
+}
