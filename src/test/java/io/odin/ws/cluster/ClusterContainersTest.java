@@ -112,7 +112,10 @@ class ClusterContainersTest {
         .withEnv("ODIN_KAFKA_BOOTSTRAP_SERVERS", "kafka:19092")
         .withEnv("ODIN_KAFKA_TOPICS", TOPIC)
         .withEnv("ODIN_KAFKA_AUTO_OFFSET_RESET", "earliest")
-        .waitingFor(Wait.forHttp("/health/ready").forPort(3004).withStartupTimeout(Duration.ofSeconds(180))));
+        // the launcher's last start-up line (after every verticle deployed); not an HTTP wait, which would go to
+        // Testcontainers' idea of the docker host (the bridge gateway when it believes it runs in a container)
+        .waitingFor(Wait.forLogMessage(".*Succeeded in deploying verticle.*", 1)
+          .withStartupTimeout(Duration.ofSeconds(180))));
     }
     Startables.deepStart(nodes).join();
   }
