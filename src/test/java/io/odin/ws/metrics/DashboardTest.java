@@ -27,9 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The Grafana dashboard in conf/grafana asks only for metrics a real node exports: every metric name in its PromQL
  * (panels and template variables) must be in a scrape of a running node with traffic.
  */
-class DashboardTest {
+public class DashboardTest {
 
-  static final Path DASHBOARD = Path.of("conf/grafana/dashboards/odin-ws.json");
+  public static final Path DASHBOARD = Path.of("conf/grafana/dashboards/odin-ws.json");
 
   private static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left", "group_right",
     "and", "or", "unless", "offset", "bool", "inf", "nan", "atan2");
@@ -56,7 +56,7 @@ class DashboardTest {
   }
 
   /** Every query of the dashboard: panel targets (rows included) and template variables. */
-  static List<String> queries(JsonObject dashboard) {
+  public static List<String> queries(JsonObject dashboard) {
     List<String> out = new ArrayList<>();
     collectPanels(dashboard.getJsonArray("panels", new JsonArray()), out);
     for (Object o : dashboard.getJsonObject("templating", new JsonObject()).getJsonArray("list", new JsonArray())) {
