@@ -125,7 +125,7 @@ class KafkaIngestTest {
       int broadcasts = 0;
       for (int n = 0; n < 10_000; n++) {
         if (n % 100 == 99) {
-          send(topic, null, new JsonObject().put("type", "news").put("data", new JsonObject().put("b", broadcasts++)).encode());
+          send(topic, null, new JsonObject().put("type", "news").put("broadcast", true).put("data", new JsonObject().put("b", broadcasts++)).encode());
           continue;
         }
         String token = "k" + (n % 300);

@@ -108,9 +108,9 @@ class LoadToolIntegrationTest {
     // a broadcast copy of message 0, which the tool published as a targeted message (its mix starts targeted):
     // every other token's connections get a misrouted message, the token's own connections a duplicate
     HttpClient http = vertx.createHttpClient();
-    String forged = "{\"type\":\"loadtest\",\"data\":" + Payload.data("inject", 0, MicroClock.nowMicros(), 't', null) + "}";
+    String forged = "{\"type\":\"loadtest\",\"broadcast\":true,\"data\":" + Payload.data("inject", 0, MicroClock.nowMicros(), 't', null) + "}";
     int status = http.request(HttpMethod.POST, httpPort, "127.0.0.1", "/api/publish")
-      .compose(req -> req.send(Buffer.buffer(forged)))
+      .compose(req -> req.putHeader("content-type", "application/json").send(Buffer.buffer(forged)))
       .map(resp -> resp.statusCode())
       .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(202, status);

@@ -35,7 +35,7 @@ public final class Publisher implements AutoCloseable {
     // after the response had already ended on the event loop, and resp.body() would then wait forever
     Promise<Response> answer = Promise.promise();
     vertx.runOnContext(v -> http.request(new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(path))
-      .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
+      .compose(req -> body == null ? req.send() : req.putHeader("content-type", "application/json").send(Buffer.buffer(body)))
       .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(), b.toString())))
       .onComplete(answer));
     return WsClients.await(answer.future());
