@@ -18,6 +18,7 @@ import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
@@ -51,6 +52,7 @@ public final class ApiVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(ApiVerticle.class);
   private static final long REJECT_LOG_INTERVAL_MS = 10_000;
+  private static final long CLOSE_GRACE_MS = 2_000;
 
   private final NodeContext node;
   private final RateLimitedLog rejectLog = new RateLimitedLog(log, REJECT_LOG_INTERVAL_MS);
@@ -144,11 +146,11 @@ public final class ApiVerticle extends VerticleBase {
       }
       rejected("request_timeout", "management request {} {} from {} not complete after {} ms: closed",
         ctx.request().method(), ctx.request().path(), ctx.request().remoteAddress(), requestTimeoutMs);
-      if (!resp.headWritten()) {
-        resp.setStatusCode(408).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").putHeader(HttpHeaders.CONNECTION, "close")
-          .end(new JsonObject().put("error", "request not complete within " + requestTimeoutMs + " ms (http.requestTimeoutMs)").encode());
+      if (resp.headWritten()) {
+        ctx.request().connection().close();
+      } else {
+        answerAndClose(ctx, 408, "request not complete within " + requestTimeoutMs + " ms (http.requestTimeoutMs)");
       }
-      ctx.request().connection().close();
     });
     ctx.addEndHandler(ar -> vertx.cancelTimer(timer));
     ctx.next();
@@ -207,7 +209,10 @@ public final class ApiVerticle extends VerticleBase {
       body.buffer.appendBuffer(chunk);
     });
     req.exceptionHandler(t -> {
-      if (!body.refused) {
+      if (t instanceof HttpClosedException) {
+        // the client went away mid-body (or the request timeout closed it): nothing to answer, nothing malformed
+        body.refused = true;
+      } else if (!body.refused) {
         body.refused = true;
         refuse(ctx, 400, "malformed_http", "body: " + describe(t));
       }
@@ -267,22 +272,33 @@ public final class ApiVerticle extends VerticleBase {
   }
 
   /**
-   * Answers before (or instead of) reading the rest of the body, then closes the connection: the unread body is
-   * never received.
+   * Answers before (or instead of) reading the rest of the body, then closes the connection: whatever more of the
+   * body arrives is discarded, never held. The close waits {@link #CLOSE_GRACE_MS} so that the answer is not lost to
+   * the TCP reset a close with unread bytes causes.
    */
   private void refuse(RoutingContext ctx, int status, String reason, String message) {
     rejected(reason, "management request refused ({}): {}", status, message);
     if (status == 400) {
       node.metrics().publishRejected();
     }
-    ctx.request().pause();
+    answerAndClose(ctx, status, message);
+  }
+
+  private void answerAndClose(RoutingContext ctx, int status, String message) {
+    HttpServerRequest req = ctx.request();
+    if (!req.isEnded()) {
+      req.handler(chunk -> { });
+      req.endHandler(v -> { });
+      req.exceptionHandler(t -> { });
+    }
     HttpServerResponse resp = ctx.response();
     if (resp.ended() || resp.closed()) {
       return;
     }
+    HttpConnection conn = req.connection();
     resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").putHeader(HttpHeaders.CONNECTION, "close")
       .end(new JsonObject().put("error", message).encode())
-      .onComplete(ar -> ctx.request().connection().close());
+      .onComplete(ar -> vertx.setTimer(CLOSE_GRACE_MS, id -> conn.close()));
   }
 
   private void badRequest(RoutingContext ctx, String reason, String message) {
