@@ -46,6 +46,15 @@ public final class RawHttp implements AutoCloseable {
    * says which.
    */
   public Answer read(long timeoutMs) throws IOException {
+    return read(timeoutMs, false);
+  }
+
+  /** Like {@link #read(long)}, returning as soon as a response head has arrived. */
+  public Answer readHead(long timeoutMs) throws IOException {
+    return read(timeoutMs, true);
+  }
+
+  private Answer read(long timeoutMs, boolean headIsEnough) throws IOException {
     socket.setSoTimeout((int) Math.max(1, timeoutMs));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     InputStream in = socket.getInputStream();
@@ -58,6 +67,9 @@ public final class RawHttp implements AutoCloseable {
           return new Answer(out.toString(StandardCharsets.UTF_8), true);
         }
         out.write(buf, 0, n);
+        if (headIsEnough && out.toString(StandardCharsets.UTF_8).contains("\r\n\r\n")) {
+          return new Answer(out.toString(StandardCharsets.UTF_8), false);
+        }
       }
     } catch (SocketTimeoutException e) {
       return new Answer(out.toString(StandardCharsets.UTF_8), false);
