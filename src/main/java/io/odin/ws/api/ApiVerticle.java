@@ -192,6 +192,10 @@ public final class ApiVerticle extends VerticleBase {
       handleBody(ctx, body.buffer);
       return;
     }
+    if ("100-continue".equalsIgnoreCase(req.getHeader(HttpHeaders.EXPECT))) {
+      // the body is admitted: only now ask the client for it (curl waits for this on bodies over 1 KiB)
+      ctx.response().writeContinue();
+    }
     req.handler(chunk -> {
       if (body.refused) {
         return;
