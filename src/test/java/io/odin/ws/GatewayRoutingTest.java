@@ -75,10 +75,7 @@ class GatewayRoutingTest {
 
   private static JsonObject envelope(String type, Object token, JsonObject data) {
     JsonObject e = new JsonObject().put("type", type).put("data", data);
-    if (token != null) {
-      e.put("token", token);
-    }
-    return e;
+    return token != null ? e.put("token", token) : e.put("broadcast", true);
   }
 
   @Test

@@ -15,29 +15,54 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.logging.RateLimitedLog;
+import io.odin.ws.metrics.GatewayMetrics.DropReason;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
  * The management port: {@code POST /api/publish}, {@code GET /health}, {@code GET /health/ready}, and what
  * {@link StatusRoutes} adds: {@code GET /metrics}, {@code GET /} (status page), {@code GET /api/stats}.
  * It parses and checks envelopes, then hands them to a dispatcher and answers once they reached the shards.
+ * <p>
+ * The edge fails closed: publish takes only {@code application/json} (415), bodies are admitted by
+ * {@link BodyAdmission} before and while they are read (413, 503), a request has {@code http.requestTimeoutMs}
+ * from its head to its answer (408, connection closed), and malformed requests are counted in
+ * {@code odin_http_rejected_total{reason}} and logged at most once per reason per 10 s, without stack traces.
  */
 public final class ApiVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(ApiVerticle.class);
+  private static final long REJECT_LOG_INTERVAL_MS = 10_000;
+  private static final long CLOSE_GRACE_MS = 2_000;
 
   private final NodeContext node;
+  private final RateLimitedLog rejectLog = new RateLimitedLog(log, REJECT_LOG_INTERVAL_MS);
+  /** Connections whose first request head has not arrived yet, with the timer that closes them if it never does. */
+  private final Map<HttpConnection, Long> awaitingHead = new HashMap<>();
   private EnvelopeParser parser;
+  private BodyAdmission admission;
+  private int maxEnvelopes;
+  private long requestTimeoutMs;
   private DeliveryOptions handoff;
   private HttpServer server;
 
@@ -47,19 +72,37 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    parser = DispatchSettings.parser(node.config());
-    handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
+    GatewayConfig config = node.config();
+    parser = DispatchSettings.parser(config);
+    admission = new BodyAdmission(config.getInt(ApiSettings.MAX_BODY_BYTES), config.getInt(ApiSettings.MAX_IN_FLIGHT_BODY_BYTES));
+    maxEnvelopes = config.getInt(ApiSettings.MAX_ENVELOPES_PER_REQUEST);
+    requestTimeoutMs = config.getInt(ApiSettings.REQUEST_TIMEOUT_MS);
+    handoff = new DeliveryOptions().setSendTimeout(config.getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
     Router router = Router.router(vertx);
-    router.post("/api/publish")
-      .handler(BodyHandler.create(false).setBodyLimit(node.config().getInt(ApiSettings.MAX_BODY_BYTES)))
-      .handler(this::publish);
+    router.route().handler(this::deadline);
+    router.post("/api/publish").handler(this::publish);
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
     StatusRoutes.mount(router, vertx, node);
-    server = vertx.createHttpServer();
-    return server.requestHandler(router)
-      .listen(node.config().getInt(ApiSettings.PORT), node.config().getString(ApiSettings.HOST))
-      .onSuccess(s -> log.info("management API listening on {}:{}", node.config().getString(ApiSettings.HOST), s.actualPort()));
+    // a request the router could not serve: one rate-limited line, no stack trace for what a client sent
+    router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
+    router.errorHandler(500, ctx -> log.error("management request {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure()));
+    server = vertx.createHttpServer(new HttpServerOptions()
+      // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed
+      .setIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+    return server
+      .invalidRequestHandler(this::invalidRequest)
+      .connectionHandler(this::connected)
+      .exceptionHandler(t -> log.debug("management connection failed: {}", t.toString()))
+      .requestHandler(req -> {
+        Long timer = awaitingHead.remove(req.connection());
+        if (timer != null) {
+          vertx.cancelTimer(timer);
+        }
+        router.handle(req);
+      })
+      .listen(config.getInt(ApiSettings.PORT), config.getString(ApiSettings.HOST))
+      .onSuccess(s -> log.info("management API listening on {}:{}", config.getString(ApiSettings.HOST), s.actualPort()));
   }
 
   @Override
@@ -67,17 +110,136 @@ public final class ApiVerticle extends VerticleBase {
     return server.close();
   }
 
+  /** A connection must send a complete request head within the request timeout (a trickled head is cut off). */
+  private void connected(HttpConnection conn) {
+    long timer = vertx.setTimer(requestTimeoutMs, id -> {
+      if (awaitingHead.remove(conn) != null) {
+        rejected("request_timeout", "management connection from {} sent no complete request in {} ms: closed",
+          conn.remoteAddress(), requestTimeoutMs);
+        conn.close();
+      }
+    });
+    awaitingHead.put(conn, timer);
+    conn.closeHandler(v -> {
+      Long t = awaitingHead.remove(conn);
+      if (t != null) {
+        vertx.cancelTimer(t);
+      }
+    });
+    // resets and decoder failures would otherwise be logged by Vert.x with a stack trace each
+    conn.exceptionHandler(t -> log.debug("management connection {}: {}", conn.remoteAddress(), t.toString()));
+  }
+
+  /** A request head Netty could not decode: Vert.x's default answer (400, 414, 431), counted and logged once per 10 s. */
+  private void invalidRequest(HttpServerRequest req) {
+    Throwable cause = req.decoderResult().cause();
+    rejected("malformed_http", "malformed management request from {}: {}", req.remoteAddress(),
+      cause == null ? "invalid request" : describe(cause));
+    HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(req);
+  }
+
+  /** Every request is answered within {@code http.requestTimeoutMs} of its head, or its connection is closed. */
+  private void deadline(RoutingContext ctx) {
+    long timer = vertx.setTimer(requestTimeoutMs, id -> {
+      HttpServerResponse resp = ctx.response();
+      if (resp.ended() || resp.closed()) {
+        return;
+      }
+      rejected("request_timeout", "management request {} {} from {} not complete after {} ms: closed",
+        ctx.request().method(), ctx.request().path(), ctx.request().remoteAddress(), requestTimeoutMs);
+      if (resp.headWritten()) {
+        ctx.request().connection().close();
+      } else {
+        answerAndClose(ctx, 408, "request not complete within " + requestTimeoutMs + " ms (http.requestTimeoutMs)");
+      }
+    });
+    ctx.addEndHandler(ar -> vertx.cancelTimer(timer));
+    ctx.next();
+  }
+
   private void publish(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    String contentType = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (!BodyAdmission.isJson(contentType)) {
+      refuse(ctx, 415, "unsupported_media_type", "content-type: publish takes application/json, got "
+        + (contentType == null ? "none" : "'" + truncate(contentType) + "'"));
+      return;
+    }
+    String lengthHeader = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long length;
+    try {
+      length = lengthHeader == null ? -1 : Long.parseLong(lengthHeader.trim());
+    } catch (NumberFormatException e) {
+      refuse(ctx, 400, "malformed_http", "content-length: not a number");
+      return;
+    }
+    Body body = new Body(length);
+    if (length >= 0) {
+      BodyAdmission.Verdict verdict = admission.admit(length);
+      if (verdict != BodyAdmission.Verdict.ADMIT) {
+        refuse(ctx, verdict, length);
+        return;
+      }
+      body.reserved = length;
+      inFlightChanged();
+    }
+    // given back once the request is answered or its connection closes, whatever happened in between
+    ctx.addEndHandler(ar -> {
+      admission.release(body.reserved);
+      body.reserved = 0;
+      inFlightChanged();
+    });
+    if (req.isEnded()) {
+      handleBody(ctx, body.buffer);
+      return;
+    }
+    if ("100-continue".equalsIgnoreCase(req.getHeader(HttpHeaders.EXPECT))) {
+      // the body is admitted: only now ask the client for it (curl waits for this on bodies over 1 KiB)
+      ctx.response().writeContinue();
+    }
+    req.handler(chunk -> {
+      if (body.refused) {
+        return;
+      }
+      if (length < 0) {
+        BodyAdmission.Verdict verdict = admission.grow(body.buffer.length(), chunk.length());
+        if (verdict != BodyAdmission.Verdict.ADMIT) {
+          body.refused = true;
+          refuse(ctx, verdict, body.buffer.length() + chunk.length());
+          return;
+        }
+        body.reserved += chunk.length();
+        inFlightChanged();
+      }
+      body.buffer.appendBuffer(chunk);
+    });
+    req.exceptionHandler(t -> {
+      if (t instanceof HttpClosedException) {
+        // the client went away mid-body (or the request timeout closed it): nothing to answer, nothing malformed
+        body.refused = true;
+      } else if (!body.refused) {
+        body.refused = true;
+        refuse(ctx, 400, "malformed_http", "body: " + describe(t));
+      }
+    });
+    req.endHandler(v -> {
+      if (!body.refused) {
+        handleBody(ctx, body.buffer);
+      }
+    });
+  }
+
+  private void handleBody(RoutingContext ctx, Buffer buffer) {
     long now = System.currentTimeMillis();
-    if (ctx.body().buffer() == null || ctx.body().length() == 0) {
-      badRequest(ctx, "body: empty (send one envelope or an array of envelopes)");
+    if (buffer.length() == 0) {
+      badRequest(ctx, "not_json", "body: empty (send one envelope or an array of envelopes)");
       return;
     }
     List<Envelope> envelopes;
     try {
-      envelopes = parser.parseBatch(ctx.body().buffer().getBytes(), now);
+      envelopes = parser.parseBatch(buffer.getBytes(), now, maxEnvelopes);
     } catch (EnvelopeException e) {
-      badRequest(ctx, e.getMessage());
+      badRequest(ctx, e.reason().label(), e.getMessage());
       return;
     }
     if (envelopes.isEmpty()) {
@@ -96,16 +258,89 @@ public final class ApiVerticle extends VerticleBase {
       })
       .onFailure(t -> {
         boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
-        node.metrics().dropped(io.odin.ws.metrics.GatewayMetrics.DropReason.OVERLOAD, envelopes.size());
+        // a timeout: the dispatcher is behind (it may still deliver them); otherwise it refused or failed them
+        node.metrics().dropped(timeout ? DropReason.OVERLOAD : DropReason.DISPATCH_FAILED, envelopes.size());
         json(ctx, 503, new JsonObject().put("error", timeout
           ? "dispatch did not take the messages in time; retry later"
           : "dispatch failed: " + t.getMessage()));
       });
   }
 
-  private void badRequest(RoutingContext ctx, String message) {
+  private void refuse(RoutingContext ctx, BodyAdmission.Verdict verdict, long bytes) {
+    if (verdict == BodyAdmission.Verdict.TOO_LARGE) {
+      refuse(ctx, 413, "body_too_large", "body: " + bytes + " bytes or more, over http.maxBodyBytes ("
+        + node.config().getInt(ApiSettings.MAX_BODY_BYTES) + ")");
+    } else {
+      refuse(ctx, 503, "in_flight_bytes", "busy: the bodies being received already hold http.maxInFlightBodyBytes ("
+        + node.config().getInt(ApiSettings.MAX_IN_FLIGHT_BODY_BYTES) + "); retry later");
+    }
+  }
+
+  /**
+   * Answers before (or instead of) reading the rest of the body, then closes the connection: whatever more of the
+   * body arrives is discarded, never held. The close waits {@link #CLOSE_GRACE_MS} so that the answer is not lost to
+   * the TCP reset a close with unread bytes causes.
+   */
+  private void refuse(RoutingContext ctx, int status, String reason, String message) {
+    rejected(reason, "management request refused ({}): {}", status, message);
+    if (status == 400) {
+      node.metrics().publishRejected();
+    }
+    answerAndClose(ctx, status, message);
+  }
+
+  private void answerAndClose(RoutingContext ctx, int status, String message) {
+    HttpServerRequest req = ctx.request();
+    if (!req.isEnded()) {
+      req.handler(chunk -> { });
+      req.endHandler(v -> { });
+      req.exceptionHandler(t -> { });
+    }
+    HttpServerResponse resp = ctx.response();
+    if (resp.ended() || resp.closed()) {
+      return;
+    }
+    HttpConnection conn = req.connection();
+    resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").putHeader(HttpHeaders.CONNECTION, "close")
+      .end(new JsonObject().put("error", message).encode())
+      .onComplete(ar -> vertx.setTimer(CLOSE_GRACE_MS, id -> conn.close()));
+  }
+
+  private void badRequest(RoutingContext ctx, String reason, String message) {
     node.metrics().publishRejected();
+    node.metrics().httpRejected(reason);
     json(ctx, 400, new JsonObject().put("error", message));
+  }
+
+  /** Counts a refused request and logs it at most once per reason per 10 s. */
+  private void rejected(String reason, String format, Object... args) {
+    node.metrics().httpRejected(reason);
+    rejectLog.warn(reason, format, args);
+  }
+
+  private void inFlightChanged() {
+    node.metrics().inFlightBodyBytes(admission.inFlight());
+  }
+
+  private static String describe(Throwable t) {
+    return t == null ? "unknown" : RateLimitedLog.describe(t);
+  }
+
+  private static String truncate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+
+  /** A publish body being received. */
+  private static final class Body {
+    final Buffer buffer;
+    long reserved;
+    boolean refused;
+
+    Body(long length) {
+      // a declared length was admitted (within http.maxBodyBytes and the in-flight budget) before this buffer is
+      // sized for it: no growth copies while it fills
+      buffer = Buffer.buffer((int) Math.max(256, length));
+    }
   }
 
   private void health(RoutingContext ctx) {

@@ -48,5 +48,7 @@ public final class NodeRelayVerticle extends VerticleBase {
         node.metrics().dropped(GatewayMetrics.DropReason.NO_CONNECTION, e.getValue().size());
       }
     }
+    // the sending dispatcher counts a batch no relay confirmed as node_unreachable
+    message.reply(null);
   }
 }

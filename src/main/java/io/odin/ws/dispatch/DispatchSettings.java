@@ -14,19 +14,24 @@ public final class DispatchSettings {
     "Dispatcher verticles per node; each Kafka partition always goes through the same one");
   public static final ConfigKey BROADCAST_TYPES = ConfigKey.stringList("dispatch.broadcastTypes",
     List.of("system-announcement", "maintenance-notify"),
-    "Message types that go to every connection, whatever their token");
+    "Message types that go to every connection, whatever their token (besides channel global and \"broadcast\": true; an envelope with none of these and no token is refused)");
   public static final ConfigKey MAX_ENVELOPE_BYTES = ConfigKey.integer("dispatch.maxEnvelopeBytes", 65_536, 64, 16 << 20,
     "Largest envelope accepted from any source; larger ones are refused as oversized");
+  public static final ConfigKey MAX_TOKENS_PER_ENVELOPE = ConfigKey.integer("dispatch.maxTokensPerEnvelope",
+    EnvelopeParser.DEFAULT_MAX_TOKENS, 1, 100_000,
+    "Most tokens one envelope may name (HTTP: 400, Kafka: bad record too_many_tokens)");
   public static final ConfigKey HANDOFF_TIMEOUT_MS = ConfigKey.integer("dispatch.handoffTimeoutMs", 10_000, 100, 600_000,
     "How long a producer (publish API, Kafka pool) waits for a dispatcher to hand a batch to the shards");
 
-  public static final List<ConfigKey> KEYS = List.of(INSTANCES, BROADCAST_TYPES, MAX_ENVELOPE_BYTES, HANDOFF_TIMEOUT_MS);
+  public static final List<ConfigKey> KEYS = List.of(INSTANCES, BROADCAST_TYPES, MAX_ENVELOPE_BYTES, MAX_TOKENS_PER_ENVELOPE,
+    HANDOFF_TIMEOUT_MS);
 
   private DispatchSettings() {
   }
 
   /** The envelope parser every source of messages uses, so HTTP and Kafka accept exactly the same envelopes. */
   public static EnvelopeParser parser(GatewayConfig config) {
-    return new EnvelopeParser(new HashSet<>(config.getStringList(BROADCAST_TYPES)), config.getInt(MAX_ENVELOPE_BYTES));
+    return new EnvelopeParser(new HashSet<>(config.getStringList(BROADCAST_TYPES)), config.getInt(MAX_ENVELOPE_BYTES),
+      config.getInt(MAX_TOKENS_PER_ENVELOPE));
   }
 }

@@ -10,6 +10,8 @@ import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.shard.ShardBatch;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.odin.ws.logging.RateLimitedLog;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -35,7 +37,9 @@ public final class DispatchVerticle extends VerticleBase {
   private final int index;
   private final GatewayMetrics metrics;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final RateLimitedLog unreachableLog = new RateLimitedLog(log, 10_000);
   private MessageConsumer<DispatchBatch> consumer;
+  private DeliveryOptions relayOptions;
 
   public DispatchVerticle(NodeContext node, int index) {
     this.node = node;
@@ -45,6 +49,7 @@ public final class DispatchVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    relayOptions = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
     consumer = vertx.eventBus().localConsumer(NodeContext.dispatcherAddress(index), this::onBatch);
     return consumer.completion();
   }
@@ -87,6 +92,7 @@ public final class DispatchVerticle extends VerticleBase {
       plan = RoutingPlanner.plan(p.envelopes, p.lookup, node.directory());
     } catch (RuntimeException e) {
       log.error("routing failed for a batch of {} messages", p.envelopes.size(), e);
+      // the producer counts them as dispatch_failed (HTTP 503; Kafka reads them again)
       p.message.fail(500, "routing failed: " + e);
       return;
     }
@@ -111,13 +117,24 @@ public final class DispatchVerticle extends VerticleBase {
     }
     if (remote != null) {
       for (Map.Entry<String, Map<String, List<Envelope>>> e : remote.entrySet()) {
-        bus.send(NodeContext.relayAddress(e.getKey()), new NodeBatch(e.getValue()));
+        int messages = 0;
+        for (List<Envelope> l : e.getValue().values()) {
+          messages += l.size();
+        }
+        int lost = messages;
+        String owner = e.getKey();
+        // the relay confirms each batch; without that (node gone, partitioned, too slow) the loss is counted
+        bus.request(NodeContext.relayAddress(owner), new NodeBatch(e.getValue()), relayOptions).onFailure(t -> {
+          metrics.dropped(GatewayMetrics.DropReason.NODE_UNREACHABLE, lost);
+          unreachableLog.warn(owner, "batch of {} messages for node {} not confirmed: {}", lost, owner, t.toString());
+        });
       }
     }
     metrics.batch(plan.size());
     metrics.dispatched(DispatchType.TARGETED, plan.targeted());
     metrics.dispatched(DispatchType.BROADCAST, plan.broadcast());
     metrics.dispatched(DispatchType.FALLBACK, plan.fallback());
+    metrics.dispatched(DispatchType.UNKNOWN_NODE, plan.unknownNode());
     metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, plan.undeliverable());
     for (int f : plan.fanout()) {
       if (f > 0) {

@@ -17,15 +17,17 @@ public final class RoutingPlan {
   final int broadcast;
   final int fallback;
   final int undeliverable;
+  final int unknownNode;
 
   RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, int targeted, int broadcast, int fallback,
-              int undeliverable) {
+              int undeliverable, int unknownNode) {
     this.byShard = byShard;
     this.fanout = fanout;
     this.targeted = targeted;
     this.broadcast = broadcast;
     this.fallback = fallback;
     this.undeliverable = undeliverable;
+    this.unknownNode = unknownNode;
   }
 
   /** Shard address to the envelopes for it, in the batch's order. */
@@ -54,6 +56,14 @@ public final class RoutingPlan {
   /** Targeted messages none of whose tokens has a connection anywhere. */
   public int undeliverable() {
     return undeliverable;
+  }
+
+  /**
+   * Targeted messages sent to every shard because the registry put their tokens only on a node this dispatcher
+   * does not know yet (not counted in {@link #fallback()}).
+   */
+  public int unknownNode() {
+    return unknownNode;
   }
 
   public int size() {

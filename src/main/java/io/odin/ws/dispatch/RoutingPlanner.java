@@ -20,6 +20,9 @@ import java.util.Set;
  *   <li>when the registry failed, or does not know a token and is not authoritative, the message falls back to
  *       every live shard (each delivers only to its own connections of the token);</li>
  *   <li>a token an authoritative registry does not know has no connection: the message is undeliverable.</li>
+ *   <li>a token the registry puts only on shards of a node this dispatcher does not know (it has just joined and
+ *       not announced its shards yet) also falls back, but is counted apart ({@code unknownNode}): the holder is
+ *       most likely on that node and the message reaches nobody.</li>
  * </ul>
  * Registry entries naming shards that are not live are ignored, so a stale entry never misroutes; for a
  * non-authoritative registry a token left with no live shard is treated as unknown (fallback), never dropped.
@@ -53,6 +56,7 @@ public final class RoutingPlanner {
     int broadcast = 0;
     int fallback = 0;
     int undeliverable = 0;
+    int unknownNode = 0;
     Set<String> owners = new LinkedHashSet<>();
     for (int i = 0; i < envelopes.size(); i++) {
       Envelope e = envelopes.get(i);
@@ -63,6 +67,7 @@ public final class RoutingPlanner {
       }
       owners.clear();
       boolean unknown = lookup == null;
+      boolean onUnknownNode = false;
       if (!unknown) {
         for (String token : e.tokens()) {
           Collection<String> shards = lookup.shardsOf(token);
@@ -78,12 +83,17 @@ public final class RoutingPlanner {
           if (!anyLive && !lookup.authoritative()) {
             // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
             unknown = true;
+            onUnknownNode = shards != null && shards.stream().anyMatch(directory::isOnUnknownNode);
             break;
           }
         }
       }
       if (unknown) {
-        fallback++;
+        if (onUnknownNode) {
+          unknownNode++;
+        } else {
+          fallback++;
+        }
         fanout[i] = addToAll(byShard, live, e);
       } else if (owners.isEmpty()) {
         undeliverable++;
@@ -95,7 +105,7 @@ public final class RoutingPlanner {
         fanout[i] = owners.size();
       }
     }
-    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable);
+    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable, unknownNode);
   }
 
   private static int addToAll(Map<String, List<Envelope>> byShard, List<String> live, Envelope e) {

@@ -3,10 +3,14 @@ package io.odin.ws.ingest;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.protocol.EnvelopeParser;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.odin.ws.metrics.GatewayMetrics.DropReason;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.kafka.client.consumer.KafkaReadStream;
@@ -49,6 +53,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private final EnvelopeParser parser;
   private final OffsetTracker offsets = new OffsetTracker();
   private final RateLimitedLog badRecordLog = new RateLimitedLog(log, 10_000);
+  private final RateLimitedLog dispatchLog = new RateLimitedLog(log, 10_000);
   private final KafkaLag lag;
   private KafkaReadStream<String, byte[]> consumer;
   private DeadLetters deadLetters;
@@ -173,8 +178,15 @@ public final class KafkaPoolVerticle extends VerticleBase {
           if (ar.succeeded()) {
             offsets.handedOver(part.commitOffsets);
           } else {
-            // the dispatcher still holds the batch; what follows on these partitions commits past it
-            log.warn("kafka batch of {} records not confirmed by dispatch: {}", part.envelopes.size(), ar.cause().toString());
+            // not retried: later batches of these partitions are already at the dispatcher, and re-sending this one
+            // would break partition order. Never past silently: counted (a timeout may still be delivered late,
+            // a failure is not), and what follows on these partitions commits past it.
+            boolean timeout = ar.cause() instanceof ReplyException
+              && ((ReplyException) ar.cause()).failureType() == ReplyFailure.TIMEOUT;
+            node.metrics().dropped(timeout ? DropReason.OVERLOAD : DropReason.DISPATCH_FAILED, part.envelopes.size());
+            dispatchLog.warn(timeout ? "timeout" : "failed", "kafka batch of {} records {} by dispatch, counted in"
+                + " odin_messages_dropped_total{reason=\"{}\"}: {}", part.envelopes.size(),
+              timeout ? "not confirmed in time" : "refused", timeout ? "overload" : "dispatch_failed", ar.cause().toString());
           }
           commitSoon();
           maybeResume();
@@ -199,8 +211,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private void skip(PolledBatch.BadRecord bad) {
     String reason = bad.problem.reason().label();
     node.metrics().kafkaBadRecord(reason);
-    badRecordLog.warn("skipped bad record {}-{}@{}: {}", bad.record.topic(), bad.record.partition(),
-      bad.record.offset(), bad.problem.getMessage());
+    badRecordLog.warn(reason, "skipped bad record {}-{}@{} ({}): {}", bad.record.topic(), bad.record.partition(),
+      bad.record.offset(), reason, bad.problem.getMessage());
     if (deadLetters != null) {
       // KafkaProducer.send may block for metadata while Kafka is unreachable: never on the event loop
       vertx.executeBlocking(() -> {

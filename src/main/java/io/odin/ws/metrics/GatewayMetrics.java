@@ -31,11 +31,28 @@ import java.util.function.Supplier;
  */
 public final class GatewayMetrics {
 
-  /** How a message was routed. */
-  public enum DispatchType { TARGETED, BROADCAST, FALLBACK }
+  /**
+   * How a message was routed. {@code UNKNOWN_NODE}: the registry put a token only on shards of a node this
+   * dispatcher has no shards for (it joined and has not announced them yet, or it left); the message went to
+   * every known shard like a fallback, but most likely reached nobody.
+   */
+  public enum DispatchType { TARGETED, BROADCAST, FALLBACK, UNKNOWN_NODE }
 
-  /** Why a message did not reach a connection. */
-  public enum DropReason { SLOW_CLIENT, NO_CONNECTION, OVERLOAD }
+  /**
+   * Why a message did not reach a connection: {@code SLOW_CLIENT} the socket's write queue was full or it was
+   * closing; {@code NO_CONNECTION} its tokens have no connection; {@code OVERLOAD} dispatch did not take it in
+   * time (HTTP 503); {@code DISPATCH_FAILED} dispatch refused or failed it (HTTP 503, or a Kafka batch that will be
+   * read again); {@code NODE_UNREACHABLE} the node holding its shard could not be reached.
+   */
+  public enum DropReason { SLOW_CLIENT, NO_CONNECTION, OVERLOAD, DISPATCH_FAILED, NODE_UNREACHABLE }
+
+  /**
+   * The {@code reason} labels of {@code odin_http_rejected_total} registered up front: management requests
+   * refused at the edge. Envelope problems use {@code EnvelopeException.Reason} labels (no_target, not_json, ...).
+   */
+  public static final java.util.List<String> HTTP_REJECT_REASONS = java.util.List.of(
+    "malformed_http", "unsupported_media_type", "body_too_large", "in_flight_bytes", "request_timeout",
+    "no_target", "too_many_tokens", "too_many_envelopes", "not_json");
 
   /** Why a connection closed. */
   public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD }
@@ -51,6 +68,8 @@ public final class GatewayMetrics {
   private final Timer deliveryLatency;
   private final Counter clientErrors;
   private final Counter publishRejected;
+  private final ConcurrentMap<String, Counter> httpRejected = new ConcurrentHashMap<>();
+  private final AtomicLong inFlightBodyBytes = new AtomicLong();
   private final Timer redisLookup;
   /** {@code odin_redis_errors_total{op}}, by the registry operation that failed. */
   private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
@@ -100,6 +119,11 @@ public final class GatewayMetrics {
       .description("Client frames answered with an error (malformed, unknown op)").register(registry);
     publishRejected = Counter.builder("odin.publish.rejected")
       .description("Publish API requests refused as malformed").register(registry);
+    for (String reason : HTTP_REJECT_REASONS) {
+      httpRejectedCounter(reason);
+    }
+    Gauge.builder("odin.http.inflight.body.bytes", inFlightBodyBytes, AtomicLong::get)
+      .description("Bytes of publish bodies being received now (bounded by http.maxInFlightBodyBytes)").register(registry);
     redisLookup = Timer.builder("odin.redis.lookup.duration")
       .description("One batch lookup in the Redis connection registry, from request to answer")
       .publishPercentileHistogram()
@@ -305,6 +329,29 @@ public final class GatewayMetrics {
 
   public void publishRejected() {
     publishRejected.increment();
+  }
+
+  /** {@code odin_http_rejected_total{reason}}: a management request refused at the edge (malformed, over a limit). */
+  public void httpRejected(String reason) {
+    httpRejectedCounter(reason).increment();
+  }
+
+  public double httpRejectedCount(String reason) {
+    return httpRejectedCounter(reason).count();
+  }
+
+  private Counter httpRejectedCounter(String reason) {
+    Counter c = httpRejected.get(reason);
+    if (c == null) {
+      c = httpRejected.computeIfAbsent(reason, r -> Counter.builder("odin.http.rejected").tag("reason", r)
+        .description("Management requests refused at the edge (malformed, over a limit), by reason").register(registry));
+    }
+    return c;
+  }
+
+  /** {@code odin_http_inflight_body_bytes}: the bytes of publish bodies being received now. */
+  public void inFlightBodyBytes(long bytes) {
+    inFlightBodyBytes.set(bytes);
   }
 
   public double dispatchedCount(DispatchType type) {

@@ -121,7 +121,7 @@ public final class NodeContext {
 
   /** The event-bus address of shard {@code index} of this node. Unique in the cluster. */
   public String shardAddress(int index) {
-    return "odin.shard." + nodeId + "." + index;
+    return ShardDirectory.SHARD_ADDRESS_PREFIX + nodeId + "." + index;
   }
 
   /** The address where a node takes the batches other nodes' dispatchers route to its shards. */

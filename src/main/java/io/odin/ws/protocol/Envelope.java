@@ -42,7 +42,7 @@ public final class Envelope {
     return frame;
   }
 
-  /** True when the message goes to every connection (broadcast type, channel "global", or no token). */
+  /** True when the message goes to every connection (broadcast type, channel "global", or {@code "broadcast": true}). */
   public boolean isBroadcast() {
     return broadcast;
   }

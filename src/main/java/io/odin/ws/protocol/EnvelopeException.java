@@ -7,7 +7,9 @@ public final class EnvelopeException extends Exception {
 
   /** Why an envelope was refused; the lower-case name is the metric label. */
   public enum Reason {
-    NOT_JSON, NOT_OBJECT, NO_TYPE, BAD_TOKEN, BAD_FIELD, OVERSIZED, NOT_UTF8;
+    NOT_JSON, NOT_OBJECT, NO_TYPE, BAD_TOKEN, BAD_FIELD, OVERSIZED, NOT_UTF8,
+    /** Neither a token nor an explicit broadcast: nothing is broadcast unless the producer asks. */
+    NO_TARGET, TOO_MANY_TOKENS, TOO_MANY_ENVELOPES;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

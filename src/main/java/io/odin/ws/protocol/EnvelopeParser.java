@@ -12,10 +12,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Parses publish envelopes {@code {"type": string, "token": string | [string, ...], "channel": string, "data": any}}
- * with a streaming parser. {@code data} is never turned into objects: its bytes are copied unchanged into the
- * client frame, which is built here once per message. Other fields are ignored, so producers may add their own.
- * Thread-safe.
+ * Parses publish envelopes {@code {"type": string, "token": string | [string, ...], "broadcast": boolean,
+ * "channel": string, "data": any}} with a streaming parser. {@code data} is never turned into objects: its bytes
+ * are copied unchanged into the client frame, which is built here once per message. Other fields are ignored, so
+ * producers may add their own.
+ * <p>
+ * Routing fails closed: a message goes to every connection only when the producer says so (a type in
+ * {@code dispatch.broadcastTypes}, the channel {@code global}, or {@code "broadcast": true}). An envelope that
+ * names no token and asks for no broadcast is refused ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or
+ * misspelt {@code token} can never turn a private message into a broadcast. Thread-safe.
  */
 public final class EnvelopeParser {
 
@@ -23,6 +28,8 @@ public final class EnvelopeParser {
   public static final String GLOBAL_CHANNEL = "global";
   public static final int MAX_TYPE_LENGTH = 128;
   public static final int MAX_CHANNEL_LENGTH = 256;
+  /** The default of {@code dispatch.maxTokensPerEnvelope}. */
+  public static final int DEFAULT_MAX_TOKENS = 1_000;
 
   private static final JsonFactory JSON = JsonFactory.builder()
     .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
@@ -30,14 +37,29 @@ public final class EnvelopeParser {
 
   private final Set<String> broadcastTypes;
   private final int maxEnvelopeBytes;
+  private final int maxTokens;
 
   public EnvelopeParser(Set<String> broadcastTypes, int maxEnvelopeBytes) {
+    this(broadcastTypes, maxEnvelopeBytes, DEFAULT_MAX_TOKENS);
+  }
+
+  /** @param maxTokens the most tokens one envelope may name ({@code dispatch.maxTokensPerEnvelope}) */
+  public EnvelopeParser(Set<String> broadcastTypes, int maxEnvelopeBytes, int maxTokens) {
     this.broadcastTypes = Set.copyOf(broadcastTypes);
     this.maxEnvelopeBytes = maxEnvelopeBytes;
+    this.maxTokens = maxTokens;
   }
 
   /** One envelope or a JSON array of them, as the publish API takes them. Fails on the first bad one. */
   public List<Envelope> parseBatch(byte[] json, long publishedAtMillis) throws EnvelopeException {
+    return parseBatch(json, publishedAtMillis, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #parseBatch(byte[], long)}, refusing an array of more than {@code maxEnvelopes} envelopes
+   * ({@code http.maxEnvelopesPerRequest}) as soon as the one too many starts.
+   */
+  public List<Envelope> parseBatch(byte[] json, long publishedAtMillis, int maxEnvelopes) throws EnvelopeException {
     int start = skipWhitespace(json, 0);
     if (start < json.length && json[start] == '[') {
       List<Envelope> out = new ArrayList<>();
@@ -48,6 +70,10 @@ public final class EnvelopeParser {
         while ((t = nextToken(p)) != JsonToken.END_ARRAY) {
           if (t == null) {
             throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "body: unexpected end of JSON");
+          }
+          if (index >= maxEnvelopes) {
+            throw new EnvelopeException(EnvelopeException.Reason.TOO_MANY_ENVELOPES,
+              "body: more than " + maxEnvelopes + " envelopes in one request (http.maxEnvelopesPerRequest)");
           }
           if (t != JsonToken.START_OBJECT) {
             throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "[" + index + "]: must be a JSON object");
@@ -98,6 +124,8 @@ public final class EnvelopeParser {
     String type = null;
     String channel = null;
     String[] tokens = null;
+    boolean broadcastAsked = false;
+    boolean misspeltTokens = false;
     int dataFrom = -1;
     int dataTo = -1;
     try (JsonParser p = JSON.createParser(json, from, to - from)) {
@@ -118,7 +146,19 @@ public final class EnvelopeParser {
               : requireString(p, value, "channel", MAX_CHANNEL_LENGTH, EnvelopeException.Reason.BAD_FIELD);
             break;
           case "token":
-            tokens = readTokens(p, value);
+            tokens = readTokens(p, value, maxTokens);
+            break;
+          case "broadcast":
+            if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE) {
+              p.skipChildren();
+              throw new EnvelopeException(EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
+            }
+            broadcastAsked = value == JsonToken.VALUE_TRUE;
+            break;
+          case "tokens":
+            // not a field: remembered only to name the likely typo if the envelope turns out to have no target
+            misspeltTokens = true;
+            p.skipChildren();
             break;
           case "data":
             // the parser counts offsets from the start of the slice it was given
@@ -149,18 +189,22 @@ public final class EnvelopeParser {
     if (type == null || type.isEmpty()) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TYPE, "type: missing (a non-empty string is required)");
     }
-    if (tokens == null && fallbackToken != null) {
+    boolean broadcast = broadcastAsked || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
+    if (!broadcast && tokens == null && fallbackToken != null) {
       if (!Token.isValid(fallbackToken)) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
       }
       tokens = new String[] {fallbackToken};
     }
-    boolean broadcast = tokens == null || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
+    if (!broadcast && tokens == null) {
+      throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true"
+        + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)" : ""));
+    }
     byte[] frame = FrameEncoder.message(type, channel, json, dataFrom, dataTo);
     return new Envelope(type, broadcast ? null : tokens, channel, frame, broadcast, publishedAtMillis);
   }
 
-  private static String[] readTokens(JsonParser p, JsonToken value) throws IOException, EnvelopeException {
+  private static String[] readTokens(JsonParser p, JsonToken value, int maxTokens) throws IOException, EnvelopeException {
     if (value == JsonToken.VALUE_STRING) {
       String token = p.getText();
       if (!Token.isValid(token)) {
@@ -175,6 +219,10 @@ public final class EnvelopeParser {
     JsonToken t;
     int i = 0;
     while ((t = nextToken(p)) != JsonToken.END_ARRAY) {
+      if (i >= maxTokens) {
+        throw new EnvelopeException(EnvelopeException.Reason.TOO_MANY_TOKENS,
+          "token: more than " + maxTokens + " tokens in one envelope (dispatch.maxTokensPerEnvelope)");
+      }
       if (t != JsonToken.VALUE_STRING) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token[" + i + "]: must be a string");
       }
@@ -187,7 +235,7 @@ public final class EnvelopeParser {
     }
     if (tokens.isEmpty()) {
       throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN,
-        "token: an empty array names no recipient (leave token out to broadcast)");
+        "token: an empty array names no recipient (send \"broadcast\": true to reach every connection)");
     }
     return tokens.toArray(new String[0]);
   }

@@ -16,6 +16,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class ShardDirectory {
 
+  /** Shard addresses are {@code odin.shard.NODE.INDEX} ({@code NodeContext.shardAddress}). */
+  public static final String SHARD_ADDRESS_PREFIX = "odin.shard.";
+
   private final String localNode;
   private final List<Runnable> localChangeListeners = new CopyOnWriteArrayList<>();
   private volatile Snapshot snapshot = new Snapshot(Map.of());
@@ -101,6 +104,24 @@ public final class ShardDirectory {
   /** The node a live shard belongs to, or null. */
   public String nodeOf(String shardAddress) {
     return snapshot.nodeByShard.get(shardAddress);
+  }
+
+  /**
+   * True when a shard address names a node this directory has no live shard of (and that is not this node):
+   * a node that joined and has not announced its shards yet, or one that left. False for addresses of another form.
+   */
+  public boolean isOnUnknownNode(String shardAddress) {
+    String node = nodeNamedIn(shardAddress);
+    return node != null && !node.equals(localNode) && !snapshot.byNode.containsKey(node);
+  }
+
+  /** The node id inside a shard address {@code odin.shard.NODE.INDEX}, or null for another form. */
+  static String nodeNamedIn(String shardAddress) {
+    if (shardAddress == null || !shardAddress.startsWith(SHARD_ADDRESS_PREFIX)) {
+      return null;
+    }
+    int dot = shardAddress.lastIndexOf('.');
+    return dot <= SHARD_ADDRESS_PREFIX.length() ? null : shardAddress.substring(SHARD_ADDRESS_PREFIX.length(), dot);
   }
 
   public boolean isLocal(String shardAddress) {

@@ -253,7 +253,7 @@ class RedisRegistryBench {
     }
     Buffer payload = body.toBuffer();
     http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port).setURI("/api/publish"))
-      .compose(req -> req.send(payload))
+      .compose(req -> req.putHeader("content-type", "application/json").send(payload))
       .compose(resp -> resp.body().map(b -> resp.statusCode()))
       .onComplete(ar -> {
         if (ar.succeeded() && ar.result() == 202) {

@@ -109,4 +109,23 @@ class RoutingPlannerTest {
   void tokensToLookUpSkipsBroadcasts() {
     assertEquals(Set.of("a", "b"), RoutingPlanner.tokensToLookUp(List.of(targeted("a", "b"), broadcast(), targeted("a"))));
   }
+
+  @Test
+  void aTokenOnANodeNotKnownYetIsCountedApartFromFallback() {
+    ShardDirectory d = new ShardDirectory("n1");
+    d.add("odin.shard.n1.0");
+    d.putNode("n2", List.of("odin.shard.n2.0"));
+    RegistryLookup lookup = new RegistryLookup(Map.of(
+      "new", List.of("odin.shard.n3.0"),        // n3 joined, its shards not announced here yet
+      "gone", List.of("odin.shard.n2.7"),       // a known node's shard that stopped: an ordinary fallback
+      "here", List.of("odin.shard.n2.0")), false);
+    RoutingPlan plan = RoutingPlanner.plan(List.of(targeted("new"), targeted("gone"), targeted("here")), lookup, d);
+    assertEquals(1, plan.unknownNode());
+    assertEquals(1, plan.fallback());
+    assertEquals(1, plan.targeted());
+    // both still go to every known shard: a registry entry is only a hint
+    assertArrayEquals(new int[] {2, 2, 1}, plan.fanout());
+    assertFalse(d.isOnUnknownNode("odin.shard.n1.5"), "this node");
+    assertFalse(d.isOnUnknownNode("s0"), "another form of address");
+  }
 }

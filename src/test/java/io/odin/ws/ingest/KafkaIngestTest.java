@@ -125,7 +125,7 @@ class KafkaIngestTest {
       int broadcasts = 0;
       for (int n = 0; n < 10_000; n++) {
         if (n % 100 == 99) {
-          send(topic, null, new JsonObject().put("type", "news").put("data", new JsonObject().put("b", broadcasts++)).encode());
+          send(topic, null, new JsonObject().put("type", "news").put("broadcast", true).put("data", new JsonObject().put("b", broadcasts++)).encode());
           continue;
         }
         String token = "k" + (n % 300);
@@ -169,8 +169,11 @@ class KafkaIngestTest {
     try (TestNode node = node(topic, 1, new JsonObject().put("kafka.deadLetterTopic", dlq).put("dispatch.maxEnvelopeBytes", 1024));
          WsClients clients = new WsClients(node.wsPort)) {
       Conn c = clients.connect("victim");
+      Conn bystander = clients.connect("bystander");
       awaitAssigned(node, 1);
       send(topic, "victim", "{\"type\":\"t\",\"data\":{\"n\":1}}");
+      // no key, no token (a typo of it), no broadcast: no target, never a broadcast
+      send(topic, null, "{\"type\":\"t\",\"tokens\":[\"victim\"],\"data\":{\"n\":-3}}");
       send(topic, "victim", "this is not json");
       send(topic, "victim", "[1,2,3]");
       send(topic, "victim", "{\"data\":{\"n\":-1}}");
@@ -181,14 +184,17 @@ class KafkaIngestTest {
       await().atMost(Duration.ofSeconds(60)).until(() -> c.frames.size() >= 2);
       assertEquals(1, data(c, 0).getInteger("n"));
       assertEquals(2, data(c, 1).getInteger("n"));
+      // the partition is in order: the no-target record was handled before n=2 reached the victim
+      assertEquals(List.of(), bystander.frames);
       var registry = node.node().metrics().registry();
       await().atMost(Duration.ofSeconds(10)).until(() ->
         registry.counter("odin.kafka.bad.records", "reason", "not_json").count() == 1
           && registry.counter("odin.kafka.bad.records", "reason", "not_object").count() == 1
           && registry.counter("odin.kafka.bad.records", "reason", "no_type").count() == 1
           && registry.counter("odin.kafka.bad.records", "reason", "bad_token").count() == 1
-          && registry.counter("odin.kafka.bad.records", "reason", "oversized").count() == 1);
-      // the five bad records are in the dead-letter topic with the reason
+          && registry.counter("odin.kafka.bad.records", "reason", "oversized").count() == 1
+          && registry.counter("odin.kafka.bad.records", "reason", "no_target").count() == 1);
+      // the six bad records are in the dead-letter topic with the reason
       Map<String, Integer> reasons = new HashMap<>();
       try (KafkaConsumer<String, String> reader = new KafkaConsumer<>(Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
@@ -196,13 +202,13 @@ class KafkaIngestTest {
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new StringDeserializer())) {
         reader.subscribe(List.of(dlq));
         long deadline = System.currentTimeMillis() + 30_000;
-        while (reasons.values().stream().mapToInt(Integer::intValue).sum() < 5 && System.currentTimeMillis() < deadline) {
+        while (reasons.values().stream().mapToInt(Integer::intValue).sum() < 6 && System.currentTimeMillis() < deadline) {
           for (ConsumerRecord<String, String> r : reader.poll(Duration.ofMillis(500))) {
             reasons.merge(new String(r.headers().lastHeader("odin-error").value(), StandardCharsets.UTF_8), 1, Integer::sum);
           }
         }
       }
-      assertEquals(Map.of("not_json", 1, "not_object", 1, "no_type", 1, "bad_token", 1, "oversized", 1), reasons);
+      assertEquals(Map.of("not_json", 1, "not_object", 1, "no_type", 1, "bad_token", 1, "oversized", 1, "no_target", 1), reasons);
     }
   }
 

@@ -116,7 +116,7 @@ public class DashboardTest {
       JsonArray traffic = new JsonArray()
         .add(new JsonObject().put("type", "order").put("token", "d0").put("data", 1))
         .add(new JsonObject().put("type", "order").put("token", "d1").put("data", 2))
-        .add(new JsonObject().put("type", "news").put("data", 3));
+        .add(new JsonObject().put("type", "news").put("broadcast", true).put("data", 3));
       assertEquals(202, api.post(traffic.encode()).status);
       await().atMost(Duration.ofSeconds(20)).until(() -> conns.get(0).frames.size() == 2 && conns.get(1).frames.size() == 2
         && conns.get(2).frames.size() == 1 && conns.get(3).frames.size() == 1);

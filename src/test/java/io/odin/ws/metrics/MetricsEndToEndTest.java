@@ -54,7 +54,7 @@ class MetricsEndToEndTest {
 
   static JsonObject envelope(String type, Object token, int id) {
     JsonObject e = new JsonObject().put("type", type).put("data", new JsonObject().put("id", id));
-    return token == null ? e : e.put("token", token);
+    return token == null ? e.put("broadcast", true) : e.put("token", token);
   }
 
   @Test
@@ -72,7 +72,7 @@ class MetricsEndToEndTest {
     assertEquals(n, up.sum("vertx_http_server_active_ws_connections") - before.sum("vertx_http_server_active_ws_connections"),
       "Vert.x's WebSocket server metric agrees");
 
-    // traffic: one targeted message per token, two broadcasts (one by type, one without token), in two requests
+    // traffic: one targeted message per token, two broadcasts (one by type, one asked for), in two requests
     JsonArray targeted = new JsonArray();
     for (int i = 0; i < n; i++) {
       targeted.add(envelope("order", "m" + i, i));

@@ -56,12 +56,45 @@ class EnvelopeParserTest {
 
   @Test
   void broadcastRules() throws Exception {
-    assertTrue(parser.parse(bytes("{\"type\":\"t\"}"), null, null, 0).isBroadcast(), "no token");
+    assertTrue(parser.parse(bytes("{\"type\":\"t\",\"broadcast\":true}"), null, null, 0).isBroadcast(), "asked for");
     assertTrue(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"a\"}"), null, null, 0).isBroadcast(), "global channel");
     Envelope typed = parser.parse(bytes("{\"type\":\"system-announcement\",\"token\":\"a\"}"), null, null, 0);
     assertTrue(typed.isBroadcast(), "broadcast type");
     assertEquals(0, typed.tokens().length);
     assertFalse(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"news\",\"token\":\"a\"}"), null, null, 0).isBroadcast());
+    assertTrue(parser.parse(bytes("{\"type\":\"system-announcement\"}"), null, null, 0).isBroadcast(), "broadcast type, no token");
+    assertTrue(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\"}"), null, null, 0).isBroadcast(), "global, no token");
+    // a Kafka key does not turn an asked-for broadcast into a targeted message, and need not be a valid token
+    assertTrue(parser.parse(bytes("{\"type\":\"t\",\"broadcast\":true}"), "any key!", null, 0).isBroadcast());
+  }
+
+  @Test
+  void noTargetIsRefusedNeverBroadcast() {
+    assertProblem("{\"type\":\"t\"}", EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true");
+    assertProblem("{\"type\":\"t\",\"broadcast\":false}", EnvelopeException.Reason.NO_TARGET, "no target");
+    assertProblem("{\"type\":\"t\",\"token\":null}", EnvelopeException.Reason.BAD_TOKEN, "token: must be a string");
+    // the typo of the issue: "tokens" is not a field, so the envelope has no target, and the answer says why
+    assertProblem("{\"type\":\"otp\",\"tokens\":[\"alice\"],\"data\":{\"code\":123456}}", EnvelopeException.Reason.NO_TARGET,
+      "\"tokens\" is not a field");
+    assertProblem("[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"to\":\"b\"}]", EnvelopeException.Reason.NO_TARGET, "[1].token: no target");
+    assertProblem("{\"type\":\"t\",\"broadcast\":\"yes\"}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
+    assertProblem("{\"type\":\"t\",\"broadcast\":1}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
+  }
+
+  @Test
+  void tokenAndEnvelopeCountsAreBounded() throws Exception {
+    EnvelopeParser small = new EnvelopeParser(Set.of(), 1 << 20, 3);
+    assertEquals(3, small.parse(bytes("{\"type\":\"t\",\"token\":[\"a\",\"b\",\"c\"]}"), null, null, 0).tokens().length);
+    EnvelopeException tokens = assertThrows(EnvelopeException.class,
+      () -> small.parse(bytes("{\"type\":\"t\",\"token\":[\"a\",\"b\",\"c\",\"d\"]}"), null, null, 0));
+    assertEquals(EnvelopeException.Reason.TOO_MANY_TOKENS, tokens.reason());
+    assertTrue(tokens.getMessage().contains("dispatch.maxTokensPerEnvelope"), tokens.getMessage());
+    String two = "[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"token\":\"b\"}]";
+    assertEquals(2, small.parseBatch(bytes(two), 0, 2).size());
+    EnvelopeException envelopes = assertThrows(EnvelopeException.class,
+      () -> small.parseBatch(bytes(two.replace("]", ",{}]")), 0, 2));
+    assertEquals(EnvelopeException.Reason.TOO_MANY_ENVELOPES, envelopes.reason());
+    assertTrue(envelopes.getMessage().contains("http.maxEnvelopesPerRequest"), envelopes.getMessage());
   }
 
   @Test
@@ -82,10 +115,10 @@ class EnvelopeParserTest {
 
   @Test
   void batchOfEnvelopes() throws Exception {
-    List<Envelope> list = parser.parseBatch(bytes(" [ {\"type\":\"a\",\"token\":\"x\"}, {\"type\":\"b\",\"data\":[1,{\"c\":2}]} ] "), 5);
+    List<Envelope> list = parser.parseBatch(bytes(" [ {\"type\":\"a\",\"token\":\"x\"}, {\"type\":\"b\",\"broadcast\":true,\"data\":[1,{\"c\":2}]} ] "), 5);
     assertEquals(2, list.size());
     assertEquals("{\"type\":\"b\",\"data\":[1,{\"c\":2}]}", frame(list.get(1)));
-    assertEquals(1, parser.parseBatch(bytes("{\"type\":\"a\"}"), 0).size());
+    assertEquals(1, parser.parseBatch(bytes("{\"type\":\"a\",\"token\":\"x\"}"), 0).size());
     assertEquals(0, parser.parseBatch(bytes("[]"), 0).size());
   }
 
@@ -104,8 +137,8 @@ class EnvelopeParserTest {
     assertProblem("{\"type\":\"t\"", EnvelopeException.Reason.NOT_JSON, "not valid JSON");
     assertProblem("{\"type\":\"t\"} {}", EnvelopeException.Reason.NOT_JSON, "unexpected content");
     assertProblem("not json", EnvelopeException.Reason.NOT_JSON, "body: not valid JSON");
-    assertProblem("[{\"type\":\"ok\"},{\"type\":\"t\",\"token\":\"%%\"}]", EnvelopeException.Reason.BAD_TOKEN, "[1].token:");
-    assertProblem("{\"type\":\"t\",\"data\":\"" + "x".repeat(2000) + "\"}", EnvelopeException.Reason.OVERSIZED, "exceeds the limit of 1024");
+    assertProblem("[{\"type\":\"ok\",\"token\":\"a\"},{\"type\":\"t\",\"token\":\"%%\"}]", EnvelopeException.Reason.BAD_TOKEN, "[1].token:");
+    assertProblem("{\"type\":\"t\",\"token\":\"a\",\"data\":\"" + "x".repeat(2000) + "\"}", EnvelopeException.Reason.OVERSIZED, "exceeds the limit of 1024");
   }
 
   @Test

@@ -45,7 +45,7 @@ class StatusPageTest {
       assertEquals(0L, me.getJsonObject("latency").getLong("count"));
 
       List<Conn> conns = clients.connectAll(List.of("s0", "s1", "s2"));
-      assertEquals(202, api.post("[{\"type\":\"t\",\"token\":\"s0\",\"data\":1},{\"type\":\"news\",\"data\":2}]").status);
+      assertEquals(202, api.post("[{\"type\":\"t\",\"token\":\"s0\",\"data\":1},{\"type\":\"news\",\"broadcast\":true,\"data\":2}]").status);
       await().atMost(Duration.ofSeconds(20)).until(() -> conns.stream().mapToInt(c -> c.frames.size()).sum() == 4);
       JsonObject after = api.get("/api/stats").json().getJsonArray("nodes").getJsonObject(0);
       assertEquals(3, after.getInteger("connections"));

@@ -31,11 +31,24 @@ public final class Publisher implements AutoCloseable {
   }
 
   public Response request(HttpMethod method, String path, String body) {
+    return request(method, path, body, "application/json");
+  }
+
+  /** With this content type (null: none). */
+  public Response request(HttpMethod method, String path, String body, String contentType) {
     // the whole chain on the client's event loop: composed from this (non-Vert.x) thread, a step could run here
     // after the response had already ended on the event loop, and resp.body() would then wait forever
     Promise<Response> answer = Promise.promise();
     vertx.runOnContext(v -> http.request(new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(path))
-      .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
+      .compose(req -> {
+        if (body == null) {
+          return req.send();
+        }
+        if (contentType != null) {
+          req.putHeader("content-type", contentType);
+        }
+        return req.send(Buffer.buffer(body));
+      })
       .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(), b.toString())))
       .onComplete(answer));
     return WsClients.await(answer.future());

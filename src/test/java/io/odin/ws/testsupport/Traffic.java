@@ -40,11 +40,11 @@ public final class Traffic implements AutoCloseable {
         batch.add(new JsonObject().put("type", "order").put("token", token).put("data", new JsonObject().put("n", next)));
       }
       if (broadcastEvery > 0 && tick++ % broadcastEvery == 0) {
-        batch.add(new JsonObject().put("type", "news").put("data", new JsonObject().put("tick", tick)));
+        batch.add(new JsonObject().put("type", "news").put("broadcast", true).put("data", new JsonObject().put("tick", tick)));
       }
       inFlight = true;
       http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(httpPort).setURI("/api/publish"))
-        .compose(req -> req.send(Buffer.buffer(batch.encode())))
+        .compose(req -> req.putHeader("content-type", "application/json").send(Buffer.buffer(batch.encode())))
         .compose(resp -> resp.body().map(b -> resp.statusCode()))
         .onComplete(ar -> {
           inFlight = false;

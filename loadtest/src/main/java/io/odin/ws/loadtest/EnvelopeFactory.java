@@ -4,7 +4,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Builds the publish envelopes the gateway takes ({@code {"type":..,"token":..,"channel":..,"data":..}}), with the
- * load tool's {@link Payload} as data. A broadcast has no token.
+ * load tool's {@link Payload} as data. A broadcast has no token and says {@code "broadcast": true} (the gateway
+ * refuses an envelope with neither).
  */
 public final class EnvelopeFactory {
 
@@ -27,7 +28,9 @@ public final class EnvelopeFactory {
     boolean broadcast = tokens == null || tokens.length == 0;
     StringBuilder sb = new StringBuilder(128 + (pad == null ? 0 : pad.length()));
     sb.append("{\"type\":\"").append(escape(type)).append('"');
-    if (!broadcast) {
+    if (broadcast) {
+      sb.append(",\"broadcast\":true");
+    } else {
       if (tokens.length == 1) {
         sb.append(",\"token\":\"").append(plan.name(tokens[0])).append('"');
       } else {

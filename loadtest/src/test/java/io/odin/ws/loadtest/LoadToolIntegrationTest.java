@@ -72,7 +72,7 @@ class LoadToolIntegrationTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> gateway.connections() >= 200);
     // a broadcast copy of message 0, which the tool published as a targeted message (its mix starts targeted):
     // every other token's connections get a misrouted message, the token's own connections a duplicate
-    String forged = "{\"type\":\"loadtest\",\"data\":" + Payload.data("inject", 0, MicroClock.nowMicros(), 't', null) + "}";
+    String forged = "{\"type\":\"loadtest\",\"broadcast\":true,\"data\":" + Payload.data("inject", 0, MicroClock.nowMicros(), 't', null) + "}";
     assertEquals(202, gateway.publish(forged));
     LoadTest.LoadReport report = run.get(60, TimeUnit.SECONDS);
     RoutingVerifier.Result v = report.verification();
