@@ -8,6 +8,8 @@ import io.odin.ws.cluster.NodeRelayVerticle;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchSettingVerticle;
+import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
@@ -66,6 +68,7 @@ public final class BootstrapVerticle extends VerticleBase {
       config = GatewayConfig.resolve(config(), env);
       KafkaSettings.validate(config);
       RegistrySettings.check(config);
+      DispatchSettings.initialSetting(config);
       LogSettings.apply(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
@@ -89,6 +92,8 @@ public final class BootstrapVerticle extends VerticleBase {
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
+      // the cluster's dispatch setting before this node takes traffic
+      .compose(id -> vertx.deployVerticle(new DispatchSettingVerticle(node)))
       .compose(id -> vertx.deployVerticle(new ApiVerticle(node)))
       .compose(id -> deployKafkaPool(config))
       // last: announce this node's shards to the cluster once they all listen

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.dispatch.DispatchControl;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
@@ -40,6 +41,7 @@ public final class NodeContext {
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
+  private final DispatchControl dispatchControl;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
@@ -73,6 +75,8 @@ public final class NodeContext {
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
+    this.dispatchControl = new DispatchControl(DispatchSettings.initialSetting(config));
+    metrics.dispatchSetting(dispatchControl::current);
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
@@ -100,6 +104,11 @@ public final class NodeContext {
 
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  /** The dispatch setting in force on this node (dispatch.mode, dispatch.targetedPercent), changed at run time. */
+  public DispatchControl dispatchControl() {
+    return dispatchControl;
   }
 
   public PrometheusMeterRegistry prometheus() {

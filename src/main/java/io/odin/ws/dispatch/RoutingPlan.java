@@ -17,15 +17,17 @@ public final class RoutingPlan {
   final int broadcast;
   final int fallback;
   final int undeliverable;
+  final int filtered;
 
   RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, int targeted, int broadcast, int fallback,
-              int undeliverable) {
+              int undeliverable, int filtered) {
     this.byShard = byShard;
     this.fanout = fanout;
     this.targeted = targeted;
     this.broadcast = broadcast;
     this.fallback = fallback;
     this.undeliverable = undeliverable;
+    this.filtered = filtered;
   }
 
   /** Shard address to the envelopes for it, in the batch's order. */
@@ -51,9 +53,14 @@ public final class RoutingPlan {
     return fallback;
   }
 
-  /** Targeted messages none of whose tokens has a connection anywhere. */
+  /** Targeted-path messages none of whose tokens has a connection anywhere (offline): sent nowhere. */
   public int undeliverable() {
     return undeliverable;
+  }
+
+  /** Messages with tokens that took the broadcast path (dispatch.mode / targetedPercent): to every shard, each filtering. */
+  public int filtered() {
+    return filtered;
   }
 
   public int size() {
