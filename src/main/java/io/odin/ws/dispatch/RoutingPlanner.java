@@ -21,8 +21,9 @@ import java.util.Set;
  *   <li>messages on the targeted path go to the live shards the registry names for their tokens;</li>
  *   <li>when the registry failed, or does not know a token and is not authoritative, the message falls back to
  *       every live shard (each delivers only to its own connections of the token);</li>
- *   <li>a token an authoritative registry does not know has no connection (offline): it costs nothing, and a
- *       message none of whose tokens has a live shard is undeliverable, sent nowhere.</li>
+ *   <li>a token an authoritative registry does not know has no connection (offline), as long as no other node
+ *       announced connections missing from the registry: it costs nothing, and a message none of whose tokens has
+ *       a live shard is undeliverable, sent nowhere.</li>
  * </ul>
  * Every path goes through the dispatcher's one ordered stream per shard, so the path of a token may change
  * between batches without reordering, duplicating or losing its messages.
@@ -79,6 +80,9 @@ public final class RoutingPlanner {
     int undeliverable = 0;
     int filtered = 0;
     Set<String> owners = new LinkedHashSet<>();
+    // a token the lookup does not find is offline only when the registry saw every registration: its answer is
+    // authoritative and no other node has announced connections missing from it (Redis unreachable from there)
+    boolean offlineIsKnown = lookup != null && lookup.authoritative() && directory.registriesComplete();
     for (int i = 0; i < envelopes.size(); i++) {
       Envelope e = envelopes.get(i);
       if (e.isBroadcast()) {
@@ -108,7 +112,7 @@ public final class RoutingPlanner {
               }
             }
           }
-          if (!anyLive && !lookup.authoritative()) {
+          if (!anyLive && !offlineIsKnown) {
             // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
             unknown = true;
             break;

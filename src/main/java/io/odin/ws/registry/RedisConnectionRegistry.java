@@ -565,6 +565,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return !closed && breaker.allowRequest() && inSync;
   }
 
+  @Override
+  public boolean complete() {
+    return available();
+  }
+
   public CircuitBreaker.State breakerState() {
     return breaker.state();
   }

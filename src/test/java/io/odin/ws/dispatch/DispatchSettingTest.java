@@ -198,6 +198,11 @@ class DispatchSettingTest {
     RoutingPlan failed = RoutingPlanner.plan(List.of(offline), null, directory, all);
     assertEquals(1, failed.fallback(), "Redis error, timeout, open breaker, refill window: every shard");
     assertEquals(3, failed.fanout()[0]);
+    // another node announced that its connections may be missing from the registry (Redis unreachable there)
+    directory.registryComplete("n2", false);
+    RoutingPlan doubt = RoutingPlanner.plan(List.of(offline), new RegistryLookup(Map.of(), true), directory, all);
+    assertEquals(1, doubt.fallback(), "an unknown token may be connected on n2: every shard");
+    directory.registryComplete("n2", true);
     // one offline and one online token: only the online token's shard
     Envelope mixed = message("nobody", "user-1");
     RoutingPlan plan = RoutingPlanner.plan(List.of(mixed), new RegistryLookup(Map.of("user-1", List.of("s2")), true), directory, all);
