@@ -94,7 +94,7 @@ class RolloutClusterTest {
       nodes.add(launch(i, ports.get(i), true));
     }
     for (ChildNode n : nodes) {
-      n.awaitReady();
+      awaitReady(n);
     }
     await().atMost(Duration.ofSeconds(60)).until(() -> nodes.stream().allMatch(n -> clusterNodes(n).size() == 3));
     // a stable consumer group: records produced during a rebalance may come twice (Kafka's at-least-once)
@@ -148,6 +148,16 @@ class RolloutClusterTest {
     if (redis != null) {
       redis.close();
     }
+  }
+
+  /** Like ChildNode.awaitReady, with room for a machine shared with other work (a clustered JVM took 53 s there). */
+  private static void awaitReady(ChildNode n) {
+    await().atMost(Duration.ofMinutes(4)).ignoreExceptions().until(() -> {
+      if (!n.isAlive()) {
+        throw new IllegalStateException(n.name + " exited: " + n.logText());
+      }
+      return n.api().get("/health/ready").status == 200;
+    });
   }
 
   private static JsonObject clusterNodes(ChildNode n) {
@@ -295,7 +305,7 @@ class RolloutClusterTest {
         // a node joins mid-way: ready means it runs the cluster's setting, not its configured 100%
         ChildNode joiner = launch(3, joinerPort, false);
         nodes.add(joiner);
-        joiner.awaitReady();
+        awaitReady(joiner);
         assertEquals(current, dispatchOf(joiner), "the joiner applies the cluster's current setting");
         await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> clusterNodes(n).size() == 4));
         flow();
