@@ -8,6 +8,7 @@ import io.odin.ws.cluster.NodeRelayVerticle;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.dispatch.DispatchSettingVerticle;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
@@ -84,7 +85,8 @@ public final class BootstrapVerticle extends VerticleBase {
     boolean clustered = vertx.isClustered();
     ConnectionLimits connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
       config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP));
-    node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), connectionLimits,
+    node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), DispatchSettings.initialSetting(config),
+      connectionLimits,
       n -> registryOverride != null ? registryOverride.apply(config)
         : RegistrySettings.create(vertx, config, n.nodeId(), n.directory(), n.metrics(), n::dependency),
       VertxMetricsSetup.registryOf(vertx));
@@ -103,6 +105,8 @@ public final class BootstrapVerticle extends VerticleBase {
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
+      // the cluster's dispatch setting before this node takes traffic
+      .compose(id -> vertx.deployVerticle(new DispatchSettingVerticle(node)))
       .compose(id -> vertx.deployVerticle(new ApiVerticle(node)))
       .compose(id -> deployKafkaPool(config))
       // last: announce this node's shards to the cluster once they all listen

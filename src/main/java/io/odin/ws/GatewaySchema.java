@@ -52,6 +52,7 @@ public final class GatewaySchema {
     GatewayConfig config = GatewayConfig.resolve(SCHEMA, file, env);
     KafkaSettings.validate(config);
     RegistrySettings.check(config);
+    DispatchSettings.initialSetting(config);
     return config;
   }
 

@@ -130,10 +130,13 @@ class RedisStaleEntriesTest {
     List<String> all = new ArrayList<>(tokens("a-", 300));
     all.addAll(tokens("s-", 50));
     all.addAll(tokens("b-", 100));
+    Set<String> entryLost = new HashSet<>(tokens("a-", 120).subList(100, 120));
     for (String t : all) {
       String id = "m-" + t;
       batch.add(new JsonObject().put("type", "order").put("token", t).put("data", new JsonObject().put("id", id)));
-      expected.computeIfAbsent(t, k -> new HashSet<>()).add(id);
+      if (!entryLost.contains(t)) {
+        expected.computeIfAbsent(t, k -> new HashSet<>()).add(id);
+      }
       if (batch.size() == 50) {
         requests.add(batch);
         batch = new JsonArray();
@@ -143,6 +146,7 @@ class RedisStaleEntriesTest {
       requests.add(batch);
     }
     int fallback = 0;
+    int undeliverable = 0;
     try (Publisher publisher = new Publisher(a.httpPort)) {
       for (JsonArray r : requests) {
         Publisher.Response resp;
@@ -161,17 +165,22 @@ class RedisStaleEntriesTest {
         }
         assertEquals(202, resp.status, resp.body);
         fallback += resp.json().getInteger("fallback");
+        undeliverable += resp.json().getInteger("undeliverable");
       }
     }
-    // a-100..119 (only a dead shard known) and b-* (only B's dead shards) fall back; a-0..99 stay targeted
-    assertEquals(120, fallback);
+    // Redis answers completely (every live shard's marker is there), so its answer is trusted: b-* (only B's dead
+    // shards) are offline, sent nowhere; so are a-100..119, whose entries were lost without their shard's marker
+    // (what an eviction does: docs/registry.md, known limits) until the next heartbeat restores them. a-0..99 stay
+    // targeted: a stale entry costs fan-out, never a misdelivery.
+    assertEquals(0, fallback);
+    assertEquals(120, undeliverable);
     long expectedTotal = aConns.stream().mapToLong(c -> expected.getOrDefault(c.token, Set.of()).size()).sum();
     await().atMost(Duration.ofSeconds(30)).until(() -> aConns.stream().mapToLong(c -> c.frames.size()).sum() >= expectedTotal);
     for (Conn c : aConns) {
       Set<String> got = new HashSet<>();
       c.messages().forEach(m -> got.add(m.getJsonObject("data").getString("id")));
       assertEquals(c.frames.size(), got.size(), c.token + " got a duplicate");
-      assertEquals(expected.get(c.token), got, c.token);
+      assertEquals(expected.getOrDefault(c.token, Set.of()), got, c.token);
     }
     assertEquals(expectedTotal, aConns.stream().mapToLong(c -> c.frames.size()).sum(), "no misdelivery");
   }

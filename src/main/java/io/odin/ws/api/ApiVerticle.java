@@ -3,6 +3,8 @@ package io.odin.ws.api;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.node.ShardSummary;
 import io.odin.ws.dispatch.DispatchBatch;
+import io.odin.ws.node.DispatchSetting;
+import io.odin.ws.dispatch.DispatchSettingVerticle;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.RoutingPlan;
 import io.odin.ws.protocol.Envelope;
@@ -30,6 +32,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +43,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The management port: {@code POST /api/publish}, {@code GET /health}, {@code GET /health/ready}, and what
+ * The management port: {@code POST /api/publish}, {@code PUT|GET /api/dispatch}, {@code GET /health}, {@code GET /health/ready}, and what
  * {@link StatusRoutes} adds: {@code GET /metrics}, {@code GET /} (status page), {@code GET /api/stats}.
  * It parses and checks envelopes, then hands them to a dispatcher and answers once they reached the shards.
  * <p>
@@ -81,6 +84,11 @@ public final class ApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.route().handler(this::deadline);
     router.post("/api/publish").handler(this::publish);
+    // the rollout switch of the whole cluster (docs/rollout.md): beside publish, behind the same protection
+    router.put("/api/dispatch")
+      .handler(BodyHandler.create(false).setBodyLimit(4096))
+      .handler(this::changeDispatch);
+    router.get("/api/dispatch").handler(ctx -> json(ctx, 200, node.dispatchControl().current().toJson()));
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
     StatusRoutes.mount(router, vertx, node);
@@ -254,7 +262,8 @@ public final class ApiVerticle extends VerticleBase {
           .put("targeted", plan.targeted())
           .put("broadcast", plan.broadcast())
           .put("fallback", plan.fallback())
-          .put("undeliverable", plan.undeliverable()));
+          .put("undeliverable", plan.undeliverable())
+          .put("filtered", plan.filtered()));
       })
       .onFailure(t -> {
         boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
@@ -306,6 +315,27 @@ public final class ApiVerticle extends VerticleBase {
       .onComplete(ar -> vertx.setTimer(CLOSE_GRACE_MS, id -> conn.close()));
   }
 
+  /**
+   * {@code PUT /api/dispatch} {@code {"mode":..,"targetedPercent":..}}: applied here at once, then published to every
+   * node, each of which applies it at its dispatchers' next batch. Answers the setting now in force here.
+   */
+  private void changeDispatch(RoutingContext ctx) {
+    DispatchSetting next;
+    try {
+      JsonObject body = ctx.body().length() == 0 ? null : new JsonObject(ctx.body().buffer());
+      next = node.dispatchControl().current().change(body, node.nodeId());
+    } catch (io.vertx.core.json.DecodeException e) {
+      json(ctx, 400, new JsonObject().put("error", "body: not a JSON object"));
+      return;
+    } catch (IllegalArgumentException | ClassCastException e) {
+      json(ctx, 400, new JsonObject().put("error", e.getMessage()));
+      return;
+    }
+    DispatchSetting now = node.dispatchControl().offer(next);
+    DispatchSettingVerticle.publish(vertx.eventBus(), now);
+    json(ctx, 200, now.toJson());
+  }
+
   private void badRequest(RoutingContext ctx, String reason, String message) {
     node.metrics().publishRejected();
     node.metrics().httpRejected(reason);
@@ -354,6 +384,7 @@ public final class ApiVerticle extends VerticleBase {
       .put("status", "up")
       .put("connections", shards.connections())
       .put("shards", shards.shards())
+      .put("dispatch", node.dispatchControl().current().toJson())
       .put("dependencies", deps));
   }
 

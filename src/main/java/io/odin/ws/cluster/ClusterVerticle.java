@@ -42,6 +42,8 @@ import java.util.UUID;
 public final class ClusterVerticle extends VerticleBase {
 
   public static final String ANNOUNCE_ADDRESS = "odin.cluster.directory";
+  /** How often this node checks whether its registry entries became complete or incomplete (a volatile read). */
+  static final long REGISTRY_WATCH_MS = 100;
 
   private static final Logger log = LoggerFactory.getLogger(ClusterVerticle.class);
   private static final io.vertx.core.eventbus.DeliveryOptions STATS_TIMEOUT =
@@ -57,6 +59,8 @@ public final class ClusterVerticle extends VerticleBase {
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> statsConsumer;
   private long timer = -1;
+  private long registryWatch = -1;
+  private boolean registryComplete = true;
   private boolean stopping;
 
   public ClusterVerticle(NodeContext node) {
@@ -97,6 +101,15 @@ public final class ClusterVerticle extends VerticleBase {
     statsConsumer = vertx.eventBus().consumer(statsAddress(node.nodeId()), m -> m.reply(NodeStats.snapshot(node)));
     node.clusterStats(this::clusterStats);
     timer = vertx.setPeriodic(settings.announceIntervalMs, id -> announce(false));
+    // other nodes take unknown tokens as offline only while this node's entries are complete: tell them at once
+    registryComplete = node.registry().complete();
+    registryWatch = vertx.setPeriodic(REGISTRY_WATCH_MS, id -> {
+      boolean complete = node.registry().complete();
+      if (complete != registryComplete) {
+        registryComplete = complete;
+        announce(false);
+      }
+    });
     return Future.all(consumer.completion(), statsConsumer.completion()).onSuccess(v -> {
       announce(true);
       log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember(),
@@ -108,6 +121,7 @@ public final class ClusterVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(registryWatch);
     // tell the others right away that this node's shards are gone, before Hazelcast reports the departure
     publish(List.of(), false);
     hazelcast.getCluster().removeMembershipListener(listenerId);
@@ -149,6 +163,7 @@ public final class ClusterVerticle extends VerticleBase {
       .put("node", node.nodeId())
       .put("member", localMember())
       .put("hello", hello)
+      .put("registryComplete", node.registry().complete())
       .put("shards", new JsonArray(new ArrayList<>(shards))));
   }
 
@@ -176,6 +191,7 @@ public final class ClusterVerticle extends VerticleBase {
       shards.add(String.valueOf(s));
     }
     node.directory().putNode(from, shards);
+    node.directory().registryComplete(from, a.getBoolean("registryComplete", true));
     if (isNew) {
       log.info("node {} (member {}) announced {} shards", from, member, shards.size());
     }

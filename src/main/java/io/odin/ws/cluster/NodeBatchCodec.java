@@ -1,5 +1,6 @@
 package io.odin.ws.cluster;
 
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
@@ -15,7 +16,7 @@ import java.util.Map;
  * Wire form of a {@link NodeBatch}: each distinct envelope once (a broadcast bound for 8 shards of the node is
  * written once, not 8 times), then for each shard its address and the indexes of its envelopes.
  * <pre>
- * int envelopeCount, then per envelope: byte flags, long publishedAt, str type, str channel,
+ * int envelopeCount, then per envelope: byte flags (1 broadcast, 2 targeted path, 4 broadcast path), long publishedAt, str type, str channel,
  *                                       int tokenCount, str tokens..., int frameLength, bytes frame
  * int shardCount, then per shard: str address, int count, int index...
  * </pre>
@@ -23,6 +24,11 @@ import java.util.Map;
 public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> {
 
   public static final String NAME = "odin.node-batch";
+
+  /** Envelope flags: a broadcast message; the dispatch path of a message with tokens (per-path metrics). */
+  private static final int BROADCAST = 1;
+  private static final int TARGETED_PATH = 2;
+  private static final int BROADCAST_PATH = 4;
 
   @Override
   public void encodeToWire(Buffer buffer, NodeBatch batch) {
@@ -38,7 +44,7 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
     }
     buffer.appendInt(distinct.size());
     for (Envelope e : distinct) {
-      buffer.appendByte((byte) (e.isBroadcast() ? 1 : 0));
+      buffer.appendByte(flags(e));
       buffer.appendLong(e.publishedAtMillis());
       appendString(buffer, e.type());
       appendString(buffer, e.channel());
@@ -65,7 +71,8 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
     int count = r.readInt();
     Envelope[] envelopes = new Envelope[count];
     for (int i = 0; i < count; i++) {
-      boolean broadcast = r.readByte() == 1;
+      byte flags = r.readByte();
+      boolean broadcast = (flags & BROADCAST) != 0;
       long publishedAt = r.readLong();
       String type = r.readString();
       String channel = r.readString();
@@ -75,6 +82,8 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
       }
       byte[] frame = r.readBytes(r.readInt());
       envelopes[i] = new Envelope(type, tokens, channel, frame, broadcast, publishedAt);
+      envelopes[i].routedOn((flags & TARGETED_PATH) != 0 ? DispatchPath.TARGETED
+        : (flags & BROADCAST_PATH) != 0 ? DispatchPath.BROADCAST : null);
     }
     int shards = r.readInt();
     Map<String, List<Envelope>> byShard = new LinkedHashMap<>();
@@ -88,6 +97,16 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
       byShard.put(address, list);
     }
     return new NodeBatch(byShard);
+  }
+
+  private static byte flags(Envelope e) {
+    int flags = e.isBroadcast() ? BROADCAST : 0;
+    if (e.path() == DispatchPath.TARGETED) {
+      flags |= TARGETED_PATH;
+    } else if (e.path() == DispatchPath.BROADCAST) {
+      flags |= BROADCAST_PATH;
+    }
+    return (byte) flags;
   }
 
   private static void appendString(Buffer buffer, String s) {

@@ -1,6 +1,8 @@
 package io.odin.ws.dispatch;
 
+import io.odin.ws.node.DispatchSetting;
 import io.odin.ws.node.NodeContext;
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.cluster.NodeBatch;
 import io.odin.ws.registry.ShardDirectory;
 import io.odin.ws.metrics.GatewayMetrics;
@@ -61,9 +63,11 @@ public final class DispatchVerticle extends VerticleBase {
 
   private void onBatch(Message<DispatchBatch> message) {
     List<Envelope> envelopes = message.body().envelopes();
-    Pending p = new Pending(message, envelopes);
+    // the rollout setting is read once per batch: a change takes effect at a batch boundary, and the batch is
+    // looked up and planned under the same setting. Every path goes through the same ordered hand-over below.
+    Pending p = new Pending(message, envelopes, node.dispatchControl().current());
     pending.add(p);
-    Set<String> tokens = RoutingPlanner.tokensToLookUp(envelopes);
+    Set<String> tokens = RoutingPlanner.tokensToLookUp(envelopes, p.setting);
     if (tokens.isEmpty()) {
       p.complete(null, false);
     } else {
@@ -89,7 +93,7 @@ public final class DispatchVerticle extends VerticleBase {
   private void handOver(Pending p) {
     RoutingPlan plan;
     try {
-      plan = RoutingPlanner.plan(p.envelopes, p.lookup, node.directory());
+      plan = RoutingPlanner.plan(p.envelopes, p.lookup, node.directory(), p.setting);
     } catch (RuntimeException e) {
       log.error("routing failed for a batch of {} messages", p.envelopes.size(), e);
       // the producer counts them as dispatch_failed (HTTP 503; Kafka reads them again)
@@ -136,9 +140,18 @@ public final class DispatchVerticle extends VerticleBase {
     metrics.dispatched(DispatchType.FALLBACK, plan.fallback());
     metrics.dispatched(DispatchType.UNKNOWN_NODE, plan.unknownNode());
     metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, plan.undeliverable());
-    for (int f : plan.fanout()) {
+    int[] fanout = plan.fanout();
+    for (int i = 0; i < fanout.length; i++) {
+      int f = fanout[i];
       if (f > 0) {
         metrics.fanout(f);
+      }
+      DispatchPath path = p.envelopes.get(i).path();
+      if (path != null) {
+        metrics.pathDispatched(path, f);
+        if (f == 0) {
+          metrics.pathDropped(path, GatewayMetrics.DropReason.NO_CONNECTION, 1);
+        }
       }
     }
     p.message.reply(plan);
@@ -147,12 +160,14 @@ public final class DispatchVerticle extends VerticleBase {
   private final class Pending {
     final Message<DispatchBatch> message;
     final List<Envelope> envelopes;
+    final DispatchSetting setting;
     RegistryLookup lookup;
     boolean done;
 
-    Pending(Message<DispatchBatch> message, List<Envelope> envelopes) {
+    Pending(Message<DispatchBatch> message, List<Envelope> envelopes, DispatchSetting setting) {
       this.message = message;
       this.envelopes = envelopes;
+      this.setting = setting;
     }
 
     void complete(RegistryLookup result, boolean failed) {

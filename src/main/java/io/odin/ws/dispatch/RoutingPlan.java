@@ -18,9 +18,10 @@ public final class RoutingPlan {
   final int fallback;
   final int undeliverable;
   final int unknownNode;
+  final int filtered;
 
   RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, int targeted, int broadcast, int fallback,
-              int undeliverable, int unknownNode) {
+              int undeliverable, int unknownNode, int filtered) {
     this.byShard = byShard;
     this.fanout = fanout;
     this.targeted = targeted;
@@ -28,6 +29,7 @@ public final class RoutingPlan {
     this.fallback = fallback;
     this.undeliverable = undeliverable;
     this.unknownNode = unknownNode;
+    this.filtered = filtered;
   }
 
   /** Shard address to the envelopes for it, in the batch's order. */
@@ -53,7 +55,7 @@ public final class RoutingPlan {
     return fallback;
   }
 
-  /** Targeted messages none of whose tokens has a connection anywhere. */
+  /** Targeted-path messages none of whose tokens has a connection anywhere (offline): sent nowhere. */
   public int undeliverable() {
     return undeliverable;
   }
@@ -64,6 +66,11 @@ public final class RoutingPlan {
    */
   public int unknownNode() {
     return unknownNode;
+  }
+
+  /** Messages with tokens that took the broadcast path (dispatch.mode / targetedPercent): to every shard, each filtering. */
+  public int filtered() {
+    return filtered;
   }
 
   public int size() {

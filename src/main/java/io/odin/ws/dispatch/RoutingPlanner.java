@@ -1,5 +1,7 @@
 package io.odin.ws.dispatch;
 
+import io.odin.ws.node.DispatchSetting;
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.registry.ShardDirectory;
@@ -16,14 +18,20 @@ import java.util.Set;
  * Decides which shards get each message of a batch:
  * <ul>
  *   <li>broadcast messages go to every live shard;</li>
- *   <li>targeted messages go to the live shards the registry names for their tokens;</li>
+ *   <li>messages the {@link DispatchSetting} puts on the broadcast path go to every live shard, each shard
+ *       filtering by token (no lookup: the old system's behaviour, the control group of a rollout);</li>
+ *   <li>messages on the targeted path go to the live shards the registry names for their tokens;</li>
  *   <li>when the registry failed, or does not know a token and is not authoritative, the message falls back to
  *       every live shard (each delivers only to its own connections of the token);</li>
- *   <li>a token an authoritative registry does not know has no connection: the message is undeliverable.</li>
+ *   <li>a token an authoritative registry does not know has no connection (offline), as long as no other node
+ *       announced connections missing from the registry: it costs nothing, and a message none of whose tokens has
+ *       a live shard is undeliverable, sent nowhere.</li>
  *   <li>a token the registry puts only on shards of a node this dispatcher does not know (it has just joined and
  *       not announced its shards yet) also falls back, but is counted apart ({@code unknownNode}): the holder is
  *       most likely on that node and the message reaches nobody.</li>
  * </ul>
+ * Every path goes through the dispatcher's one ordered stream per shard, so the path of a token may change
+ * between batches without reordering, duplicating or losing its messages.
  * Registry entries naming shards that are not live are ignored, so a stale entry never misroutes; for a
  * non-authoritative registry a token left with no live shard is treated as unknown (fallback), never dropped.
  */
@@ -32,11 +40,19 @@ public final class RoutingPlanner {
   private RoutingPlanner() {
   }
 
+  /** Every message with tokens on the targeted path, as before rollouts existed. */
+  public static final DispatchSetting ALL_TARGETED = DispatchSetting.fromConfig(DispatchSetting.TARGETED, 100);
+
   /** The distinct tokens of the batch's targeted messages: what to look up. */
   public static Set<String> tokensToLookUp(List<Envelope> envelopes) {
+    return tokensToLookUp(envelopes, ALL_TARGETED);
+  }
+
+  /** The distinct tokens of the batch's messages on the targeted path under {@code setting}: what to look up. */
+  public static Set<String> tokensToLookUp(List<Envelope> envelopes, DispatchSetting setting) {
     Set<String> tokens = new LinkedHashSet<>();
     for (Envelope e : envelopes) {
-      if (!e.isBroadcast()) {
+      if (!e.isBroadcast() && setting.pathOf(e.tokens()) == DispatchPath.TARGETED) {
         for (String t : e.tokens()) {
           tokens.add(t);
         }
@@ -49,6 +65,17 @@ public final class RoutingPlanner {
    * @param lookup the registry's answer, or null when the registry failed (everything targeted falls back)
    */
   public static RoutingPlan plan(List<Envelope> envelopes, RegistryLookup lookup, ShardDirectory directory) {
+    return plan(envelopes, lookup, directory, ALL_TARGETED);
+  }
+
+  /**
+   * Routes the batch under {@code setting} (the one the batch's lookup was made for) and marks each message with
+   * its path ({@link Envelope#path()}, for the per-path metrics).
+   *
+   * @param lookup the registry's answer, or null when the registry failed (everything targeted falls back)
+   */
+  public static RoutingPlan plan(List<Envelope> envelopes, RegistryLookup lookup, ShardDirectory directory,
+                                 DispatchSetting setting) {
     List<String> live = directory.all();
     Map<String, List<Envelope>> byShard = new HashMap<>(Math.max(4, live.size() * 2));
     int[] fanout = new int[envelopes.size()];
@@ -57,11 +84,23 @@ public final class RoutingPlanner {
     int fallback = 0;
     int undeliverable = 0;
     int unknownNode = 0;
+    int filtered = 0;
     Set<String> owners = new LinkedHashSet<>();
+    // a token the lookup does not find is offline only when the registry saw every registration: its answer is
+    // authoritative and no other node has announced connections missing from it (Redis unreachable from there)
+    boolean offlineIsKnown = lookup != null && lookup.authoritative() && directory.registriesComplete();
     for (int i = 0; i < envelopes.size(); i++) {
       Envelope e = envelopes.get(i);
       if (e.isBroadcast()) {
         broadcast++;
+        e.routedOn(null);
+        fanout[i] = addToAll(byShard, live, e);
+        continue;
+      }
+      DispatchPath path = setting.pathOf(e.tokens());
+      e.routedOn(path);
+      if (path == DispatchPath.BROADCAST) {
+        filtered++;
         fanout[i] = addToAll(byShard, live, e);
         continue;
       }
@@ -80,11 +119,15 @@ public final class RoutingPlanner {
               }
             }
           }
-          if (!anyLive && !lookup.authoritative()) {
-            // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
-            unknown = true;
+          if (!anyLive) {
+            // known only on a node this dispatcher has not heard of yet (it just joined): counted apart, whatever
+            // the registry's health, since the holder most likely sits there
             onUnknownNode = shards != null && shards.stream().anyMatch(directory::isOnUnknownNode);
-            break;
+            if (onUnknownNode || !offlineIsKnown) {
+              // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
+              unknown = true;
+              break;
+            }
           }
         }
       }
@@ -105,7 +148,7 @@ public final class RoutingPlanner {
         fanout[i] = owners.size();
       }
     }
-    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable, unknownNode);
+    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable, unknownNode, filtered);
   }
 
   private static int addToAll(Map<String, List<Envelope>> byShard, List<String> live, Envelope e) {

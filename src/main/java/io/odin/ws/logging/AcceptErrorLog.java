@@ -25,7 +25,7 @@ public final class AcceptErrorLog extends TurboFilter {
   private static final AtomicLong FAILURES = new AtomicLong();
   private static final AtomicLong LAST_LOGGED = new AtomicLong(Long.MIN_VALUE / 2);
   private static final AtomicLong SINCE_LOGGED = new AtomicLong();
-  private static final org.slf4j.Logger log = LoggerFactory.getLogger("io.odin.ws.shard.Accept");
+  private static final org.slf4j.Logger log = LoggerFactory.getLogger(AcceptErrorLog.class);
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {

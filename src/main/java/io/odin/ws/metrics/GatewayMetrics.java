@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Timer;
 
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.odin.ws.logging.AcceptErrorLog;
+import io.odin.ws.protocol.DispatchPath;
 
 import java.time.Duration;
 import java.util.EnumMap;
@@ -16,6 +17,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.IntSupplier;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -83,6 +86,12 @@ public final class GatewayMetrics {
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
     List.of("not_found", "bad_token", "node_full", "address_full", "shutting_down");
+  /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
+  private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
+  private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];
+  private final Counter[][] pathDropped = new Counter[DispatchPath.values().length][DropReason.values().length];
+  private final Timer[] pathLatency = new Timer[DispatchPath.values().length];
+  private final DistributionSummary[] pathFanout = new DistributionSummary[DispatchPath.values().length];
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -149,8 +158,93 @@ public final class GatewayMetrics {
       .register(registry);
     FunctionCounter.builder("odin.ws.accept.errors", AcceptErrorLog.class, c -> AcceptErrorLog.count())
       .description("Failures to accept a TCP connection (e.g. the open-file limit), in this process").register(registry);
+    for (DispatchPath p : DispatchPath.values()) {
+      int i = p.ordinal();
+      pathMessages[i] = Counter.builder("odin.path.messages").tag("path", p.label())
+        .description("Messages with tokens dispatched, by path (targeted or broadcast, dispatch.mode/targetedPercent)")
+        .register(registry);
+      pathDeliveries[i] = Counter.builder("odin.path.deliveries").tag("path", p.label())
+        .description("Frames written to sockets for messages with tokens, by dispatch path").register(registry);
+      for (DropReason r : new DropReason[] {DropReason.NO_CONNECTION, DropReason.SLOW_CLIENT}) {
+        pathDropped[i][r.ordinal()] = Counter.builder("odin.path.dropped").tag("path", p.label()).tag("reason", label(r))
+          .description("Messages with tokens that did not reach a connection, by dispatch path and reason").register(registry);
+      }
+      pathLatency[i] = Timer.builder("odin.path.delivery.latency").tag("path", p.label())
+        .description("Delivery latency of messages with tokens, by dispatch path")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(30))
+        .register(registry);
+      pathFanout[i] = DistributionSummary.builder("odin.path.fanout.size").tag("path", p.label())
+        .description("Shards one message with tokens was sent to, by dispatch path")
+        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
+    }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
+  }
+
+  /** {@code odin_dispatch_targeted_percent}, {@code odin_dispatch_mode{mode}} and the setting's version, read at each scrape. */
+  /**
+   * {@code odin_dispatch_targeted_percent}, {@code odin_dispatch_mode{mode}} and {@code odin_dispatch_setting_version}:
+   * the dispatch setting in force on this node (node.DispatchSetting), read when scraped.
+   */
+  public void dispatchSetting(List<String> modes, Supplier<String> mode, IntSupplier targetedPercent, LongSupplier version) {
+    Gauge.builder("odin.dispatch.targeted.percent", targetedPercent::getAsInt)
+      .description("dispatch.targetedPercent in force on this node").register(registry);
+    for (String m : modes) {
+      Gauge.builder("odin.dispatch.mode", () -> m.equals(mode.get()) ? 1 : 0).tag("mode", m)
+        .description("1 for the dispatch.mode in force on this node").register(registry);
+    }
+    Gauge.builder("odin.dispatch.setting.version", version::getAsLong)
+      .description("Version of the dispatch setting in force (0: the configured one; equal on every node once a change spread)")
+      .register(registry);
+  }
+
+  /** {@code odin_path_messages_total{path}} and {@code odin_path_fanout_size{path}}: one message dispatched on {@code path}. */
+  public void pathDispatched(DispatchPath path, int shards) {
+    pathMessages[path.ordinal()].increment();
+    pathFanout[path.ordinal()].record(shards);
+  }
+
+  /** {@code odin_path_deliveries_total{path}}. */
+  public void pathDelivered(DispatchPath path, long frames) {
+    if (frames > 0) {
+      pathDeliveries[path.ordinal()].increment(frames);
+    }
+  }
+
+  /** {@code odin_path_dropped_total{path,reason}} (no_connection or slow_client). */
+  public void pathDropped(DispatchPath path, DropReason reason, long count) {
+    Counter c = pathDropped[path.ordinal()][reason.ordinal()];
+    if (count > 0 && c != null) {
+      c.increment(count);
+    }
+  }
+
+  /** {@code odin_path_delivery_latency_seconds{path}}. */
+  public void pathLatencyMillis(DispatchPath path, long millis) {
+    pathLatency[path.ordinal()].record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  }
+
+  public double pathMessagesCount(DispatchPath path) {
+    return pathMessages[path.ordinal()].count();
+  }
+
+  public double pathDeliveredCount(DispatchPath path) {
+    return pathDeliveries[path.ordinal()].count();
+  }
+
+  public Timer pathLatency(DispatchPath path) {
+    return pathLatency[path.ordinal()];
+  }
+
+  public DistributionSummary pathFanout(DispatchPath path) {
+    return pathFanout[path.ordinal()];
+  }
+
+  public double pathDroppedCount(DispatchPath path, DropReason reason) {
+    Counter c = pathDropped[path.ordinal()][reason.ordinal()];
+    return c == null ? 0 : c.count();
   }
 
   public MeterRegistry registry() {

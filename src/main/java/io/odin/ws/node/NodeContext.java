@@ -40,6 +40,7 @@ public final class NodeContext {
   private final GatewayMetrics metrics;
   /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp). */
   private final ConnectionLimits connectionLimits;
+  private final DispatchControl dispatchControl;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
@@ -50,13 +51,15 @@ public final class NodeContext {
 
   /**
    * @param dispatcherCount how many dispatchers the node deploys (publish requests are spread over them)
+   * @param initialDispatch  the configured dispatch setting (dispatch.mode, dispatch.targetedPercent), in force until
+   *                        the cluster's current one arrives
    * @param connectionLimits the node's WebSocket capacity (ws.maxConnections, ws.maxConnectionsPerIp), shared by its shards
    * @param registryFactory the registry, built from the node's parts (the Redis registry needs its id, directory
    *                        and metrics)
    * @param prometheus      where the node's meters go: the registry Vert.x's own metrics write to, when enabled
    *                        (see {@link io.odin.ws.metrics.VertxMetricsSetup#registryOf}), so /metrics shows both
    */
-  public NodeContext(GatewayConfig config, int dispatcherCount, ConnectionLimits connectionLimits,
+  public NodeContext(GatewayConfig config, int dispatcherCount, DispatchSetting initialDispatch, ConnectionLimits connectionLimits,
                      Function<NodeContext, ConnectionRegistry> registryFactory, PrometheusMeterRegistry prometheus) {
     String configured = config.getString(NODE_ID);
     if (!configured.isEmpty() && !io.odin.ws.protocol.Token.isValid(configured)) {
@@ -69,6 +72,10 @@ public final class NodeContext {
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
     this.connectionLimits = connectionLimits;
+    this.dispatchControl = new DispatchControl(initialDispatch);
+    metrics.dispatchSetting(List.of(DispatchSetting.TARGETED, DispatchSetting.BROADCAST),
+      () -> dispatchControl.current().mode(), () -> dispatchControl.current().targetedPercent(),
+      () -> dispatchControl.current().version());
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
   }
@@ -100,6 +107,11 @@ public final class NodeContext {
 
   public ConnectionLimits connectionLimits() {
     return connectionLimits;
+  }
+
+  /** The dispatch setting in force on this node (dispatch.mode, dispatch.targetedPercent), changed at run time. */
+  public DispatchControl dispatchControl() {
+    return dispatchControl;
   }
 
   public PrometheusMeterRegistry prometheus() {

@@ -1,5 +1,7 @@
 package io.odin.ws.protocol;
 
+import io.odin.ws.protocol.DispatchPath;
+
 /**
  * One message to push, parsed and checked once at the edge of the node (publish API or Kafka).
  * The frame clients receive is encoded here, once, whatever the number of shards and sockets that get it.
@@ -14,6 +16,8 @@ public final class Envelope {
   private final byte[] frame;
   private final boolean broadcast;
   private final long publishedAtMillis;
+  /** Set by the dispatcher before hand-over (the event-bus send publishes it to the shards); null for broadcasts. */
+  private DispatchPath path;
 
   public Envelope(String type, String[] tokens, String channel, byte[] frame, boolean broadcast, long publishedAtMillis) {
     this.type = type;
@@ -45,6 +49,16 @@ public final class Envelope {
   /** True when the message goes to every connection (broadcast type, channel "global", or {@code "broadcast": true}). */
   public boolean isBroadcast() {
     return broadcast;
+  }
+
+  /** The path the dispatcher routed this message on, for the per-path metrics; null for a broadcast message. */
+  public DispatchPath path() {
+    return path;
+  }
+
+  /** Called by the dispatcher (or a relay decoding it) once, before the message is handed to shards. */
+  public void routedOn(DispatchPath path) {
+    this.path = path;
   }
 
   /** When the message entered the system (Kafka record timestamp or publish time), for delivery latency. */

@@ -41,6 +41,15 @@ public interface ConnectionRegistry {
    */
   Future<RegistryLookup> lookup(Collection<String> tokens);
 
+  /**
+   * True while every entry of this node's shards is in the registry (Redis: breaker closed, every local shard in
+   * sync). The cluster announces it, and dispatchers on other nodes take a token their lookup does not find as
+   * offline only while every node's registry is complete (see {@link ShardDirectory#registriesComplete()}).
+   */
+  default boolean complete() {
+    return true;
+  }
+
   /** A short name for /health and logs. */
   String kind();
 

@@ -31,8 +31,10 @@ import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
- * The connection registry in Redis (docs/registry.md). Not authoritative: a token Redis does not know falls back
- * to every shard.
+ * The connection registry in Redis (docs/registry.md). A lookup that succeeds is authoritative: it succeeds only
+ * when every live shard's marker says its entries are complete, so a token Redis does not know has no connection
+ * (offline: dispatch sends it nowhere). Every doubt (error, timeout, open breaker, a shard not in sync) fails the
+ * lookup, and dispatch falls back to every shard.
  * <ul>
  *   <li>Writes (registrations, removals, heartbeats, clean-ups) are coalesced in a {@link WriteQueue} and flushed
  *       every {@code registry.coalesceMs} as one pipelined batch on one dedicated connection, one flush at a time,
@@ -398,7 +400,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         unsynced(parsed.unsyncedShards());
         promise.tryFail(NOT_IN_SYNC);
       } else {
-        promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), false));
+        // complete: every live shard's entries are in Redis, so a token it does not name is offline
+        promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), true));
       }
     };
     sendLookup(caller, request)
@@ -560,6 +563,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   /** Lookups are answered from Redis (breaker closed, every local shard registered). */
   public boolean available() {
     return !closed && breaker.allowRequest() && inSync;
+  }
+
+  @Override
+  public boolean complete() {
+    return available();
   }
 
   public CircuitBreaker.State breakerState() {

@@ -6,6 +6,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -22,6 +24,8 @@ public final class ShardDirectory {
   private final String localNode;
   private final List<Runnable> localChangeListeners = new CopyOnWriteArrayList<>();
   private volatile Snapshot snapshot = new Snapshot(Map.of());
+  /** Other nodes that announced their registry entries incomplete (Redis unreachable from there, or re-syncing). */
+  private final Set<String> incompleteRegistries = ConcurrentHashMap.newKeySet();
 
   public ShardDirectory(String localNode) {
     this.localNode = localNode;
@@ -61,8 +65,26 @@ public final class ShardDirectory {
     snapshot = new Snapshot(next);
   }
 
+  /** What another node announced about its registry entries ({@link io.odin.ws.registry.ConnectionRegistry#complete()}). */
+  public void registryComplete(String node, boolean complete) {
+    if (complete) {
+      incompleteRegistries.remove(node);
+    } else {
+      incompleteRegistries.add(node);
+    }
+  }
+
+  /**
+   * False while some other node says its connections may be missing from the registry: a token a lookup does not
+   * find may then be connected there, so it is not taken as offline.
+   */
+  public boolean registriesComplete() {
+    return incompleteRegistries.isEmpty();
+  }
+
   /** Forgets every shard of a node that left; returns their addresses. */
   public synchronized List<String> removeNode(String node) {
+    incompleteRegistries.remove(node);
     Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
     List<String> removed = new ArrayList<>();
     next.entrySet().removeIf(e -> {

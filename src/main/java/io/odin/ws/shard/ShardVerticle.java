@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.odin.ws.node.NodeContext;
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;
@@ -73,6 +74,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   /** Ticks per ping interval; each pings one slice of the connections. */
   static final int SWEEP_SLICES = 10;
   private long writes;
+  /** The dispatch path of the message being delivered (per-path metrics); null for broadcasts. */
+  private DispatchPath currentPath;
   private boolean stopping;
 
   public ShardVerticle(NodeContext node, int index) {
@@ -319,8 +322,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     List<Envelope> envelopes = message.body().envelopes();
     long now = System.currentTimeMillis();
     writes = 0;
+    long targetedPathWrites = 0;
+    long broadcastPathWrites = 0;
     for (int i = 0, n = envelopes.size(); i < n; i++) {
       Envelope e = envelopes.get(i);
+      currentPath = e.path();
+      long writesBefore = writes;
       int reached;
       if (e.isBroadcast()) {
         reached = connections.forEach(e.frame(), deliver);
@@ -333,9 +340,20 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       }
       if (reached > 0) {
         metrics.deliveryLatencyMillis(now - e.publishedAtMillis());
+        if (currentPath != null) {
+          metrics.pathLatencyMillis(currentPath, now - e.publishedAtMillis());
+          if (currentPath == DispatchPath.TARGETED) {
+            targetedPathWrites += writes - writesBefore;
+          } else {
+            broadcastPathWrites += writes - writesBefore;
+          }
+        }
       }
     }
+    currentPath = null;
     metrics.delivered(writes);
+    metrics.pathDelivered(DispatchPath.TARGETED, targetedPathWrites);
+    metrics.pathDelivered(DispatchPath.BROADCAST, broadcastPathWrites);
   }
 
   /** Writes one message to one socket, unless the socket is slow: then it is dropped and the socket closed. */
@@ -348,6 +366,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     if (c.socket.writeQueueFull()) {
       metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
+      if (currentPath != null) {
+        metrics.pathDropped(currentPath, GatewayMetrics.DropReason.SLOW_CLIENT, 1);
+      }
       close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }

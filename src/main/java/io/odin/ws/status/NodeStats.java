@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.node.ShardSummary;
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DispatchType;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;
@@ -50,7 +51,24 @@ public final class NodeStats {
       .put("dispatch", dispatch)
       .put("deliveries", (long) m.deliveredCount())
       .put("dropped", dropped)
-      .put("latency", latency(m.deliveryLatency().takeSnapshot()));
+      .put("latency", latency(m.deliveryLatency().takeSnapshot()))
+      .put("rollout", rollout(node));
+  }
+
+  /** The dispatch setting in force and, per path, the totals the page compares canary (targeted) and control with. */
+  static JsonObject rollout(NodeContext node) {
+    GatewayMetrics m = node.metrics();
+    JsonObject paths = new JsonObject();
+    for (DispatchPath p : DispatchPath.values()) {
+      paths.put(p.label(), new JsonObject()
+        .put("messages", (long) m.pathMessagesCount(p))
+        .put("deliveries", (long) m.pathDeliveredCount(p))
+        .put("shardsSum", (long) m.pathFanout(p).totalAmount())
+        .put("noConnection", (long) m.pathDroppedCount(p, DropReason.NO_CONNECTION))
+        .put("slowClient", (long) m.pathDroppedCount(p, DropReason.SLOW_CLIENT))
+        .put("latency", latency(m.pathLatency(p).takeSnapshot())));
+    }
+    return new JsonObject().put("setting", node.dispatchControl().current().toJson()).put("paths", paths);
   }
 
   /** The cumulative histogram: {@code buckets} is {@code [[upperBoundSeconds, countAtOrBelow], ...]}. */

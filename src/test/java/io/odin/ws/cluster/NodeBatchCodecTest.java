@@ -1,5 +1,6 @@
 package io.odin.ws.cluster;
 
+import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
@@ -51,5 +52,25 @@ class NodeBatchCodecTest {
     Buffer bigger = Buffer.buffer();
     codec.encodeToWire(bigger, new NodeBatch(more));
     assertEquals(wire.length() - 6 + 4 + "odin.shard.b.2".length() + 4 + 4, bigger.length());
+  }
+
+  @Test
+  void theDispatchPathCrossesTheWireForThePerPathMetrics() {
+    Envelope canary = new Envelope("order", new String[] {"a"}, null, "{}".getBytes(StandardCharsets.UTF_8), false, 1L);
+    canary.routedOn(DispatchPath.TARGETED);
+    Envelope control = new Envelope("order", new String[] {"b"}, null, "{}".getBytes(StandardCharsets.UTF_8), false, 2L);
+    control.routedOn(DispatchPath.BROADCAST);
+    Envelope news = new Envelope("sys", null, null, "{}".getBytes(StandardCharsets.UTF_8), true, 3L);
+    Map<String, List<Envelope>> byShard = new LinkedHashMap<>();
+    byShard.put("odin.shard.b.0", List.of(canary, control, news));
+    Buffer wire = Buffer.buffer();
+    NodeBatchCodec codec = new NodeBatchCodec();
+    codec.encodeToWire(wire, new NodeBatch(byShard));
+    List<Envelope> back = codec.decodeFromWire(0, wire).byShard().get("odin.shard.b.0");
+    assertEquals(DispatchPath.TARGETED, back.get(0).path());
+    assertEquals(DispatchPath.BROADCAST, back.get(1).path());
+    assertNull(back.get(2).path());
+    assertTrue(back.get(2).isBroadcast());
+    assertTrue(!back.get(1).isBroadcast(), "the broadcast path is not a broadcast message");
   }
 }

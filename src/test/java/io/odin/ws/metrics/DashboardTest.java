@@ -104,7 +104,10 @@ public class DashboardTest {
     for (String name : List.of("odin_ws_connections", "odin_dispatch_total", "odin_ws_deliveries_total",
       "odin_dispatch_fanout_size_bucket", "vertx_eventbus_sent_total", "vertx_eventbus_received_total",
       "vertx_eventbus_pending", "odin_redis_lookup_duration_seconds_bucket", "odin_redis_errors_total",
-      "odin_kafka_records_total", "odin_kafka_lag", "odin_delivery_latency_seconds_bucket", "odin_messages_dropped_total")) {
+      "odin_kafka_records_total", "odin_kafka_lag", "odin_delivery_latency_seconds_bucket", "odin_messages_dropped_total",
+      // the rollout row: canary (path="targeted") beside control (path="broadcast"), docs/rollout.md
+      "odin_dispatch_targeted_percent", "odin_dispatch_mode", "odin_path_messages_total", "odin_path_deliveries_total",
+      "odin_path_delivery_latency_seconds_bucket", "odin_path_fanout_size_sum", "odin_path_dropped_total")) {
       assertTrue(wanted.contains(name), "the dashboard does not show " + name);
     }
 

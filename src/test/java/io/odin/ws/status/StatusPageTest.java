@@ -62,6 +62,15 @@ class StatusPageTest {
       JsonArray buckets = latency.getJsonArray("buckets");
       assertEquals(latency.getLong("count"), buckets.getJsonArray(buckets.size() - 1).getLong(1), "cumulative buckets end at the count");
       assertTrue(after.getLong("time") >= me.getLong("time"));
+      // the rollout panel: the setting in force and, per path, the totals the page compares
+      assertTrue(page.body.contains("<table id=\"rollout\""), "the page has the rollout panel");
+      JsonObject rollout = after.getJsonObject("rollout");
+      assertEquals("targeted", rollout.getJsonObject("setting").getString("mode"));
+      assertEquals(100, rollout.getJsonObject("setting").getInteger("targetedPercent"));
+      JsonObject canary = rollout.getJsonObject("paths").getJsonObject("targeted");
+      assertEquals(1L, canary.getLong("messages"), "the targeted message, not the broadcast");
+      assertEquals(1L, canary.getLong("deliveries"));
+      assertEquals(0L, rollout.getJsonObject("paths").getJsonObject("broadcast").getLong("messages"));
     }
   }
 
