@@ -1,6 +1,7 @@
 package io.odin.ws.api;
 
 import io.odin.ws.NodeContext;
+import io.odin.ws.config.ListenFailure;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.RoutingPlan;
@@ -55,11 +56,16 @@ public final class ApiVerticle extends VerticleBase {
       .handler(this::publish);
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
+    router.head("/health").handler(this::health);
+    router.head("/health/ready").handler(this::ready);
     StatusRoutes.mount(router, vertx, node);
     server = vertx.createHttpServer();
+    String host = node.config().getString(ApiSettings.HOST);
+    int port = node.config().getInt(ApiSettings.PORT);
+    // the node says it listens once every listener is up (BootstrapVerticle)
     return server.requestHandler(router)
-      .listen(node.config().getInt(ApiSettings.PORT), node.config().getString(ApiSettings.HOST))
-      .onSuccess(s -> log.info("management API listening on {}:{}", node.config().getString(ApiSettings.HOST), s.actualPort()));
+      .listen(port, host)
+      .recover(t -> Future.failedFuture(ListenFailure.of(host, port, ApiSettings.PORT, t)));
   }
 
   @Override
