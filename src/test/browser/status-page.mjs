@@ -30,7 +30,8 @@ try {
   context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    viewport: { width: 1440, height: 900 },
+    // 1280 px: a common laptop width, where the tile subtitles used to be cut off
+    viewport: { width: Number(args.width || 1280), height: 900 },
     deviceScaleFactor: 1,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -56,6 +57,9 @@ try {
       clusterRows: document.querySelectorAll('#nodes tbody tr').length,
       shardRows: document.querySelectorAll('#shards tbody tr').length,
       live: document.getElementById('live-text').textContent,
+      // tile subtitles whose text does not fit their box (cut off or overflowing)
+      cutOff: Array.from(document.querySelectorAll('.tile .sub'))
+        .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map(e => e.id),
     };
   });
 

@@ -1,5 +1,6 @@
 package io.odin.ws;
 
+import io.odin.ws.api.ApiSettings;
 import io.odin.ws.api.ApiVerticle;
 import io.odin.ws.cluster.ClusterVerticle;
 import io.odin.ws.cluster.NodeBatch;
@@ -112,8 +113,12 @@ public final class BootstrapVerticle extends VerticleBase {
       // last: announce this node's shards to the cluster once they all listen
       .compose(id -> clustered ? vertx.deployVerticle(new ClusterVerticle(node)) : Future.succeededFuture(id))
       .onSuccess(id -> node.markStarted())
-      .onSuccess(id -> log.info("odin-ws node {} up: {} shards, {} dispatchers, registry {}, transport {}{}",
-        node.nodeId(), shards, dispatchers, registry.kind(), transport(config), clustered ? ", clustered" : ""));
+      // the first line that says the node listens: every listener is up by now
+      .onSuccess(id -> log.info("odin-ws node {} up: WebSocket ws://{}:{}{}, management http://{}:{}; {} shards, {} dispatchers,"
+          + " registry {}, transport {}{}", node.nodeId(),
+        config.getString(ShardSettings.HOST), config.getInt(ShardSettings.PORT), config.getString(ShardSettings.PATH),
+        config.getString(ApiSettings.HOST), config.getInt(ApiSettings.PORT),
+        shards, dispatchers, registry.kind(), transport(config), clustered ? ", clustered" : ""));
   }
 
   /** Deployed without the launcher's configuration: the deployment config with the environment, applied to logging. */

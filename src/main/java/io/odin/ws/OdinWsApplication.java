@@ -4,11 +4,13 @@ import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.config.ListenFailure;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.Deployable;
+import io.netty.buffer.ByteBufAllocator;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -27,6 +29,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The launcher: Vert.x 5's {@link VertxApplication} with odin-ws's hooks, so {@code -conf}, {@code -options},
@@ -41,12 +47,18 @@ import java.util.function.Supplier;
  */
 public class OdinWsApplication extends VertxApplication implements VertxApplicationHooks {
 
+  private static final Logger log = LoggerFactory.getLogger(OdinWsApplication.class);
+
   /** Launcher options that take a value, so that the value is not mistaken for the main verticle's name. */
   private static final Set<String> OPTIONS_WITH_VALUE = Set.of("-options", "-vertx-options", "-conf",
     "-deployment-options", "-cluster-port", "-cluster-host", "-cluster-public-port", "-cluster-public-host");
 
+  private static final Set<String> HELP_FLAGS = Set.of("-h", "-help", "--help");
+
   private final GatewayConfig config;
   private final boolean bootstrap;
+  private volatile boolean deployed;
+  private long stoppingSince;
   private final boolean clustered;
   private final boolean eventBusAddressGiven;
 
@@ -60,6 +72,12 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
   }
 
   public static void main(String[] args) {
+    for (String a : args) {
+      if (HELP_FLAGS.contains(a.toLowerCase(Locale.ROOT))) {
+        System.out.print(LauncherHelp.text());
+        return;
+      }
+    }
     List<String> rest = new ArrayList<>();
     Integer instances = null;
     String mainVerticle = null;
@@ -166,8 +184,69 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     return builder;
   }
 
+  /**
+   * Netty 4.2's allocator registers its JFR events when it allocates its first chunk, which loads the JDK's JFR
+   * metadata: seconds on a loaded machine, on whichever event loop wrote first (at start-up a shard's, whose Redis
+   * writes then timed out). Paid here instead, on the main thread before any event loop runs.
+   */
+  static void warmUpAllocator() {
+    try {
+      ByteBufAllocator.DEFAULT.directBuffer(1).release();
+    } catch (RuntimeException | LinkageError e) {
+      log.debug("allocator warm-up failed (harmless): {}", e.toString());
+    }
+  }
+
+  @Override
+  public void afterFailureToDeployVerticle(HookContext context, Throwable t) {
+    Throwable cause = t;
+    while (cause != null && !(cause instanceof ListenFailure) && !(cause instanceof ConfigException)) {
+      cause = cause.getCause();
+    }
+    if (cause == null) {
+      VertxApplicationHooks.super.afterFailureToDeployVerticle(context, t);
+      return;
+    }
+    // a cause the operator can fix, said in the configuration's terms: one line, no stack trace
+    int exitCode = cause instanceof ListenFailure ? ListenFailure.EXIT_CODE : 2;
+    String message = cause.getMessage().startsWith("invalid configuration") || cause instanceof ListenFailure
+      ? cause.getMessage() : "invalid configuration: " + cause.getMessage();
+    System.err.println("odin-ws: " + message);
+    try {
+      context.vertx().close().await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // exiting anyway
+    }
+    System.exit(exitCode);
+  }
+
+  @Override
+  public void afterVerticleDeployed(HookContext context) {
+    deployed = true;
+  }
+
+  @Override
+  public void beforeStoppingVertx(HookContext context) {
+    stoppingSince = System.nanoTime();
+    if (!deployed) {
+      return;
+    }
+    log.info("odin-ws node {} stopping: clients get 1001, registry entries removed, Kafka offsets committed{}",
+      config.getString(NodeContext.NODE_ID), clustered ? ", then it leaves the cluster" : "");
+  }
+
+  @Override
+  public void afterVertxStopped(HookContext context) {
+    if (!deployed) {
+      return;
+    }
+    log.info("odin-ws node {} stopped in {} ms", config.getString(NodeContext.NODE_ID),
+      TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppingSince));
+  }
+
   @Override
   public void beforeStartingVertx(HookContext context) {
+    warmUpAllocator();
     VertxOptions options = context.vertxOptions();
     int shards = ShardSettings.shardCount(config);
     // one event loop per shard: the shards are the node's work, everything else shares their loops

@@ -5,6 +5,8 @@ import io.odin.ws.testsupport.Publisher;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +14,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The real launcher in a child JVM: -conf, -instances, environment overrides and refusal of bad config. */
@@ -72,7 +76,54 @@ class LauncherTest {
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the node stops on SIGTERM");
       p.destroyForcibly();
     }
-    assertTrue(Files.readString(log).contains("3 shards"), Files.readString(log));
+    String out = Files.readString(log);
+    assertTrue(out.contains("3 shards"), out);
+    assertTrue(out.contains("up: WebSocket ws://127.0.0.1:" + ws + "/ws, management http://127.0.0.1:" + http), out);
+    // SIGTERM says what it does and when it is done
+    assertTrue(out.contains("odin-ws node launch-test stopping: clients get 1001"), out);
+    assertTrue(Pattern.compile("odin-ws node launch-test stopped in \\d+ ms").matcher(out).find(), out);
     new File(conf.toString()).delete();
+  }
+
+  @Test
+  void helpListsOdinWsOptionsAndKeys() throws Exception {
+    Path log = Files.createTempFile("odin-launch", ".log");
+    Process p = launch(log, List.of("--help"));
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue());
+    String out = Files.readString(log);
+    for (String expected : List.of("-conf FILE|JSON", "-instances N", "-cluster ", "conf/default.json",
+        "ws.port                  ODIN_WS_PORT                   3001", "ODIN_KAFKA_BOOTSTRAP_SERVERS", "ODIN_REDIS_URL",
+        "ODIN_SHARDS", "3 a port cannot be opened")) {
+      assertTrue(out.contains(expected), expected + " in:\n" + out);
+    }
+    assertFalse(out.contains("Starting"), "help starts nothing: " + out);
+  }
+
+  @Test
+  void aTakenPortIsNamedWithItsKeyAndNothingClaimsToListen() throws Exception {
+    // the management port taken: the shards bind first, the API fails
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      Path log = Files.createTempFile("odin-launch", ".log");
+      Process p = launch(log, List.of("-conf", "{\"ws.host\":\"127.0.0.1\",\"http.host\":\"127.0.0.1\",\"ws.port\":" + Ports.free() + "}"),
+        "ODIN_HTTP_PORT", String.valueOf(port));
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      String out = Files.readString(log);
+      assertEquals(3, p.exitValue(), out);
+      assertTrue(out.contains("odin-ws: cannot listen on 127.0.0.1:" + port + " (http.port / ODIN_HTTP_PORT): address already in use"), out);
+      assertFalse(out.toLowerCase(java.util.Locale.ROOT).contains("listening"), out);
+      assertFalse(out.contains(" up: "), out);
+      assertFalse(out.contains("NativeIoException"), "no stack trace: " + out);
+
+      // the WebSocket port taken
+      Path log2 = Files.createTempFile("odin-launch", ".log");
+      Process p2 = launch(log2, List.of("-instances", "2"), "ODIN_WS_HOST", "127.0.0.1", "ODIN_WS_PORT", String.valueOf(port),
+        "ODIN_HTTP_PORT", String.valueOf(Ports.free()));
+      assertTrue(p2.waitFor(60, TimeUnit.SECONDS));
+      String out2 = Files.readString(log2);
+      assertEquals(3, p2.exitValue(), out2);
+      assertTrue(out2.contains("odin-ws: cannot listen on 127.0.0.1:" + port + " (ws.port / ODIN_WS_PORT): address already in use"), out2);
+    }
   }
 }

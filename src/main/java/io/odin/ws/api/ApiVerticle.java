@@ -2,6 +2,7 @@ package io.odin.ws.api;
 
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.node.ShardSummary;
+import io.odin.ws.config.ListenFailure;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.node.DispatchSetting;
 import io.odin.ws.dispatch.DispatchSettingVerticle;
@@ -91,6 +92,8 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/api/dispatch").handler(ctx -> json(ctx, 200, node.dispatchControl().current().toJson()));
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
+    router.head("/health").handler(this::health);
+    router.head("/health/ready").handler(this::ready);
     StatusRoutes.mount(router, vertx, node);
     // a request the router could not serve: one rate-limited line, no stack trace for what a client sent
     router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
@@ -109,8 +112,10 @@ public final class ApiVerticle extends VerticleBase {
         }
         router.handle(req);
       })
+      // the node says it listens once every listener is up (BootstrapVerticle)
       .listen(config.getInt(ApiSettings.PORT), config.getString(ApiSettings.HOST))
-      .onSuccess(s -> log.info("management API listening on {}:{}", config.getString(ApiSettings.HOST), s.actualPort()));
+      .recover(t -> Future.failedFuture(ListenFailure.of(config.getString(ApiSettings.HOST), config.getInt(ApiSettings.PORT),
+        ApiSettings.PORT, t)));
   }
 
   @Override

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -96,7 +97,29 @@ public final class KafkaPoolVerticle extends VerticleBase {
     config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    consumer = KafkaReadStream.create(vertx, config);
+    // Building Kafka clients loads and initialises hundreds of classes (seconds on a loaded machine at start-up):
+    // on the event loop this stalled the shard sharing it and timed out its Redis writes. Built on a worker.
+    return vertx.executeBlocking(() -> new Clients(
+        new KafkaConsumer<String, byte[]>(config),
+        Admin.create(Map.of(
+          AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
+          AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
+          AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
+          AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
+          AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs)),
+        settings.deadLetterTopic.isEmpty() ? null
+          : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId())))
+      .compose(this::subscribe);
+  }
+
+  /** The blocking-to-build Kafka clients of one pool member. */
+  private record Clients(KafkaConsumer<String, byte[]> consumer, Admin admin, DeadLetters deadLetters) { }
+
+  /** Back on the verticle's event loop: wires the consumer and subscribes (which needs no broker). */
+  private Future<Void> subscribe(Clients clients) {
+    consumer = KafkaReadStream.create(vertx, clients.consumer());
+    admin = clients.admin();
+    deadLetters = clients.deadLetters();
     // pause, resume and commit wait behind the blocking poll on the consumer's thread: keep polls short
     consumer.pollTimeout(java.time.Duration.ofMillis(100));
     consumer.exceptionHandler(t -> log.warn("kafka consumer {}: {}", clientId(), t.toString()));
@@ -105,18 +128,9 @@ public final class KafkaPoolVerticle extends VerticleBase {
     consumer.batchHandler(this::onPoll);
     // the per-record handler starts the poll loop; records are handled per poll in onPoll
     consumer.handler(record -> { });
-    if (!settings.deadLetterTopic.isEmpty()) {
-      deadLetters = new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId());
-    }
-    admin = Admin.create(Map.of(
-      AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
-      AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
-      AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
-      AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
-      AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
     node.dependency("kafka-" + index, this::health);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
-    // subscribing needs no broker: the consumer connects, and reconnects, by itself
+    // the consumer connects, and reconnects, by itself
     return consumer.subscribe(new HashSet<>(settings.topics))
       .onSuccess(v -> log.info("kafka consumer {} subscribed to {} in group {}", clientId(), settings.topics, settings.groupId));
   }
@@ -128,13 +142,15 @@ public final class KafkaPoolVerticle extends VerticleBase {
     return commitNow()
       .recover(t -> Future.succeededFuture())
       .compose(v -> consumer.close())
-      .andThen(ar -> {
+      // closing the producer and the admin client waits for their threads: not on the event loop
+      .compose(v -> vertx.executeBlocking(() -> {
         if (deadLetters != null) {
           deadLetters.close();
         }
         admin.close(java.time.Duration.ofSeconds(2));
-        log.info("kafka consumer {} closed", clientId());
-      });
+        return null;
+      }))
+      .andThen(ar -> log.info("kafka consumer {} closed", clientId()));
   }
 
   private void onAssigned(Set<TopicPartition> partitions) {

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.protocol.DispatchPath;
+import io.odin.ws.config.ListenFailure;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;
@@ -119,10 +120,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     registry.attachShard(address, context, this::registeredTokens);
     return consumer.completion()
       .compose(v -> server.listen())
+      .recover(t -> Future.failedFuture(ListenFailure.of(settings.host, settings.port, ShardSettings.PORT, t)))
       .onSuccess(s -> {
         node.directory().add(address);
         node.shardStatus(index, this);
-        log.info("shard {} listening on {}:{}", address, settings.host, s.actualPort());
+        // the node says it listens once every listener is up (BootstrapVerticle)
+        log.debug("shard {} bound {}:{}", address, settings.host, s.actualPort());
       });
   }
 

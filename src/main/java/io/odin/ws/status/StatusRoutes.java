@@ -39,6 +39,8 @@ public final class StatusRoutes {
     router.get("/metrics").handler(routes::metrics);
     router.get("/api/stats").handler(routes::stats);
     router.get("/").handler(routes::page);
+    // HEAD like GET, without the body (Vert.x leaves it out): link checkers and load balancers ask so
+    router.head("/").handler(routes::page);
   }
 
   private void metrics(RoutingContext ctx) {

@@ -47,7 +47,7 @@ class JsonLogLauncherTest {
       p.destroyForcibly();
     }
     List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-    int shardLines = 0;
+    int upLines = 0;
     for (String line : lines) {
       if (line.isBlank()) {
         continue;
@@ -61,11 +61,11 @@ class JsonLogLauncherTest {
       }
       assertEquals(nodeId, json.getString("node"), line);
       assertTrue(json.containsKey("time") && json.containsKey("level") && json.containsKey("logger") && json.containsKey("message"), line);
-      if (json.getString("message").startsWith("shard odin.shard." + nodeId)) {
-        shardLines++;
+      if (json.getString("message").startsWith("odin-ws node " + nodeId + " up: ")) {
+        upLines++;
       }
     }
-    assertEquals(2, shardLines, "the shards' start lines: " + lines);
+    assertEquals(1, upLines, "the node's start line: " + lines);
     Files.deleteIfExists(log);
   }
 }

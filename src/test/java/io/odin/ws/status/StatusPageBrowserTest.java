@@ -134,6 +134,7 @@ class StatusPageBrowserTest {
           assertTrue(last.getDouble("deliveries") > 0, "deliveries per second shown: " + last);
           assertNotNull(last.getValue("p99"), "latency shown: " + last);
           assertEquals(4, last.getInteger("shardLines"), "one line per shard");
+          assertTrue(last.getJsonArray("cutOff").isEmpty(), "tile subtitles fit at 1280 px: " + last);
           assertTrue(last.getInteger("ratePoints") >= 6, "the rate chart has a history: " + last);
           assertTrue(last.getInteger("polls") > done.getJsonObject("first").getInteger("polls") + 6, "it kept polling");
           assertTrue(traffic.accepted() > 0);

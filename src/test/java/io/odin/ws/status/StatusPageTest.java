@@ -8,6 +8,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -84,6 +88,22 @@ class StatusPageTest {
       // a failing cluster view still shows this node
       node.node().clusterStats(self -> io.vertx.core.Future.failedFuture("cluster down"));
       assertEquals(1, api.get("/api/stats").json().getJsonArray("nodes").size());
+    }
+  }
+
+  @Test
+  void headAnswersLikeGetWithoutABody() throws Exception {
+    try (TestNode node = TestNode.start(1); Publisher api = new Publisher(node.httpPort)) {
+      // HTTP/1.1 as curl and browsers speak it (the JDK client would otherwise try an h2c upgrade)
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      for (String path : List.of("/", "/health", "/health/ready")) {
+        HttpResponse<byte[]> head = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort + path))
+          .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofByteArray());
+        Publisher.Response get = api.get(path);
+        assertEquals(get.status, head.statusCode(), path);
+        assertEquals(0, head.body().length, path);
+        assertEquals(head.headers().firstValue("content-type").orElse(""), path.equals("/") ? "text/html; charset=utf-8" : "application/json", path);
+      }
     }
   }
 }
