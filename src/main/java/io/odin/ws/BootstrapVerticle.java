@@ -1,6 +1,10 @@
 package io.odin.ws;
 
 import io.odin.ws.api.ApiVerticle;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.JwksRefresher;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterVerticle;
 import io.odin.ws.cluster.NodeBatch;
 import io.odin.ws.cluster.NodeBatchCodec;
@@ -66,6 +70,9 @@ public final class BootstrapVerticle extends VerticleBase {
       config = GatewayConfig.resolve(config(), env);
       KafkaSettings.validate(config);
       RegistrySettings.check(config);
+      AuthSettings.validate(config);
+      ApiKeys.validate(config);
+      TlsSettings.validate(config);
       LogSettings.apply(config);
     } catch (ConfigException e) {
       return Future.failedFuture(new ConfigException("invalid configuration: " + e.getMessage()));
@@ -84,8 +91,11 @@ public final class BootstrapVerticle extends VerticleBase {
     int dispatchers = node.dispatcherCount();
     AtomicInteger nextDispatcher = new AtomicInteger();
     AtomicInteger nextShard = new AtomicInteger();
-    return vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
-        new DeploymentOptions().setInstances(dispatchers))
+    // JWKS keys first, so the shards find them once they listen
+    Future<String> jwks = config.getString(AuthSettings.JWKS_URL).isEmpty() || !node.clientAuth().jwt()
+      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(node.clientAuth(), node.metrics(), config));
+    return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
+        new DeploymentOptions().setInstances(dispatchers)))
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))

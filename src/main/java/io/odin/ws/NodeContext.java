@@ -47,6 +47,7 @@ public final class NodeContext {
   private final long startedAtMillis = System.currentTimeMillis();
   private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
   private volatile boolean started;
+  private final io.odin.ws.auth.ClientAuthenticator clientAuth;
 
   /** A node with a Prometheus registry of its own (no Vert.x metrics in it). */
   public NodeContext(GatewayConfig config, ConnectionRegistry registry) {
@@ -73,8 +74,14 @@ public final class NodeContext {
     this.directory = new ShardDirectory(nodeId);
     this.prometheus = prometheus;
     this.metrics = new GatewayMetrics(prometheus);
+    this.clientAuth = new io.odin.ws.auth.ClientAuthenticator(new io.odin.ws.auth.AuthSettings(config));
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
+  }
+
+  /** Who a WebSocket handshake is for (auth.mode), shared by the node's shards. */
+  public io.odin.ws.auth.ClientAuthenticator clientAuth() {
+    return clientAuth;
   }
 
   /** What an empty {@code node.id} becomes. */

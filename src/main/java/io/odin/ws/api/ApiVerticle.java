@@ -1,6 +1,8 @@
 package io.odin.ws.api;
 
 import io.odin.ws.NodeContext;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.RoutingPlan;
@@ -15,6 +17,8 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -40,6 +44,7 @@ public final class ApiVerticle extends VerticleBase {
   private EnvelopeParser parser;
   private DeliveryOptions handoff;
   private HttpServer server;
+  private Runnable tlsWatch = () -> { };
 
   public ApiVerticle(NodeContext node) {
     this.node = node;
@@ -50,13 +55,15 @@ public final class ApiVerticle extends VerticleBase {
     parser = DispatchSettings.parser(node.config());
     handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
     Router router = Router.router(vertx);
+    router.route().handler(apiKeyGuard(new ApiKeys(node.config())));
     router.post("/api/publish")
       .handler(BodyHandler.create(false).setBodyLimit(node.config().getInt(ApiSettings.MAX_BODY_BYTES)))
       .handler(this::publish);
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
     StatusRoutes.mount(router, vertx, node);
-    server = vertx.createHttpServer();
+    server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()));
+    tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return server.requestHandler(router)
       .listen(node.config().getInt(ApiSettings.PORT), node.config().getString(ApiSettings.HOST))
       .onSuccess(s -> log.info("management API listening on {}:{}", node.config().getString(ApiSettings.HOST), s.actualPort()));
@@ -64,7 +71,22 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    tlsWatch.run();
     return server.close();
+  }
+
+  /** 401 for a request that needs an API key (api.keys) and does not present one; the next handler otherwise. */
+  private io.vertx.core.Handler<RoutingContext> apiKeyGuard(ApiKeys keys) {
+    return ctx -> {
+      HttpServerRequest r = ctx.request();
+      if (keys.required(r.method().name(), r.path()) && !keys.presented(r.getHeader("authorization"), r.getHeader("x-api-key"))) {
+        node.metrics().apiUnauthorized();
+        ctx.response().putHeader("www-authenticate", "Bearer");
+        json(ctx, 401, new JsonObject().put("error", "API key required: Authorization: Bearer <key> or X-API-Key: <key>"));
+      } else {
+        ctx.next();
+      }
+    };
   }
 
   private void publish(RoutingContext ctx) {

@@ -2,6 +2,9 @@ package io.odin.ws.config;
 
 import io.odin.ws.NodeContext;
 import io.odin.ws.api.ApiSettings;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.ingest.KafkaSettings;
@@ -30,7 +33,15 @@ public final class ConfigSchema {
     RegistrySettings.KEYS,
     KafkaSettings.KEYS,
     ClusterSettings.KEYS,
-    LogSettings.KEYS
+    LogSettings.KEYS,
+    AuthSettings.KEYS,
+    ApiKeys.KEYS,
+    TlsSettings.KEYS
+  );
+
+  /** Families of pass-through keys (any key under the prefix, a string). */
+  private static final List<ConfigPrefix> PREFIXES = List.of(
+    KafkaSettings.PROPERTIES
   );
 
   private ConfigSchema() {
@@ -45,6 +56,10 @@ public final class ConfigSchema {
     List<ConfigKey> all = new ArrayList<>();
     GROUPS.forEach(all::addAll);
     return Collections.unmodifiableList(all);
+  }
+
+  public static List<ConfigPrefix> prefixes() {
+    return PREFIXES;
   }
 
   static Map<String, ConfigKey> byName() {
@@ -95,16 +110,17 @@ public final class ConfigSchema {
    * and environment variable, then the key with its default.
    */
   public static String defaultsDocument() {
-    StringBuilder sb = new StringBuilder("{\n");
-    List<ConfigKey> keys = keys();
-    for (int i = 0; i < keys.size(); i++) {
-      ConfigKey key = keys.get(i);
-      sb.append("  ").append(quote(GatewayConfig.COMMENT_PREFIX + key.name())).append(": ")
-        .append(quote(key.doc() + " (env " + key.envName() + ")")).append(",\n");
-      sb.append("  ").append(quote(key.name())).append(": ").append(render(key.defaultValue()));
-      sb.append(i == keys.size() - 1 ? "\n" : ",\n");
+    List<String> entries = new ArrayList<>();
+    for (ConfigKey key : keys()) {
+      entries.add("  " + quote(GatewayConfig.COMMENT_PREFIX + key.name()) + ": "
+        + quote(key.doc() + " (env " + key.envName() + ")"));
+      entries.add("  " + quote(key.name()) + ": " + render(key.defaultValue()));
     }
-    return sb.append("}\n").toString();
+    for (ConfigPrefix prefix : PREFIXES) {
+      entries.add("  " + quote(GatewayConfig.COMMENT_PREFIX + prefix) + ": "
+        + quote(prefix.doc() + " (env " + prefix.envPrefix() + "<NAME>)"));
+    }
+    return "{\n" + String.join(",\n", entries) + "\n}\n";
   }
 
   private static String render(Object value) {

@@ -91,6 +91,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
     config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    // kafka.properties.*: security (SASL_SSL, SCRAM, mTLS) and anything else the operator's Kafka needs
+    config.putAll(settings.properties);
     consumer = KafkaReadStream.create(vertx, config);
     // pause, resume and commit wait behind the blocking poll on the consumer's thread: keep polls short
     consumer.pollTimeout(java.time.Duration.ofMillis(100));
@@ -101,14 +103,16 @@ public final class KafkaPoolVerticle extends VerticleBase {
     // the per-record handler starts the poll loop; records are handled per poll in onPoll
     consumer.handler(record -> { });
     if (!settings.deadLetterTopic.isEmpty()) {
-      deadLetters = new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId());
+      deadLetters = new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId(), settings.properties);
     }
-    admin = Admin.create(Map.of(
+    Map<String, Object> adminConfig = new HashMap<>(Map.of(
       AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
       AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
       AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
       AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
       AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
+    adminConfig.putAll(settings.adminProperties());
+    admin = Admin.create(adminConfig);
     node.dependency("kafka-" + index, this::health);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
     // subscribing needs no broker: the consumer connects, and reconnects, by itself

@@ -35,7 +35,7 @@ public final class GatewayMetrics {
   public enum DropReason { SLOW_CLIENT, NO_CONNECTION, OVERLOAD }
 
   /** Why a connection closed. */
-  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR }
+  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, TOKEN_EXPIRED }
 
   private final MeterRegistry registry;
   private final Counter connects;
@@ -54,6 +54,11 @@ public final class GatewayMetrics {
   private final Counter kafkaRecords;
   private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
   private final AtomicLong kafkaLag = new AtomicLong();
+  /** Security (issue 12): refused handshakes by HTTP status, JWT refreshes, management requests without a valid key, JWKS fetches. */
+  private final Map<Integer, Counter> handshakesRefused = new ConcurrentHashMap<>();
+  private final Counter tokenRefreshes;
+  private final Counter apiUnauthorized;
+  private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -105,6 +110,17 @@ public final class GatewayMetrics {
     Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
       .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
       .register(registry);
+    for (int status : new int[] {400, 401, 403}) {
+      handshakesRefused.put(status, Counter.builder("odin.ws.handshakes.refused").tag("status", String.valueOf(status))
+        .description("WebSocket handshakes refused by authentication: 400 bad token, 401 no or invalid JWT, 403 origin").register(registry));
+    }
+    tokenRefreshes = Counter.builder("odin.ws.token.refreshes").description("Connections extended by a valid refresh op").register(registry);
+    apiUnauthorized = Counter.builder("odin.api.unauthorized")
+      .description("Management requests refused with 401 (missing or wrong API key)").register(registry);
+    for (boolean ok : new boolean[] {true, false}) {
+      jwksFetches.put(ok, Counter.builder("odin.auth.jwks.fetches").tag("result", ok ? "ok" : "error")
+        .description("JWKS fetches (auth.jwt.jwksUrl)").register(registry));
+    }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
   }
@@ -121,6 +137,25 @@ public final class GatewayMetrics {
 
   public void removeShard(String shard) {
     registry.find("odin.ws.connections").tag("shard", shard).meters().forEach(registry::remove);
+  }
+
+  public void handshakeRefused(int status) {
+    Counter c = handshakesRefused.get(status);
+    if (c != null) {
+      c.increment();
+    }
+  }
+
+  public void tokenRefreshed() {
+    tokenRefreshes.increment();
+  }
+
+  public void apiUnauthorized() {
+    apiUnauthorized.increment();
+  }
+
+  public void jwksFetched(boolean ok) {
+    jwksFetches.get(ok).increment();
   }
 
   public void connected() {

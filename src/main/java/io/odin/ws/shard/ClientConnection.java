@@ -11,6 +11,8 @@ final class ClientConnection implements ShardConnections.Slot {
   long lastHeardMillis;
   /** Set once the shard decided to close it, so the close reason is counted once and writes stop. */
   boolean closing;
+  /** The timer that closes it when its JWT expires (auth.mode=jwt), or -1. */
+  long expiryTimer = -1;
   private int slot = -1;
 
   ClientConnection(ServerWebSocket socket, String token, long nowMillis) {

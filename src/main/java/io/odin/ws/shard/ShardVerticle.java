@@ -4,10 +4,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.odin.ws.NodeContext;
+import io.odin.ws.auth.ClientAuthenticator.Decision;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;
-import io.odin.ws.protocol.Token;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -24,8 +25,6 @@ import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +43,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   static final short CLOSE_GOING_AWAY = 1001;
   static final short CLOSE_TRY_AGAIN_LATER = 1013;
   static final short CLOSE_PING_TIMEOUT = 4408;
+  /** 4401 (private range, after HTTP 401): the connection's JWT expired and no refresh came in time. */
+  static final short CLOSE_TOKEN_EXPIRED = 4401;
 
   private final NodeContext node;
   private final int index;
@@ -58,6 +59,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final Map<String, Integer> opening = new HashMap<>();
 
   private HttpServer server;
+  private Runnable tlsWatch = () -> { };
   private MessageConsumer<ShardBatch> consumer;
   private long sweepTimer = -1;
   private int sweepCursor;
@@ -90,6 +92,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       // a shard writes to its sockets only from its own event loop, so each connection can use single-thread
       // queues instead of two multi-producer queues (about 8 KiB of heap per connection, docs/benchmarks.md)
       .setStrictThreadMode(true);
+    TlsSettings.apply(node.config(), options);
     server = vertx.createHttpServer(options)
       .webSocketHandshakeHandler(this::onHandshake)
       .requestHandler(this::onPlainRequest);
@@ -100,6 +103,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     metrics.shardConnections(address, connections::size);
     registry.attachShard(address, context, this::registeredTokens);
+    tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return consumer.completion()
       .compose(v -> server.listen())
       .onSuccess(s -> {
@@ -116,6 +120,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     node.directory().remove(address);
     node.shardStatus(index, null);
     vertx.cancelTimer(sweepTimer);
+    tlsWatch.run();
     registry.removeShard(address);
     connections.forEach(null, (c, unused) -> close(c, CLOSE_GOING_AWAY, "server shutting down", DisconnectReason.SHUTDOWN));
     metrics.removeShard(address);
@@ -143,11 +148,15 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       handshake.reject(404);
       return;
     }
-    String token = queryParam(handshake.query(), "token");
-    if (!Token.isValid(token)) {
-      handshake.reject(400);
+    // who this is for: ?token= (auth.mode=none) or a verified JWT's claim, the origin allow-list (io.odin.ws.auth)
+    Decision auth = node.clientAuth().handshake(handshake.headers().get("origin"),
+      handshake.headers().get("authorization"), handshake.query());
+    if (!auth.accepted()) {
+      metrics.handshakeRefused(auth.status());
+      handshake.reject(auth.status());
       return;
     }
+    String token = auth.token();
     // a token's first connection here is registered before the handshake completes: once the client is
     // connected, every lookup on every node finds this shard (docs/registry.md)
     Future<Void> registered = connections.holds(token) ? Future.succeededFuture() : registry.register(token, address);
@@ -155,7 +164,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     registered.compose(v -> handshake.accept()).onComplete(ar -> {
       opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
       if (ar.succeeded()) {
-        onOpen(ar.result(), token);
+        onOpen(ar.result(), token, auth);
       } else if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
         registry.unregister(token, address);
       }
@@ -173,7 +182,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     return tokens;
   }
 
-  private void onOpen(ServerWebSocket socket, String token) {
+  private void onOpen(ServerWebSocket socket, String token, Decision auth) {
     if (stopping) {
       socket.close(CLOSE_GOING_AWAY, "server shutting down");
       return;
@@ -187,6 +196,25 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     socket.closeHandler(v -> onClosed(c));
     connections.add(token, c);
     metrics.connected();
+    expireAt(c, auth);
+  }
+
+  /** Closes {@code c} with 4401 when its JWT expires; a later valid refresh moves the deadline. */
+  private void expireAt(ClientConnection c, Decision auth) {
+    vertx.cancelTimer(c.expiryTimer);
+    c.expiryTimer = !auth.expires() ? -1 : vertx.setTimer(Math.max(1, auth.expiresAtMillis() - System.currentTimeMillis()),
+      id -> close(c, CLOSE_TOKEN_EXPIRED, "token expired", DisconnectReason.TOKEN_EXPIRED));
+  }
+
+  /** A client's refresh op: a valid JWT for the same token extends the connection; anything else is an error frame. */
+  private byte[] refresh(ClientConnection c, String jwt) {
+    Decision d = node.clientAuth().refresh(c.token, jwt);
+    if (!d.accepted()) {
+      return io.odin.ws.protocol.FrameEncoder.error(d.reason());
+    }
+    metrics.tokenRefreshed();
+    expireAt(c, d);
+    return ClientOps.refreshed(d.expiresAtMillis());
   }
 
   private void onSocketError(ClientConnection c, Throwable t) {
@@ -206,6 +234,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   }
 
   private void onClosed(ClientConnection c) {
+    vertx.cancelTimer(c.expiryTimer);
     if (!c.closing) {
       metrics.disconnected(DisconnectReason.CLIENT);
     }
@@ -216,7 +245,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
   private void onText(ClientConnection c, String text) {
     c.lastHeardMillis = System.currentTimeMillis();
-    byte[] answer = ClientOps.answer(text);
+    byte[] answer = ClientOps.answer(text, jwt -> refresh(c, jwt));
     if (ClientOps.isError(answer)) {
       metrics.clientError();
     }
@@ -302,24 +331,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       metrics.disconnected(counted);
       c.socket.close(code, reason);
     }
-  }
-
-  private static String queryParam(String query, String name) {
-    if (query == null) {
-      return null;
-    }
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      String key = eq < 0 ? pair : pair.substring(0, eq);
-      if (key.equals(name)) {
-        try {
-          return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-          return null;
-        }
-      }
-    }
-    return null;
   }
 
   @Override
