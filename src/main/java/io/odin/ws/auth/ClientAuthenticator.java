@@ -202,7 +202,7 @@ public final class ClientAuthenticator {
     JWTAuthOptions options = new JWTAuthOptions(staticKeys);
     options.setJwks(new ArrayList<>(jwks));
     // null Vert.x: nothing here reads files through it (no key store), keys are given as PEM text and JSON
-    verifier = new Verifier(JWTAuth.create(null, options), staticKeys.getPubSecKeys().size() + jwks.size());
+    verifier = new Verifier(JWTAuth.create(null, options), (staticKeys.getPubSecKeys() == null ? 0 : staticKeys.getPubSecKeys().size()) + jwks.size());
   }
 
   private static JWTAuthOptions staticKeys(AuthSettings s) {

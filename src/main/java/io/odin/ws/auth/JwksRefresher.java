@@ -26,7 +26,7 @@ public final class JwksRefresher extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(JwksRefresher.class);
   static final long MIN_REFETCH_MS = 10_000;
-  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   private final ClientAuthenticator authenticator;
   private final String url;
@@ -46,7 +46,7 @@ public final class JwksRefresher extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    http = HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
+    http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
     // an unknown kid is seen on a shard's loop: hop to this verticle's context to decide about a fetch
     authenticator.onUnknownKey(() -> context.runOnContext(v -> {
       if (System.currentTimeMillis() - lastFetchMillis >= MIN_REFETCH_MS) {
