@@ -2,6 +2,11 @@ package io.odin.ws;
 
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.api.ApiVerticle;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.ClientAuthenticator;
+import io.odin.ws.auth.JwksRefresher;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterVerticle;
 import io.odin.ws.cluster.NodeBatch;
 import io.odin.ws.cluster.NodeBatchCodec;
@@ -101,9 +106,14 @@ public final class BootstrapVerticle extends VerticleBase {
     int dispatchers = node.dispatcherCount();
     AtomicInteger nextDispatcher = new AtomicInteger();
     AtomicInteger nextShard = new AtomicInteger();
-    return vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
-        new DeploymentOptions().setInstances(dispatchers))
-      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement()),
+    // JWKS keys first, so the shards find them once they listen
+    // who each connection is for (?token= or a JWT): one authenticator shared by the node's shards
+    ClientAuthenticator clientAuth = new ClientAuthenticator(new AuthSettings(config));
+    Future<String> jwks = config.getString(AuthSettings.JWKS_URL).isEmpty() || !clientAuth.jwt()
+      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node.metrics(), config));
+    return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
+        new DeploymentOptions().setInstances(dispatchers)))
+      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
       // the cluster's dispatch setting before this node takes traffic

@@ -1,6 +1,9 @@
 package io.odin.ws;
 
 import io.odin.ws.api.ApiSettings;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigSchema;
@@ -31,7 +34,12 @@ public final class GatewaySchema {
     RegistrySettings.KEYS,
     KafkaSettings.KEYS,
     ClusterSettings.KEYS,
-    LogSettings.KEYS
+    LogSettings.KEYS,
+    AuthSettings.KEYS,
+    ApiKeys.KEYS,
+    TlsSettings.KEYS
+  ), List.of(
+    KafkaSettings.PROPERTIES
   ));
 
   private GatewaySchema() {
@@ -53,6 +61,10 @@ public final class GatewaySchema {
     KafkaSettings.validate(config);
     RegistrySettings.check(config);
     DispatchSettings.initialSetting(config);
+    AuthSettings.validate(config);
+    ApiKeys.validate(config);
+    TlsSettings.validate(config);
+    new ClusterSettings(config);
     return config;
   }
 

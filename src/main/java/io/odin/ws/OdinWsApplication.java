@@ -1,5 +1,8 @@
 package io.odin.ws;
 
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
@@ -253,10 +256,14 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     options.setEventLoopPoolSize(shards);
     options.setMetricsOptions(VertxMetricsSetup.options());
     options.setPreferNativeTransport(config.getBoolean(NodeContext.NATIVE_TRANSPORT));
-    if (clustered && !eventBusAddressGiven) {
+    if (clustered) {
       ClusterSettings cluster = new ClusterSettings(config);
       EventBusOptions eventBus = options.getEventBusOptions();
-      eventBus.setHost(cluster.host()).setPort(cluster.eventBusPort());
+      if (!eventBusAddressGiven) {
+        eventBus.setHost(cluster.host()).setPort(cluster.eventBusPort());
+      }
+      // cluster.tls: node-to-node messages encrypted, and only nodes with a certificate from the cluster CA
+      cluster.applyEventBusTls(eventBus);
     }
   }
 }

@@ -3,6 +3,8 @@ package io.odin.ws.api;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.node.ShardSummary;
 import io.odin.ws.config.ListenFailure;
+import io.odin.ws.auth.ApiKeys;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.node.DispatchSetting;
 import io.odin.ws.dispatch.DispatchSettingVerticle;
@@ -69,6 +71,7 @@ public final class ApiVerticle extends VerticleBase {
   private long requestTimeoutMs;
   private DeliveryOptions handoff;
   private HttpServer server;
+  private Runnable tlsWatch = () -> { };
 
   public ApiVerticle(NodeContext node) {
     this.node = node;
@@ -84,6 +87,8 @@ public final class ApiVerticle extends VerticleBase {
     handoff = new DeliveryOptions().setSendTimeout(config.getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
     Router router = Router.router(vertx);
     router.route().handler(this::deadline);
+    // before any body is read: a request without a valid key (api.keys) is answered 401 at once
+    router.route().handler(apiKeyGuard(new ApiKeys(node.config())));
     router.post("/api/publish").handler(this::publish);
     // the rollout switch of the whole cluster (docs/rollout.md): beside publish, behind the same protection
     router.put("/api/dispatch")
@@ -98,9 +103,10 @@ public final class ApiVerticle extends VerticleBase {
     // a request the router could not serve: one rate-limited line, no stack trace for what a client sent
     router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
     router.errorHandler(500, ctx -> log.error("management request {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure()));
-    server = vertx.createHttpServer(new HttpServerOptions()
+    server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()
       // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed
-      .setIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+      .setIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
+    tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return server
       .invalidRequestHandler(this::invalidRequest)
       .connectionHandler(this::connected)
@@ -120,6 +126,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    tlsWatch.run();
     return server.close();
   }
 
@@ -168,6 +175,20 @@ public final class ApiVerticle extends VerticleBase {
     });
     ctx.addEndHandler(ar -> vertx.cancelTimer(timer));
     ctx.next();
+  }
+
+  /** 401 for a request that needs an API key (api.keys) and does not present one; the next handler otherwise. */
+  private io.vertx.core.Handler<RoutingContext> apiKeyGuard(ApiKeys keys) {
+    return ctx -> {
+      HttpServerRequest r = ctx.request();
+      if (keys.required(r.method().name(), r.path()) && !keys.presented(r.getHeader("authorization"), r.getHeader("x-api-key"))) {
+        node.metrics().apiUnauthorized();
+        ctx.response().putHeader("www-authenticate", "Bearer");
+        json(ctx, 401, new JsonObject().put("error", "API key required: Authorization: Bearer <key> or X-API-Key: <key>"));
+      } else {
+        ctx.next();
+      }
+    };
   }
 
   private void publish(RoutingContext ctx) {

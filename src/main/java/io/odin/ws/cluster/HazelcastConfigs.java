@@ -36,7 +36,8 @@ public final class HazelcastConfigs {
     if (config == null) {
       config = new Config();
     }
-    config.setClusterName("odin-ws");
+    // cluster.name, with cluster.secret folded in: members without the secret are not admitted
+    config.setClusterName(s.hazelcastClusterName());
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(s.port).setPortAutoIncrement(true).setPortCount(PORT_COUNT);
     // bind and advertise this address (also works for a host name, unlike interface patterns)

@@ -17,9 +17,14 @@ public final class ConfigSchema {
 
   private final List<ConfigKey> keys;
   private final Map<String, ConfigKey> byName;
+  private final List<ConfigPrefix> prefixes;
 
-  /** @param groups each feature's keys (its {@code *Settings.KEYS}), in document order */
-  public ConfigSchema(List<List<ConfigKey>> groups) {
+  /**
+   * @param groups   each feature's keys (its {@code *Settings.KEYS}), in document order
+   * @param prefixes families of pass-through keys (any key under the prefix, a string), e.g. kafka.properties.*
+   */
+  public ConfigSchema(List<List<ConfigKey>> groups, List<ConfigPrefix> prefixes) {
+    this.prefixes = List.copyOf(prefixes);
     List<ConfigKey> all = new ArrayList<>();
     groups.forEach(all::addAll);
     Map<String, ConfigKey> map = new LinkedHashMap<>();
@@ -38,6 +43,10 @@ public final class ConfigSchema {
 
   Map<String, ConfigKey> byName() {
     return byName;
+  }
+
+  public List<ConfigPrefix> prefixes() {
+    return prefixes;
   }
 
   /** ", did you mean ws.port?" for a near miss, or nothing. */
@@ -78,15 +87,17 @@ public final class ConfigSchema {
    * and environment variable, then the key with its default.
    */
   public String defaultsDocument() {
-    StringBuilder sb = new StringBuilder("{\n");
-    for (int i = 0; i < keys.size(); i++) {
-      ConfigKey key = keys.get(i);
-      sb.append("  ").append(quote(GatewayConfig.COMMENT_PREFIX + key.name())).append(": ")
-        .append(quote(key.doc() + " (env " + key.envName() + ")")).append(",\n");
-      sb.append("  ").append(quote(key.name())).append(": ").append(render(key.defaultValue()));
-      sb.append(i == keys.size() - 1 ? "\n" : ",\n");
+    List<String> entries = new ArrayList<>();
+    for (ConfigKey key : keys) {
+      entries.add("  " + quote(GatewayConfig.COMMENT_PREFIX + key.name()) + ": "
+        + quote(key.doc() + " (env " + key.envName() + ")"));
+      entries.add("  " + quote(key.name()) + ": " + render(key.defaultValue()));
     }
-    return sb.append("}\n").toString();
+    for (ConfigPrefix prefix : prefixes) {
+      entries.add("  " + quote(GatewayConfig.COMMENT_PREFIX + prefix) + ": "
+        + quote(prefix.doc() + " (env " + prefix.envPrefix() + "<NAME>)"));
+    }
+    return "{\n" + String.join(",\n", entries) + "\n}\n";
   }
 
   private static String render(Object value) {

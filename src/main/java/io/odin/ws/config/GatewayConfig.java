@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The resolved configuration of one node: every key of a {@link ConfigSchema} (the gateway's is
@@ -18,9 +19,12 @@ public final class GatewayConfig {
   public static final String COMMENT_PREFIX = "//";
 
   private final Map<String, Object> values;
+  /** Pass-through keys of the {@link ConfigSchema#prefixes()} families, full name to value. */
+  private final Map<String, String> prefixed;
 
-  private GatewayConfig(Map<String, Object> values) {
+  private GatewayConfig(Map<String, Object> values, Map<String, String> prefixed) {
     this.values = values;
+    this.prefixed = prefixed;
   }
 
   /** The defaults alone. */
@@ -36,6 +40,7 @@ public final class GatewayConfig {
   public static GatewayConfig resolve(ConfigSchema schema, JsonObject file, Map<String, String> env) {
     Map<String, ConfigKey> known = schema.byName();
     Map<String, Object> values = new LinkedHashMap<>();
+    Map<String, String> prefixed = new TreeMap<>();
     for (ConfigKey key : known.values()) {
       values.put(key.name(), key.defaultValue());
     }
@@ -46,6 +51,11 @@ public final class GatewayConfig {
           continue;
         }
         ConfigKey key = known.get(name);
+        ConfigPrefix family = key == null ? prefixOf(schema, name) : null;
+        if (family != null) {
+          prefixed.put(name, family.fromJson(name, e.getValue()));
+          continue;
+        }
         if (key == null) {
           throw new ConfigException(name + ": unknown configuration key" + schema.suggestion(name));
         }
@@ -58,14 +68,41 @@ public final class GatewayConfig {
         values.put(key.name(), key.fromEnv(raw));
       }
     }
-    return new GatewayConfig(values);
+    for (Map.Entry<String, String> e : env.entrySet()) {
+      for (ConfigPrefix family : schema.prefixes()) {
+        if (family.coversEnv(e.getKey())) {
+          prefixed.put(family.keyForEnv(e.getKey()), e.getValue());
+        }
+      }
+    }
+    return new GatewayConfig(values, prefixed);
+  }
+
+  private static ConfigPrefix prefixOf(ConfigSchema schema, String name) {
+    for (ConfigPrefix family : schema.prefixes()) {
+      if (family.covers(name)) {
+        return family;
+      }
+    }
+    return null;
+  }
+
+  /** The keys of one pass-through family, without the prefix: {@code sasl.mechanism -> SCRAM-SHA-512}. */
+  public Map<String, String> getPrefixed(ConfigPrefix family) {
+    Map<String, String> out = new TreeMap<>();
+    prefixed.forEach((k, v) -> {
+      if (family.covers(k)) {
+        out.put(k.substring(family.prefix().length()), v);
+      }
+    });
+    return out;
   }
 
   /** A copy with one key set, checked like a value from the config file. */
   public GatewayConfig with(ConfigKey key, Object value) {
     Map<String, Object> copy = new LinkedHashMap<>(values);
     copy.put(key.name(), key.fromJson(value));
-    return new GatewayConfig(copy);
+    return new GatewayConfig(copy, prefixed);
   }
 
   public int getInt(ConfigKey key) {
@@ -105,6 +142,7 @@ public final class GatewayConfig {
   public JsonObject toJson() {
     JsonObject json = new JsonObject();
     values.forEach((k, v) -> json.put(k, v instanceof List ? new JsonArray((List<?>) v) : v));
+    prefixed.forEach(json::put);
     return json;
   }
 

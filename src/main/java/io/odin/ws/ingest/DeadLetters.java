@@ -26,14 +26,20 @@ final class DeadLetters implements AutoCloseable {
   private final KafkaProducer<String, byte[]> producer;
   private final String topic;
 
-  DeadLetters(String bootstrapServers, String topic, String clientId) {
+  DeadLetters(String bootstrapServers, String topic, String clientId, Map<String, String> clientProperties) {
     this.topic = topic;
-    this.producer = new KafkaProducer<>(Map.of(
+    Map<String, Object> config = new java.util.HashMap<>(Map.of(
       ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
       ProducerConfig.CLIENT_ID_CONFIG, clientId + "-dlq",
       ProducerConfig.ACKS_CONFIG, "all",
-      ProducerConfig.LINGER_MS_CONFIG, 20),
-      new StringSerializer(), new ByteArraySerializer());
+      ProducerConfig.LINGER_MS_CONFIG, 20));
+    // the same security settings as the consumers (kafka.properties.*), consumer-only ones left out
+    clientProperties.forEach((k, v) -> {
+      if (ProducerConfig.configNames().contains(k)) {
+        config.put(k, v);
+      }
+    });
+    this.producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
   }
 
   void send(ConsumerRecord<String, byte[]> bad, String reason, String message) {

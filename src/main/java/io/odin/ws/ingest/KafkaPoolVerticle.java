@@ -97,18 +97,22 @@ public final class KafkaPoolVerticle extends VerticleBase {
     config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    // kafka.properties.*: security (SASL_SSL, SCRAM, mTLS) and anything else the operator's Kafka needs
+    config.putAll(settings.properties);
+    Map<String, Object> adminConfig = new HashMap<>(Map.of(
+      AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
+      AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
+      AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
+      AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
+      AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
+    adminConfig.putAll(settings.adminProperties());
     // Building Kafka clients loads and initialises hundreds of classes (seconds on a loaded machine at start-up):
     // on the event loop this stalled the shard sharing it and timed out its Redis writes. Built on a worker.
     return vertx.executeBlocking(() -> new Clients(
         new KafkaConsumer<String, byte[]>(config),
-        Admin.create(Map.of(
-          AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers,
-          AdminClientConfig.CLIENT_ID_CONFIG, clientId() + "-health",
-          AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000,
-          AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
-          AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs)),
+        Admin.create(adminConfig),
         settings.deadLetterTopic.isEmpty() ? null
-          : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId())))
+          : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId(), settings.properties)))
       .compose(this::subscribe);
   }
 

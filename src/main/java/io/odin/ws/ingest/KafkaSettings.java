@@ -32,6 +32,11 @@ public final class KafkaSettings {
   public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.integer("kafka.sessionTimeoutMs", 10_000, 3_000, 300_000,
     "A crashed node's partitions go to the others after this long (Kafka's default, 45 s, stalls them that long)");
 
+  /** Any Kafka client property (security.protocol, sasl.*, ssl.*), given to the consumers, the dead-letter producer and the health admin client. */
+  public static final io.odin.ws.config.ConfigPrefix PROPERTIES = io.odin.ws.config.ConfigPrefix.of("kafka.properties.",
+    "Any Kafka client property, passed through: kafka.properties.security.protocol, kafka.properties.sasl.jaas.config, ...;"
+      + " ODIN_KAFKA_PROPERTIES_SASL_JAAS_CONFIG sets sasl.jaas.config (keep secrets in the environment); they override odin-ws's own settings");
+
   public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
     MAX_POLL_RECORDS, MAX_IN_FLIGHT, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
     SESSION_TIMEOUT_MS);
@@ -46,6 +51,8 @@ public final class KafkaSettings {
   final String typeHeader;
   final int reconnectBackoffMaxMs;
   final int sessionTimeoutMs;
+  /** The pass-through client properties (kafka.properties.*, prefix removed). */
+  final java.util.Map<String, String> properties;
 
   public KafkaSettings(GatewayConfig config) {
     bootstrapServers = config.getString(BOOTSTRAP_SERVERS);
@@ -58,6 +65,18 @@ public final class KafkaSettings {
     typeHeader = config.getString(TYPE_HEADER);
     reconnectBackoffMaxMs = config.getInt(RECONNECT_BACKOFF_MAX_MS);
     sessionTimeoutMs = config.getInt(SESSION_TIMEOUT_MS);
+    properties = config.getPrefixed(PROPERTIES);
+  }
+
+  /** The pass-through properties an admin client knows (security ones), so it logs no unknown-config warnings. */
+  java.util.Map<String, String> adminProperties() {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    properties.forEach((k, v) -> {
+      if (org.apache.kafka.clients.admin.AdminClientConfig.configNames().contains(k)) {
+        out.put(k, v);
+      }
+    });
+    return out;
   }
 
   /** True when Kafka ingest is configured. */

@@ -58,7 +58,7 @@ public final class GatewayMetrics {
     "no_target", "too_many_tokens", "too_many_envelopes", "not_json");
 
   /** Why a connection closed. */
-  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD }
+  public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD, TOKEN_EXPIRED }
 
   private final MeterRegistry registry;
   private final Counter connects;
@@ -85,13 +85,17 @@ public final class GatewayMetrics {
 
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
-    List.of("not_found", "bad_token", "node_full", "address_full", "shutting_down");
+    List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "shutting_down");
   /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
   private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
   private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];
   private final Counter[][] pathDropped = new Counter[DispatchPath.values().length][DropReason.values().length];
   private final Timer[] pathLatency = new Timer[DispatchPath.values().length];
   private final DistributionSummary[] pathFanout = new DistributionSummary[DispatchPath.values().length];
+  /** Security (issue 12): JWT refreshes, management requests without a valid key, JWKS fetches. */
+  private final Counter tokenRefreshes;
+  private final Counter apiUnauthorized;
+  private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -179,6 +183,13 @@ public final class GatewayMetrics {
         .description("Shards one message with tokens was sent to, by dispatch path")
         .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
     }
+    tokenRefreshes = Counter.builder("odin.ws.token.refreshes").description("Connections extended by a valid refresh op").register(registry);
+    apiUnauthorized = Counter.builder("odin.api.unauthorized")
+      .description("Management requests refused with 401 (missing or wrong API key)").register(registry);
+    for (boolean ok : new boolean[] {true, false}) {
+      jwksFetches.put(ok, Counter.builder("odin.auth.jwks.fetches").tag("result", ok ? "ok" : "error")
+        .description("JWKS fetches (auth.jwt.jwksUrl)").register(registry));
+    }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
   }
@@ -259,6 +270,18 @@ public final class GatewayMetrics {
 
   public void removeShard(String shard) {
     registry.find("odin.ws.connections").tag("shard", shard).meters().forEach(registry::remove);
+  }
+
+  public void tokenRefreshed() {
+    tokenRefreshes.increment();
+  }
+
+  public void apiUnauthorized() {
+    apiUnauthorized.increment();
+  }
+
+  public void jwksFetched(boolean ok) {
+    jwksFetches.get(ok).increment();
   }
 
   public void connected() {

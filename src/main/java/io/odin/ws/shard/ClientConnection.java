@@ -18,6 +18,8 @@ final class ClientConnection implements ShardConnections.Slot {
   /** When the server sent its close frame: the TCP connection is torn down {@code ws.closeTimeoutMs} later. */
   long closingSinceMillis;
   long closeTimer = -1;
+  /** The timer that closes it when its JWT expires (auth.mode=jwt), or -1. */
+  long expiryTimer = -1;
   private int slot = -1;
 
   ClientConnection(ServerWebSocket socket, String token, String address, ClientFrames frames, long nowMillis) {

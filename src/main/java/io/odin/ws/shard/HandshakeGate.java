@@ -1,17 +1,14 @@
 package io.odin.ws.shard;
 
 import io.odin.ws.node.ConnectionLimits;
-import io.odin.ws.protocol.Token;
+import io.odin.ws.auth.ClientAuthenticator;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 
 /**
- * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, token, the
- * node's capacity and the client address's share of it. A refusal carries the HTTP status, a short reason for
+ * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, who it is for
+ * (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client address's share of it. A refusal carries the HTTP status, a short reason for
  * the response body (so a client developer sees why, e.g. {@code missing token}) and a metric label.
- * Checks run in order path, token, capacity; an authentication check belongs between token and capacity, so
- * that an unauthenticated client never takes a slot.
+ * Checks run in order path, authentication, capacity, so that an unauthenticated client never takes a slot.
  * <p>An accepted decision holds a capacity slot: the caller gives it back with {@link #release} when the
  * connection ends or its upgrade fails.
  */
@@ -24,24 +21,27 @@ public final class HandshakeGate {
     /** The {@code reason} label of {@code odin_ws_handshakes_refused_total}; null when accepted. */
     public final String label;
     public final String token;
+    /** When the connection's JWT expires (closed with 4401 then), or Long.MAX_VALUE. */
+    public final long expiresAtMillis;
 
-    private Decision(int status, String reason, String label, String token) {
+    private Decision(int status, String reason, String label, String token, long expiresAtMillis) {
       this.status = status;
       this.reason = reason;
       this.label = label;
       this.token = token;
+      this.expiresAtMillis = expiresAtMillis;
     }
 
     public boolean accepted() {
       return label == null;
     }
 
-    static Decision accept(String token) {
-      return new Decision(101, null, null, token);
+    static Decision accept(String token, long expiresAtMillis) {
+      return new Decision(101, null, null, token, expiresAtMillis);
     }
 
     static Decision refuse(int status, String reason, String label) {
-      return new Decision(status, reason, label, null);
+      return new Decision(status, reason, label, null, 0);
     }
 
     @Override
@@ -53,17 +53,21 @@ public final class HandshakeGate {
   /** Metric labels of refusals, registered up front. */
   public static final String NOT_FOUND = "not_found";
   public static final String BAD_TOKEN = "bad_token";
+  public static final String UNAUTHORIZED = "unauthorized";
+  public static final String ORIGIN = "origin";
   public static final String NODE_FULL = "node_full";
   public static final String ADDRESS_FULL = "address_full";
   public static final String SHUTTING_DOWN = "shutting_down";
 
   private final String path;
   private final ConnectionLimits limits;
+  private final ClientAuthenticator auth;
   private volatile boolean stopping;
 
-  public HandshakeGate(String path, ConnectionLimits limits) {
+  public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth) {
     this.path = path;
     this.limits = limits;
+    this.auth = auth;
   }
 
   /** From now on every handshake is refused with 503: the shard is shutting down. */
@@ -72,23 +76,24 @@ public final class HandshakeGate {
   }
 
   /**
-   * @param requestPath the request's path
-   * @param query       the raw query string (may be null)
-   * @param address     the client's IP address, for the per-address limit
+   * @param requestPath   the request's path
+   * @param query         the raw query string (may be null)
+   * @param address       the client's IP address, for the per-address limit
+   * @param origin        the Origin header (null for non-browser clients), for ws.allowedOrigins
+   * @param authorization the Authorization header (a JWT with auth.mode=jwt), or null
    */
-  public Decision decide(String requestPath, String query, String address) {
+  public Decision decide(String requestPath, String query, String address, String origin, String authorization) {
     if (stopping) {
       return Decision.refuse(503, "server shutting down", SHUTTING_DOWN);
     }
     if (!path.equals(requestPath)) {
       return Decision.refuse(404, "not found: connect to " + path + "?token=TOKEN", NOT_FOUND);
     }
-    String token = queryParam(query, "token");
-    if (token == null || token.isEmpty()) {
-      return Decision.refuse(400, "missing token", BAD_TOKEN);
-    }
-    if (!Token.isValid(token)) {
-      return Decision.refuse(400, "token " + Token.problem(token), BAD_TOKEN);
+    // who the connection is for: ?token= (auth.mode=none) or a verified JWT's claim; and the origin allow-list
+    ClientAuthenticator.Decision who = auth.handshake(origin, authorization, query);
+    if (!who.accepted()) {
+      String label = who.status() == 401 ? UNAUTHORIZED : who.status() == 403 ? ORIGIN : BAD_TOKEN;
+      return Decision.refuse(who.status(), who.reason(), label);
     }
     ConnectionLimits.Refusal full = limits.tryAcquire(address);
     if (full == ConnectionLimits.Refusal.NODE_FULL) {
@@ -97,30 +102,11 @@ public final class HandshakeGate {
     if (full == ConnectionLimits.Refusal.ADDRESS_FULL) {
       return Decision.refuse(503, "too many connections from this address", ADDRESS_FULL);
     }
-    return Decision.accept(token);
+    return Decision.accept(who.token(), who.expiresAtMillis());
   }
 
   /** Gives back the capacity slot of an accepted handshake from {@code address}. */
   public void release(String address) {
     limits.release(address);
-  }
-
-  /** The value of query parameter {@code name}, URL-decoded; "" when present without a value; null when absent or undecodable. */
-  static String queryParam(String query, String name) {
-    if (query == null) {
-      return null;
-    }
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      String key = eq < 0 ? pair : pair.substring(0, eq);
-      if (key.equals(name)) {
-        try {
-          return eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-          return "\u0000";
-        }
-      }
-    }
-    return null;
   }
 }

@@ -12,6 +12,8 @@ import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.protocol.FrameEncoder;
+import io.odin.ws.auth.ClientAuthenticator;
+import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -49,6 +51,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   static final short CLOSE_GOING_AWAY = 1001;
   static final short CLOSE_TRY_AGAIN_LATER = 1013;
   static final short CLOSE_PING_TIMEOUT = 4408;
+  /** 4401 (private range, after HTTP 401): the connection's JWT expired and no refresh came in time. */
+  static final short CLOSE_TOKEN_EXPIRED = 4401;
 
   private final NodeContext node;
   private final int index;
@@ -64,10 +68,13 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   /** TCP connections not yet upgraded, with their handshake timer (ws.handshakeTimeoutMs). */
   private final Map<HttpConnection, Long> notUpgraded = new HashMap<>();
   private final HandshakeGate gate;
+  /** Who a connection is for (?token= or a JWT), and its JWT refreshes: shared by the node's shards. */
+  private final ClientAuthenticator clientAuth;
   /** Connections being closed by the server: still in {@code connections} until torn down, not counted in /health. */
   private int closingCount;
 
   private HttpServer server;
+  private Runnable tlsWatch = () -> { };
   private MessageConsumer<ShardBatch> consumer;
   private long sweepTimer = -1;
   private int sweepCursor;
@@ -79,14 +86,15 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private DispatchPath currentPath;
   private boolean stopping;
 
-  public ShardVerticle(NodeContext node, int index) {
+  public ShardVerticle(NodeContext node, int index, ClientAuthenticator clientAuth) {
     this.node = node;
     this.index = index;
     this.address = node.shardAddress(index);
     this.settings = new ShardSettings(node.config());
     this.metrics = node.metrics();
     this.registry = node.registry();
-    this.gate = new HandshakeGate(settings.path, node.connectionLimits());
+    this.clientAuth = clientAuth;
+    this.gate = new HandshakeGate(settings.path, node.connectionLimits(), clientAuth);
   }
 
   @Override
@@ -108,6 +116,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       .setHttp2ClearTextEnabled(false);
     // the handshake is decided in the request handler, not a webSocketHandshakeHandler: only a request can
     // answer a refusal with a body saying why (ServerWebSocketHandshake.reject has a status and no body)
+    TlsSettings.apply(node.config(), options);
     server = vertx.createHttpServer(options)
       .connectionHandler(this::onConnection)
       .requestHandler(this::onRequest);
@@ -118,6 +127,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     metrics.shardConnections(address, this::connections);
     registry.attachShard(address, context, this::registeredTokens);
+    tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return consumer.completion()
       .compose(v -> server.listen())
       .recover(t -> Future.failedFuture(ListenFailure.of(settings.host, settings.port, ShardSettings.PORT, t)))
@@ -137,6 +147,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     node.directory().remove(address);
     node.shardStatus(index, null);
     vertx.cancelTimer(sweepTimer);
+    tlsWatch.run();
     registry.removeShard(address);
     connections.forEach(null, (c, unused) -> close(c, CLOSE_GOING_AWAY, "server shutting down", DisconnectReason.SHUTDOWN));
     metrics.removeShard(address);
@@ -170,7 +181,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       return;
     }
     String clientAddress = addressOf(request.remoteAddress());
-    HandshakeGate.Decision decision = gate.decide(request.path(), request.query(), clientAddress);
+    HandshakeGate.Decision decision = gate.decide(request.path(), request.query(), clientAddress,
+      request.getHeader(HttpHeaderNames.ORIGIN), request.getHeader(HttpHeaderNames.AUTHORIZATION));
     if (!decision.accepted()) {
       metrics.handshakeRefused(decision.label);
       refuse(request, decision.status, decision.reason);
@@ -187,7 +199,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
       if (ar.succeeded()) {
         upgradedOrGone(request.connection());
-        onOpen(ar.result(), token, clientAddress);
+        onOpen(ar.result(), token, clientAddress, decision.expiresAtMillis);
       } else {
         gate.release(clientAddress);
         if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
@@ -232,7 +244,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     return tokens;
   }
 
-  private void onOpen(ServerWebSocket socket, String token, String clientAddress) {
+  private void onOpen(ServerWebSocket socket, String token, String clientAddress, long expiresAtMillis) {
     if (stopping) {
       gate.release(clientAddress);
       socket.close(CLOSE_GOING_AWAY, "server shutting down");
@@ -247,6 +259,25 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     socket.closeHandler(v -> onClosed(c));
     connections.add(token, c);
     metrics.connected();
+    expireAt(c, expiresAtMillis);
+  }
+
+  /** Closes {@code c} with 4401 when its JWT expires; a later valid refresh moves the deadline. */
+  private void expireAt(ClientConnection c, long expiresAtMillis) {
+    vertx.cancelTimer(c.expiryTimer);
+    c.expiryTimer = expiresAtMillis == Long.MAX_VALUE ? -1 : vertx.setTimer(Math.max(1, expiresAtMillis - System.currentTimeMillis()),
+      id -> close(c, CLOSE_TOKEN_EXPIRED, "token expired", DisconnectReason.TOKEN_EXPIRED));
+  }
+
+  /** A client's refresh op: a valid JWT for the same token extends the connection; anything else is an error frame. */
+  private byte[] refresh(ClientConnection c, String jwt) {
+    ClientAuthenticator.Decision d = clientAuth.refresh(c.token, jwt);
+    if (!d.accepted()) {
+      return io.odin.ws.protocol.FrameEncoder.error(d.reason());
+    }
+    metrics.tokenRefreshed();
+    expireAt(c, d.expiresAtMillis());
+    return ClientOps.refreshed(d.expiresAtMillis());
   }
 
   private void onSocketError(ClientConnection c, Throwable t) {
@@ -266,6 +297,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   }
 
   private void onClosed(ClientConnection c) {
+    vertx.cancelTimer(c.expiryTimer);
     if (!c.closing) {
       metrics.disconnected(DisconnectReason.CLIENT);
     } else {
@@ -286,7 +318,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     c.lastHeardMillis = now;
     switch (c.frames.onFrame(frame.type(), frame.isFinal(), frame.binaryData(), now)) {
       case ClientFrames.TEXT:
-        byte[] answer = ClientOps.answer(c.frames.text());
+        byte[] answer = ClientOps.answer(c.frames.text(), jwt -> refresh(c, jwt));
         if (ClientOps.isError(answer)) {
           metrics.clientError();
         }

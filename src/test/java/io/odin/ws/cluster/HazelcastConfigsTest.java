@@ -57,4 +57,22 @@ class HazelcastConfigsTest {
     assertTrue(e.getMessage().startsWith("cluster.config: no such file nope.xml"));
     assertEquals(0, new JsonArray().size());
   }
+
+  @Test
+  void secretIsFoldedIntoTheClusterName() {
+    String open = HazelcastConfigs.build(settings(new JsonObject(), Map.of())).getClusterName();
+    assertEquals("odin-ws", open);
+    String withSecret = HazelcastConfigs.build(settings(new JsonObject(), Map.of("ODIN_CLUSTER_SECRET", "s3cret"))).getClusterName();
+    String otherSecret = HazelcastConfigs.build(settings(new JsonObject(), Map.of("ODIN_CLUSTER_SECRET", "other"))).getClusterName();
+    assertTrue(withSecret.startsWith("odin-ws-"), withSecret);
+    assertFalse(withSecret.contains("s3cret"), "the secret itself never goes on the wire");
+    assertFalse(withSecret.equals(otherSecret), "nodes with another secret form another cluster");
+    assertEquals(withSecret, HazelcastConfigs.build(settings(new JsonObject(), Map.of("ODIN_CLUSTER_SECRET", "s3cret"))).getClusterName());
+  }
+
+  @Test
+  void clusterTlsNeedsItsFiles() {
+    ConfigException e = assertThrows(ConfigException.class, () -> settings(new JsonObject().put("cluster.tls", true), Map.of()));
+    assertTrue(e.getMessage().startsWith("cluster.tlsCertPath: a readable PEM file is required"), e.getMessage());
+  }
 }

@@ -76,4 +76,23 @@ class GatewayConfigTest {
     ConfigException e = assertThrows(ConfigException.class, () -> GatewaySchema.resolve(file, Map.of()));
     assertTrue(e.getMessage().startsWith(expected), "'" + e.getMessage() + "' should start with '" + expected + "'");
   }
+
+  @Test
+  void kafkaPropertiesArePassedThroughFromFileAndEnvironment() {
+    JsonObject file = new JsonObject().put("kafka.properties.security.protocol", "SASL_SSL")
+      .put("kafka.properties.fetch.max.wait.ms", 200).put("kafka.properties.sasl.mechanism", "PLAIN");
+    GatewayConfig c = GatewaySchema.resolve(file, Map.of(
+      "ODIN_KAFKA_PROPERTIES_SASL_MECHANISM", "SCRAM-SHA-512",
+      "ODIN_KAFKA_PROPERTIES_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.scram.ScramLoginModule required;"));
+    assertEquals(Map.of("security.protocol", "SASL_SSL", "fetch.max.wait.ms", "200", "sasl.mechanism", "SCRAM-SHA-512",
+      "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+      c.getPrefixed(io.odin.ws.ingest.KafkaSettings.PROPERTIES), "the environment overrides the file");
+    // they survive the launcher's hand-over to the bootstrap verticle (toJson, then resolved again)
+    assertEquals(c.getPrefixed(io.odin.ws.ingest.KafkaSettings.PROPERTIES),
+      GatewaySchema.resolve(c.toJson(), Map.of()).getPrefixed(io.odin.ws.ingest.KafkaSettings.PROPERTIES));
+    assertMessage(new JsonObject().put("kafka.properties.ssl.keystore.location", new JsonArray()),
+      "kafka.properties.ssl.keystore.location: must be a string");
+    assertMessage(new JsonObject().put("kafka.properties.", "x"), "kafka.properties.: unknown configuration key");
+    assertTrue(GatewaySchema.SCHEMA.defaultsDocument().contains("\"//kafka.properties.*\""));
+  }
 }

@@ -1,6 +1,13 @@
 package io.odin.ws.shard;
 
+import io.odin.ws.GatewaySchema;
+import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.node.ConnectionLimits;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,8 +20,8 @@ class HandshakeGateTest {
 
   @Test
   void validRequestIsAcceptedWithItsToken() {
-    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
-    HandshakeGate.Decision d = gate.decide("/ws", "token=user-42", "10.0.0.1");
+    HandshakeGate gate = gate(new ConnectionLimits(10, 0));
+    HandshakeGate.Decision d = gate.decide("/ws", "token=user-42", "10.0.0.1", null, null);
     assertTrue(d.accepted());
     assertEquals("user-42", d.token);
     assertNull(d.label);
@@ -22,54 +29,54 @@ class HandshakeGateTest {
 
   @Test
   void refusalsSayWhy() {
-    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
-    assertRefused(gate.decide("/other", "token=a", "ip"), 404, "not found: connect to /ws?token=TOKEN", HandshakeGate.NOT_FOUND);
-    assertRefused(gate.decide("/ws", null, "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
-    assertRefused(gate.decide("/ws", "other=1", "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
-    assertRefused(gate.decide("/ws", "token=", "ip"), 400, "missing token", HandshakeGate.BAD_TOKEN);
-    assertRefused(gate.decide("/ws", "token=has%20space", "ip"), 400,
+    HandshakeGate gate = gate(new ConnectionLimits(10, 0));
+    assertRefused(gate.decide("/other", "token=a", "ip", null, null), 404, "not found: connect to /ws?token=TOKEN", HandshakeGate.NOT_FOUND);
+    assertRefused(gate.decide("/ws", null, "ip", null, null), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "other=1", "ip", null, null), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=", "ip", null, null), 400, "missing token", HandshakeGate.BAD_TOKEN);
+    assertRefused(gate.decide("/ws", "token=has%20space", "ip", null, null), 400,
       "token may contain only letters, digits and . _ : -", HandshakeGate.BAD_TOKEN);
-    assertRefused(gate.decide("/ws", "token=" + "x".repeat(129), "ip"), 400,
+    assertRefused(gate.decide("/ws", "token=" + "x".repeat(129), "ip", null, null), 400,
       "token must be 1 to 128 characters", HandshakeGate.BAD_TOKEN);
-    assertRefused(gate.decide("/ws", "token=%zz", "ip"), 400,
+    assertRefused(gate.decide("/ws", "token=%zz", "ip", null, null), 400,
       "token may contain only letters, digits and . _ : -", HandshakeGate.BAD_TOKEN);
   }
 
   @Test
   void refusedHandshakesTakeNoSlot() {
     ConnectionLimits limits = new ConnectionLimits(1, 1);
-    HandshakeGate gate = new HandshakeGate("/ws", limits);
-    gate.decide("/ws", "token=bad token", "ip");
-    gate.decide("/nope", "token=a", "ip");
+    HandshakeGate gate = gate(limits);
+    gate.decide("/ws", "token=bad token", "ip", null, null);
+    gate.decide("/nope", "token=a", "ip", null, null);
     assertEquals(0, limits.inUse());
-    assertTrue(gate.decide("/ws", "token=a", "ip").accepted());
+    assertTrue(gate.decide("/ws", "token=a", "ip", null, null).accepted());
     assertEquals(1, limits.inUse());
   }
 
   @Test
   void nodeCapacityRefusesWith503UntilASlotIsGivenBack() {
     ConnectionLimits limits = new ConnectionLimits(2, 0);
-    HandshakeGate gate = new HandshakeGate("/ws", limits);
-    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
-    assertTrue(gate.decide("/ws", "token=b", "2.2.2.2").accepted());
-    assertRefused(gate.decide("/ws", "token=c", "3.3.3.3"), 503, "too many connections", HandshakeGate.NODE_FULL);
+    HandshakeGate gate = gate(limits);
+    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=b", "2.2.2.2", null, null).accepted());
+    assertRefused(gate.decide("/ws", "token=c", "3.3.3.3", null, null), 503, "too many connections", HandshakeGate.NODE_FULL);
     assertEquals(2, limits.inUse());
     gate.release("1.1.1.1");
-    assertTrue(gate.decide("/ws", "token=c", "3.3.3.3").accepted());
+    assertTrue(gate.decide("/ws", "token=c", "3.3.3.3", null, null).accepted());
   }
 
   @Test
   void perAddressLimitCountsEachAddressAlone() {
     ConnectionLimits limits = new ConnectionLimits(100, 2);
-    HandshakeGate gate = new HandshakeGate("/ws", limits);
-    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
-    assertTrue(gate.decide("/ws", "token=b", "1.1.1.1").accepted());
-    assertRefused(gate.decide("/ws", "token=c", "1.1.1.1"), 503, "too many connections from this address",
+    HandshakeGate gate = gate(limits);
+    assertTrue(gate.decide("/ws", "token=a", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=b", "1.1.1.1", null, null).accepted());
+    assertRefused(gate.decide("/ws", "token=c", "1.1.1.1", null, null), 503, "too many connections from this address",
       HandshakeGate.ADDRESS_FULL);
-    assertTrue(gate.decide("/ws", "token=c", "2.2.2.2").accepted());
+    assertTrue(gate.decide("/ws", "token=c", "2.2.2.2", null, null).accepted());
     assertEquals(3, limits.inUse(), "a refusal per address gives its node slot back");
     gate.release("1.1.1.1");
-    assertTrue(gate.decide("/ws", "token=c", "1.1.1.1").accepted());
+    assertTrue(gate.decide("/ws", "token=c", "1.1.1.1", null, null).accepted());
     gate.release("1.1.1.1");
     gate.release("1.1.1.1");
     gate.release("2.2.2.2");
@@ -80,18 +87,18 @@ class HandshakeGateTest {
   @Test
   void noPerAddressBookkeepingWhenTheLimitIsOff() {
     ConnectionLimits limits = new ConnectionLimits(100, 0);
-    HandshakeGate gate = new HandshakeGate("/ws", limits);
+    HandshakeGate gate = gate(limits);
     for (int i = 0; i < 50; i++) {
-      assertTrue(gate.decide("/ws", "token=a", "1.1.1.1").accepted());
+      assertTrue(gate.decide("/ws", "token=a", "1.1.1.1", null, null).accepted());
     }
     assertEquals(0, limits.addressesTracked());
   }
 
   @Test
   void stoppedGateRefusesWith503() {
-    HandshakeGate gate = new HandshakeGate("/ws", new ConnectionLimits(10, 0));
+    HandshakeGate gate = gate(new ConnectionLimits(10, 0));
     gate.stop();
-    assertRefused(gate.decide("/ws", "token=a", "ip"), 503, "server shutting down", HandshakeGate.SHUTTING_DOWN);
+    assertRefused(gate.decide("/ws", "token=a", "ip", null, null), 503, "server shutting down", HandshakeGate.SHUTTING_DOWN);
   }
 
   @Test
@@ -109,5 +116,26 @@ class HandshakeGateTest {
     assertEquals(status, d.status);
     assertEquals(reason, d.reason);
     assertEquals(label, d.label);
+  }
+
+  @Test
+  void authenticationRefusalsComeBeforeCapacityAndSayWhy() {
+    ConnectionLimits limits = new ConnectionLimits(10, 0);
+    ClientAuthenticator jwt = new ClientAuthenticator(new AuthSettings(GatewaySchema.resolve(new JsonObject()
+      .put("auth.mode", "jwt").put("auth.jwt.hmacSecret", "a-secret-of-at-least-32-characters-long")
+      .put("ws.allowedOrigins", new JsonArray().add("https://app.example")), Map.of())));
+    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt);
+    HandshakeGate.Decision noJwt = gate.decide("/ws", "token=victim", "ip", null, null);
+    assertEquals(401, noJwt.status);
+    assertEquals(HandshakeGate.UNAUTHORIZED, noJwt.label);
+    assertTrue(noJwt.reason.startsWith("missing JWT"), noJwt.reason);
+    HandshakeGate.Decision origin = gate.decide("/ws", "access_token=x", "ip", "https://evil.example", null);
+    assertEquals(403, origin.status);
+    assertEquals(HandshakeGate.ORIGIN, origin.label);
+    assertEquals(0, limits.inUse(), "a refused client takes no slot");
+  }
+
+  private static HandshakeGate gate(ConnectionLimits limits) {
+    return new HandshakeGate("/ws", limits, new ClientAuthenticator(new AuthSettings(GatewaySchema.defaults())));
   }
 }

@@ -48,6 +48,15 @@ public final class WsClients implements AutoCloseable {
       });
   }
 
+  /** Opens one connection with options of the test's choosing (URI, headers such as Authorization or Origin). */
+  public Future<Conn> connectAsync(String label, WebSocketConnectOptions options) {
+    Conn conn = new Conn(label);
+    return client.connect(options.setHost("127.0.0.1").setPort(port)).map(ws -> {
+      conn.attach(ws);
+      return conn;
+    });
+  }
+
   /** Opens connections for all {@code tokens} (a token listed twice gets two connections), a few hundred at a time. */
   public List<Conn> connectAll(List<String> tokens) {
     List<Conn> out = new ArrayList<>(tokens.size());

@@ -11,6 +11,11 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import org.HdrHistogram.Recorder;
 
 import java.nio.charset.StandardCharsets;
@@ -40,13 +45,18 @@ public final class ClientFleet implements Fleet {
   /** What to open and how; connection {@code i} goes to {@code endpoints[i % n]}. */
   public record Spec(List<Endpoint> endpoints, TokenPlan plan, int from, int to, String sourceAddress,
                      double rampPerSecond, int maxPendingHandshakes, long connectTimeoutMillis, String runId,
-                     boolean recordReceipts, int eventLoops) {
+                     boolean recordReceipts, int eventLoops, String jwtSecret) {
   }
+
+  /** Lifetime of the JWTs the load tool signs: longer than any run. */
+  static final int JWT_TTL_SECONDS = 24 * 3600;
 
   private final Spec spec;
   private final Vertx vertx;
   private final WebSocketClient client;
   private final byte[] runBytes;
+  /** Signs one HS256 JWT per connection (sub = its token) when --jwt-secret is given; null otherwise. */
+  private final JWTAuth jwtSigner;
   private final Recorder targeted = new Recorder(3_600_000_000L, 3);
   private final Recorder broadcast = new Recorder(3_600_000_000L, 3);
   private final LongAdder received = new LongAdder();
@@ -62,6 +72,8 @@ public final class ClientFleet implements Fleet {
   public ClientFleet(Spec spec) {
     this.spec = spec;
     this.runBytes = spec.runId().getBytes(StandardCharsets.US_ASCII);
+    this.jwtSigner = spec.jwtSecret() == null ? null : JWTAuth.create(null, new JWTAuthOptions()
+      .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(spec.jwtSecret())));
     // epoll when it loads: the clients share the machine with the gateway, so their cost per message counts too
     this.vertx = Vertx.vertx(new VertxOptions()
       .setPreferNativeTransport(true)
@@ -233,11 +245,17 @@ public final class ClientFleet implements Fleet {
       pending++;
       c.attempts++;
       Endpoint e = spec.endpoints().get(c.id % spec.endpoints().size());
+      String token = spec.plan().name(spec.plan().tokenOf(c.id));
       WebSocketConnectOptions o = new WebSocketConnectOptions()
         .setHost(e.host())
         .setPort(e.port())
-        .setURI(e.path() + "?token=" + spec.plan().name(spec.plan().tokenOf(c.id)))
+        .setURI(jwtSigner == null ? e.path() + "?token=" + token : e.path())
         .setTimeout(spec.connectTimeoutMillis());
+      if (jwtSigner != null) {
+        // one JWT per connection, signed as the operator's backend would: the handshake cost of auth.mode=jwt
+        o.addHeader("Authorization", "Bearer " + jwtSigner.generateToken(new JsonObject().put("sub", token),
+          new JWTOptions().setAlgorithm("HS256").setExpiresInSeconds(JWT_TTL_SECONDS)));
+      }
       client.connect(o).onComplete(ar -> {
         pending--;
         if (ar.succeeded()) {

@@ -241,7 +241,7 @@ public final class LoadTest {
     if (o.processes == 1) {
       fleets.add(new ClientFleet(new ClientFleet.Spec(o.endpoints(), plan,
         0, o.connections, o.sourceAddress(0), o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
-        o.verifyRouting, o.eventLoops)));
+        o.verifyRouting, o.eventLoops, o.jwtSecret)));
     } else {
       if (o.sourceAddresses.isEmpty()) {
         o.sourceAddresses.add("auto");
@@ -282,6 +282,10 @@ public final class LoadTest {
     }
     if (o.verifyRouting) {
       a.add("--verify-routing");
+    }
+    if (o.jwtSecret != null) {
+      a.add("--jwt-secret");
+      a.add(o.jwtSecret);
     }
     return a;
   }

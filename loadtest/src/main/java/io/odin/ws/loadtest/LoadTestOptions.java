@@ -57,6 +57,8 @@ public final class LoadTestOptions {
   public String runId = UUID.randomUUID().toString().substring(0, 8);
   public String label = "";
   public long seed = 42;
+  /** With it, each connection sends an HS256 JWT (sub = its token) instead of ?token= (gateway auth.mode=jwt). */
+  public String jwtSecret;
   public int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
 
   public static final String USAGE = String.join("\n",
@@ -102,6 +104,8 @@ public final class LoadTestOptions {
     "  --worker-jvm-opts OPTS       JVM options of child processes",
     "  --label TEXT                 free text copied into the report",
     "  --seed N                     random seed for token choice (default 42)",
+    "  --jwt-secret S               sign one HS256 JWT per connection (sub = its token; Authorization: Bearer),",
+    "                               for a gateway with auth.mode=jwt and auth.jwt.hmacSecret S",
     "  --quiet                      no progress line",
     "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused)");
 
@@ -208,6 +212,7 @@ public final class LoadTestOptions {
         case "--worker-jvm-opts" -> o.workerJvmOpts = value;
         case "--label" -> o.label = value;
         case "--seed" -> o.seed = Long.parseLong(value);
+        case "--jwt-secret" -> o.jwtSecret = value;
         case "--run-id" -> o.runId = value;
         case "--event-loops" -> o.eventLoops = intArg(a, value, 1);
         default -> throw new UsageException("unknown option " + a);

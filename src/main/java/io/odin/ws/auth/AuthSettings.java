@@ -1,0 +1,87 @@
+package io.odin.ws.auth;
+
+import io.odin.ws.config.ConfigException;
+import io.odin.ws.config.ConfigKey;
+import io.odin.ws.config.GatewayConfig;
+
+import java.util.List;
+
+/** Who may open a WebSocket: client authentication (auth.*) and the browser origin allow-list. */
+public final class AuthSettings {
+
+  public static final String MODE_NONE = "none";
+  public static final String MODE_JWT = "jwt";
+
+  public static final ConfigKey MODE = ConfigKey.string("auth.mode", MODE_NONE,
+    "Client authentication: none (the client names its token with ?token=, trusted as is) or jwt (a signed JWT"
+      + " names it; ?token= is ignored)");
+  public static final ConfigKey HMAC_SECRET = ConfigKey.string("auth.jwt.hmacSecret", "",
+    "Shared secret for HS256/HS384/HS512 JWTs; keep it in the environment, not in a file");
+  public static final ConfigKey PUBLIC_KEYS = ConfigKey.stringList("auth.jwt.publicKeys", List.of(),
+    "PEM files of public keys (RSA: RS256/384/512, PS*; EC: ES256/384/512); several for rotation");
+  public static final ConfigKey JWKS_URL = ConfigKey.string("auth.jwt.jwksUrl", "",
+    "A JWKS endpoint; its keys are fetched off the event loop, cached, picked by kid and refreshed").env("ODIN_AUTH_JWKS_URL");
+  public static final ConfigKey JWKS_REFRESH_SECONDS = ConfigKey.integer("auth.jwt.jwksRefreshSeconds", 300, 10, 86_400,
+    "How often the JWKS is fetched again; a token with an unknown kid also triggers a fetch (at most every 10 s)");
+  public static final ConfigKey ISSUER = ConfigKey.string("auth.jwt.issuer", "",
+    "When set, a JWT's iss claim must equal it");
+  public static final ConfigKey AUDIENCE = ConfigKey.stringList("auth.jwt.audience", List.of(),
+    "When set, a JWT's aud claim must contain one of these");
+  public static final ConfigKey TOKEN_CLAIM = ConfigKey.string("auth.jwt.tokenClaim", "sub",
+    "The claim whose value is the connection's token (what producers target)");
+  public static final ConfigKey LEEWAY_SECONDS = ConfigKey.integer("auth.jwt.leewaySeconds", 0, 0, 300,
+    "Clock skew allowed when checking exp, nbf and iat");
+  public static final ConfigKey ALLOWED_ORIGINS = ConfigKey.stringList("ws.allowedOrigins", List.of(),
+    "Origins (scheme://host[:port]) browsers may connect from; another Origin gets 403; empty allows any");
+
+  public static final List<ConfigKey> KEYS = List.of(MODE, HMAC_SECRET, PUBLIC_KEYS, JWKS_URL, JWKS_REFRESH_SECONDS,
+    ISSUER, AUDIENCE, TOKEN_CLAIM, LEEWAY_SECONDS, ALLOWED_ORIGINS);
+
+  final boolean jwt;
+  final String hmacSecret;
+  final List<String> publicKeys;
+  final String jwksUrl;
+  final int jwksRefreshSeconds;
+  final String issuer;
+  final List<String> audience;
+  final String tokenClaim;
+  final int leewaySeconds;
+  final List<String> allowedOrigins;
+
+  public AuthSettings(GatewayConfig config) {
+    String mode = config.getString(MODE);
+    if (!mode.equals(MODE_NONE) && !mode.equals(MODE_JWT)) {
+      throw new ConfigException(MODE.name() + ": must be none or jwt, got \"" + mode + "\"");
+    }
+    jwt = mode.equals(MODE_JWT);
+    hmacSecret = config.getString(HMAC_SECRET);
+    publicKeys = config.getStringList(PUBLIC_KEYS);
+    jwksUrl = config.getString(JWKS_URL);
+    jwksRefreshSeconds = config.getInt(JWKS_REFRESH_SECONDS);
+    issuer = config.getString(ISSUER);
+    audience = config.getStringList(AUDIENCE);
+    tokenClaim = config.getString(TOKEN_CLAIM);
+    leewaySeconds = config.getInt(LEEWAY_SECONDS);
+    allowedOrigins = config.getStringList(ALLOWED_ORIGINS);
+    if (jwt && hmacSecret.isEmpty() && publicKeys.isEmpty() && jwksUrl.isEmpty()) {
+      throw new ConfigException(MODE.name() + ": jwt needs a key: auth.jwt.hmacSecret (ODIN_AUTH_JWT_HMAC_SECRET),"
+        + " auth.jwt.publicKeys (ODIN_AUTH_JWT_PUBLIC_KEYS) or auth.jwt.jwksUrl (ODIN_AUTH_JWKS_URL)");
+    }
+    if (jwt && !hmacSecret.isEmpty() && hmacSecret.length() < 32) {
+      // RFC 7518 3.2: an HS256 key at least as long as the hash; a short secret can be brute-forced offline
+      throw new ConfigException(HMAC_SECRET.name() + ": must be at least 32 characters, got " + hmacSecret.length());
+    }
+    if (tokenClaim.isBlank()) {
+      throw new ConfigException(TOKEN_CLAIM.name() + ": must not be empty");
+    }
+  }
+
+  public boolean jwt() {
+    return jwt;
+  }
+
+  /** Checks what the keys' types cannot say (mode, key presence), naming the key. */
+  public static void validate(GatewayConfig config) {
+    new AuthSettings(config);
+  }
+}
