@@ -119,15 +119,13 @@ public final class RoutingPlanner {
               }
             }
           }
-          if (!anyLive) {
-            // known only on a node this dispatcher has not heard of yet (it just joined): counted apart, whatever
-            // the registry's health, since the holder most likely sits there
+          if (!anyLive && !offlineIsKnown) {
+            // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered;
+            // counted apart (unknownNode) when the registry names only shards of a node this dispatcher does not
+            // know yet. With a complete registry the token is offline instead: sent nowhere (undeliverable)
+            unknown = true;
             onUnknownNode = shards != null && shards.stream().anyMatch(directory::isOnUnknownNode);
-            if (onUnknownNode || !offlineIsKnown) {
-              // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered
-              unknown = true;
-              break;
-            }
+            break;
           }
         }
       }

@@ -153,9 +153,9 @@ class JwtConnectionsTest {
     bad.put("expired", bearer(TestJwts.hs256(SECRET, claims("victim", -30))));
     bad.put("not yet valid", bearer(TestJwts.hs256(SECRET, claims("victim", 300).put("nbf", TestJwts.now() + 120))));
     bad.put("?access_token= forged", uri("/ws?access_token=" + TestJwts.unsigned(claims("victim", 300))));
-    double before = new Scrape(publisher.get("/metrics").body).sum("odin_ws_handshakes_refused_total", "status", "401");
+    double before = new Scrape(publisher.get("/metrics").body).sum("odin_ws_handshakes_refused_total", "reason", "unauthorized");
     bad.forEach((kind, options) -> assertEquals(401, refusal(options), kind));
-    double after = new Scrape(publisher.get("/metrics").body).sum("odin_ws_handshakes_refused_total", "status", "401");
+    double after = new Scrape(publisher.get("/metrics").body).sum("odin_ws_handshakes_refused_total", "reason", "unauthorized");
     assertEquals(bad.size(), after - before, 0.0);
   }
 

@@ -213,7 +213,7 @@ class RolloutClusterTest {
       published.add(new String[] {token, id});
     }
     trafficClient.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(ingress.httpPort)
-        .setURI("/api/publish"))
+        .setURI("/api/publish").putHeader("content-type", "application/json"))
       .compose(req -> req.send(Buffer.buffer(batch.encode())))
       .compose(resp -> resp.body().map(b -> resp.statusCode()))
       .onComplete(ar -> {
