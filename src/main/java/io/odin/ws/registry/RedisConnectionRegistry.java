@@ -94,6 +94,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private volatile boolean inSync;
   private volatile boolean closed;
   private volatile String lastError = "";
+  private volatile long lastErrorAtMillis;
+  /** Opening the write connection may take longer than one round trip (redis.timeout), never less than this. */
+  static final long CONNECT_TIMEOUT_MIN_MS = 5_000;
   private volatile int pendingWrites;
 
   private final AtomicLong lookups = new AtomicLong();
@@ -269,7 +272,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     waiters = new ArrayList<>();
     flushing = true;
     List<Request> requests = RegistryScripts.flush(flush, keys, settings.ttlMillis, nodeId);
-    withTimeout(writeBatch(requests)).onComplete(ar -> ctx.runOnContext(v -> flushed(flush, done, ar)));
+    writeBatch(requests).onComplete(ar -> ctx.runOnContext(v -> flushed(flush, done, ar)));
   }
 
   private void flushed(WriteQueue.Flush flush, List<Runnable> done, AsyncResult<List<Response>> ar) {
@@ -318,12 +321,17 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     checkDrained();
   }
 
-  /** Runs a flush on the dedicated write connection, loading the scripts first when Redis lost them. */
+  /**
+   * Runs a flush on the dedicated write connection, loading the scripts first when Redis lost them. Only the round
+   * trip is held to redis.timeout: opening the connection (TCP, handshake, a cold JVM's first TLS or codec classes)
+   * has its own, longer bound, so a node's first flush at start-up is not reported as a Redis failure.
+   */
   private Future<List<Response>> writeBatch(List<Request> requests) {
     return writer()
-      .compose(c -> c.batch(requests))
+      .compose(c -> withTimeout(c.batch(requests)))
       .recover(t -> RegistryScripts.isNoScript(t)
-        ? writer().compose(c -> c.batch(RegistryScripts.load())).compose(x -> writer().compose(c -> c.batch(requests)))
+        ? writer().compose(c -> withTimeout(c.batch(RegistryScripts.load())))
+            .compose(x -> writer().compose(c -> withTimeout(c.batch(requests))))
         : Future.failedFuture(t));
   }
 
@@ -333,7 +341,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       return Future.succeededFuture(c);
     }
     // flushes run one at a time, so only one of them ever connects
-    return redis.connect().map(conn -> {
+    return withTimeout(redis.connect(), Math.max(settings.timeoutMillis, CONNECT_TIMEOUT_MIN_MS)).map(conn -> {
       conn.exceptionHandler(t -> dropWriter(conn, t));
       conn.endHandler(v -> dropWriter(conn, null));
       writer = conn;
@@ -488,6 +496,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private void failure(String operation, Throwable t) {
     metrics.redisError(operation);
     lastError = operation + ": " + t;
+    lastErrorAtMillis = System.currentTimeMillis();
     log.debug("Redis {} failed: {}", operation, t.toString());
   }
 
@@ -544,9 +553,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   private <T> Future<T> withTimeout(Future<T> f) {
+    return withTimeout(f, settings.timeoutMillis);
+  }
+
+  private <T> Future<T> withTimeout(Future<T> f, long millis) {
     Promise<T> p = Promise.promise();
-    long timer = vertx.setTimer(settings.timeoutMillis,
-      id -> p.tryFail(new TimeoutException("Redis took more than " + settings.timeoutMillis + " ms")));
+    long timer = vertx.setTimer(millis, id -> p.tryFail(new TimeoutException("Redis took more than " + millis + " ms")));
     f.onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.succeeded()) {
@@ -585,7 +597,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       .put("timesOpened", breaker.timesOpened())
       .put("shards", attached.size())
       .put("pendingWrites", pendingWrites)
-      .put("lastError", lastError);
+      .put("lastError", lastError)
+      // when: an error long past, with the status up, is history rather than a problem
+      .put("lastErrorAt", lastErrorAtMillis == 0 ? "" : java.time.Instant.ofEpochMilli(lastErrorAtMillis).toString());
   }
 
   /** Counters for tests, benchmarks and /health. */

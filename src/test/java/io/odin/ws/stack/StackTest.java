@@ -129,7 +129,7 @@ class StackTest {
             int r = round.getAndIncrement();
             JsonArray batch = new JsonArray()
               .add(ClusterDeliveryCheck.envelope("order", "stack-n" + (r % 3) + "-0", "traffic-" + r))
-              .add(ClusterDeliveryCheck.envelope("news", null, "traffic-b" + r));
+              .add(ClusterDeliveryCheck.broadcast("news", "traffic-b" + r));
             assertEquals(202, check.api(r % 3).post(batch.encode()).status);
             for (Map.Entry<String, Boolean> e : withData.entrySet()) {
               if (!e.getValue()) {

@@ -141,7 +141,7 @@ public final class ClusterDeliveryCheck implements AutoCloseable {
         expected.computeIfAbsent(token, t -> new HashSet<>()).add(id);
       }
       String b = round + "-broadcast#k" + k;
-      producer().send(new ProducerRecord<>(topic, null, envelope("news", null, b).encode()));
+      producer().send(new ProducerRecord<>(topic, null, broadcast("news", b).encode()));
       broadcasts.add(b);
     }
     producer().flush();
@@ -152,7 +152,7 @@ public final class ClusterDeliveryCheck implements AutoCloseable {
       expected.get(token).add(id);
     }
     String b = round + "-broadcast@api";
-    batch.add(envelope("news", null, b));
+    batch.add(broadcast("news", b));
     broadcasts.add(b);
     Publisher.Response r = api(via).post(batch.encode());
     assertEquals(202, r.status, r.body);
@@ -177,6 +177,11 @@ public final class ClusterDeliveryCheck implements AutoCloseable {
       e.put("token", token);
     }
     return e;
+  }
+
+  /** A message for every connection: the producer says so explicitly (a missing token is refused, never a broadcast). */
+  public static JsonObject broadcast(String type, String id) {
+    return envelope(type, null, id).put("broadcast", true);
   }
 
   /** Sends a record that is not JSON: the nodes count it as bad and skip it. */
