@@ -2,11 +2,9 @@ package io.odin.ws;
 
 import io.odin.ws.api.ApiSettings;
 import io.odin.ws.api.ApiVerticle;
-import io.odin.ws.auth.ApiKeys;
 import io.odin.ws.auth.AuthSettings;
 import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.auth.JwksRefresher;
-import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterVerticle;
 import io.odin.ws.cluster.NodeBatch;
 import io.odin.ws.cluster.NodeBatchCodec;

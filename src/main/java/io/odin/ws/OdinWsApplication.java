@@ -1,8 +1,5 @@
 package io.odin.ws;
 
-import io.odin.ws.auth.ApiKeys;
-import io.odin.ws.auth.AuthSettings;
-import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.cluster.ClusterSettings;
 import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
