@@ -1,18 +1,18 @@
 package io.odin.ws.client;
 
-import io.vertx.core.Vertx;
-import io.vertx.core.http.UpgradeRejectedException;
-import io.vertx.core.http.WebSocket;
-import io.vertx.core.http.WebSocketClientOptions;
-import io.vertx.core.http.WebSocketConnectOptions;
 
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 
 /**
  * {@code scripts/ws-client URL}: a WebSocket client for trying the gateway with nothing but the JDK, shipped in the
@@ -47,41 +47,54 @@ public final class WsClientCli {
       err.println("ws-client: the URL must be ws://HOST:PORT/PATH or wss://..., got " + args[0]);
       return 2;
     }
-    int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
-    String path = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
-      + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "");
-    Vertx vertx = Vertx.vertx();
     CompletableFuture<Integer> exit = new CompletableFuture<>();
-    try {
-      vertx.createWebSocketClient(new WebSocketClientOptions().setMaxMessageSize(16 << 20).setMaxFrameSize(16 << 20))
-        .connect(new WebSocketConnectOptions().setHost(uri.getHost()).setPort(port).setSsl(tls).setURI(path))
-        .onSuccess(ws -> {
-          err.println("ws-client: connected to " + args[0]);
-          ws.textMessageHandler(text -> {
-            out.println(text);
-            out.flush();
-          });
-          ws.closeHandler(v -> {
-            Short code = ws.closeStatusCode();
-            err.println("ws-client: closed by the server: " + (code == null ? "no close frame" : code)
-              + (ws.closeReason() == null || ws.closeReason().isEmpty() ? "" : " " + ws.closeReason()));
-            exit.complete(code != null && (code == 1000 || code == 1001) ? 0 : 1);
-          });
-          relayStdin(in, ws);
-        })
-        .onFailure(t -> {
-          if (t instanceof UpgradeRejectedException rejected) {
-            String body = rejected.getBody() == null ? "" : rejected.getBody().toString().trim();
-            err.println("ws-client: refused: HTTP " + rejected.getStatus() + (body.isEmpty() ? "" : ": " + body));
-          } else {
-            err.println("ws-client: cannot connect to " + args[0] + ": " + t.getMessage());
-          }
-          exit.complete(1);
-        });
-      return exit.join();
-    } finally {
-      vertx.close();
-    }
+    WebSocket.Listener listener = new WebSocket.Listener() {
+      private final StringBuilder message = new StringBuilder();
+
+      @Override
+      public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+        message.append(data);
+        if (last) {
+          out.println(message);
+          out.flush();
+          message.setLength(0);
+        }
+        ws.request(1);
+        return null;
+      }
+
+      @Override
+      public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+        err.println("ws-client: closed by the server: " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
+        exit.complete(code == 1000 || code == 1001 ? 0 : 1);
+        return null;
+      }
+
+      @Override
+      public void onError(WebSocket ws, Throwable t) {
+        err.println("ws-client: connection lost: " + t);
+        exit.complete(1);
+      }
+    };
+    // the JDK's own WebSocket client (java.net.http): nothing but the JDK is needed, and it answers pings itself
+    HttpClient http = HttpClient.newHttpClient();
+    http.newWebSocketBuilder().buildAsync(uri, listener).whenComplete((ws, t) -> {
+      if (t == null) {
+        err.println("ws-client: connected to " + args[0]);
+        relayStdin(in, ws);
+        return;
+      }
+      Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+      if (cause instanceof WebSocketHandshakeException rejected) {
+        Object body = rejected.getResponse().body();
+        String said = body == null ? "" : body.toString().trim();
+        err.println("ws-client: refused: HTTP " + rejected.getResponse().statusCode() + (said.isEmpty() ? "" : ": " + said));
+      } else {
+        err.println("ws-client: cannot connect to " + args[0] + ": " + cause);
+      }
+      exit.complete(1);
+    });
+    return exit.join();
   }
 
   /** Lines from stdin become text messages; at the end of stdin the connection stays open (a client in the background). */
@@ -89,7 +102,7 @@ public final class WsClientCli {
     Thread reader = new Thread(() -> {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-          ws.writeTextMessage(line);
+          ws.sendText(line, true).join();
         }
       } catch (Exception e) {
         // stdin closed or unreadable: keep listening

@@ -66,9 +66,9 @@ class WsClientCliTest {
       int status = WsClientCli.run(new String[] {"ws://127.0.0.1:" + node.wsPort + "/ws"},
         new java.io.ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
       assertEquals(1, status);
-      // the gateway answers 400 and closes; the client reads the answer unless the close overtakes it
+      // the gateway answers 400 with its reason in the body, and the client shows both
       String said = err.toString(StandardCharsets.UTF_8);
-      assertTrue(said.contains("refused: HTTP 400") || said.contains("Connection closed while handshake"), said);
+      assertTrue(said.contains("refused: HTTP 400: missing token"), said);
     }
   }
 }
