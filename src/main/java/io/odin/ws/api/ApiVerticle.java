@@ -103,8 +103,10 @@ public final class ApiVerticle extends VerticleBase {
     router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
     router.errorHandler(500, ctx -> log.error("management request {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure()));
     server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()
-      // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed
-      .setIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
+      // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed. A read
+      // idle timeout only: an all-idle one puts a listener on every write of the process's HTTP connections, which
+      // cost targeted delivery a third more CPU and several times its p99 (docs/benchmarks.md)
+      .setReadIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
     tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return server
       .invalidRequestHandler(this::invalidRequest)
