@@ -106,7 +106,8 @@ public final class ApiVerticle extends VerticleBase {
       // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed. A read
       // idle timeout only: an all-idle one puts a listener on every write of the process's HTTP connections, which
       // cost targeted delivery a third more CPU and several times its p99 (docs/benchmarks.md)
-      .setReadIdleTimeout((int) requestTimeoutMs).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
+      // one second past the request deadline, so a stalled request gets its 408 before the connection is cut
+      .setReadIdleTimeout((int) requestTimeoutMs + 1_000).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
     tlsWatch = TlsSettings.watch(vertx, server, node.config());
     return server
       .invalidRequestHandler(this::invalidRequest)
