@@ -62,6 +62,9 @@ public final class EnvelopeParser {
   public List<Envelope> parseBatch(byte[] json, long publishedAtMillis, int maxEnvelopes) throws EnvelopeException {
     int start = skipWhitespace(json, 0);
     if (start < json.length && json[start] == '[') {
+      if (!Utf8.isValid(json, 0, json.length)) {
+        throw notUtf8(json);
+      }
       List<Envelope> out = new ArrayList<>();
       try (JsonParser p = JSON.createParser(json)) {
         p.nextToken();
@@ -78,11 +81,9 @@ public final class EnvelopeParser {
           if (t != JsonToken.START_OBJECT) {
             throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "[" + index + "]: must be a JSON object");
           }
-          int from = (int) p.currentTokenLocation().getByteOffset();
-          p.skipChildren();
-          int to = (int) p.currentLocation().getByteOffset();
           try {
-            out.add(parseObject(json, from, to, null, null, publishedAtMillis));
+            // one pass over the body: the envelope is read from the batch's own parser, no parser per envelope
+            out.add(parseObject(p, json, false, null, null, publishedAtMillis));
           } catch (EnvelopeException e) {
             throw e.at(index);
           }
@@ -109,18 +110,29 @@ public final class EnvelopeParser {
     if (json == null) {
       throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "value: missing");
     }
-    return parseObject(json, 0, json.length, fallbackToken, fallbackType, publishedAtMillis);
-  }
-
-  private Envelope parseObject(byte[] json, int from, int to, String fallbackToken, String fallbackType,
-                               long publishedAtMillis) throws EnvelopeException {
-    if (to - from > maxEnvelopeBytes) {
-      throw new EnvelopeException(EnvelopeException.Reason.OVERSIZED,
-        "envelope: " + (to - from) + " bytes exceeds the limit of " + maxEnvelopeBytes);
-    }
-    if (!Utf8.isValid(json, from, to)) {
+    // before any parsing: an oversized record costs no more than its length check
+    checkSize(json.length);
+    if (!Utf8.isValid(json, 0, json.length)) {
       throw new EnvelopeException(EnvelopeException.Reason.NOT_UTF8, "envelope: not valid UTF-8");
     }
+    try (JsonParser p = JSON.createParser(json)) {
+      if (nextToken(p) != JsonToken.START_OBJECT) {
+        throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
+      }
+      return parseObject(p, json, true, fallbackToken, fallbackType, publishedAtMillis);
+    } catch (IOException e) {
+      throw notJson(e);
+    }
+  }
+
+  /**
+   * The object {@code p} (a parser over all of {@code json}) stands at, from its START_OBJECT to its END_OBJECT;
+   * {@code data} is copied into the frame from {@code json} as sent. {@code whole}: the object must be all of
+   * {@code json} (nothing may follow it).
+   */
+  private Envelope parseObject(JsonParser p, byte[] json, boolean whole, String fallbackToken, String fallbackType,
+                               long publishedAtMillis) throws IOException, EnvelopeException {
+    int from = (int) p.currentTokenLocation().getByteOffset();
     String type = null;
     String channel = null;
     String[] tokens = null;
@@ -128,60 +140,52 @@ public final class EnvelopeParser {
     boolean misspeltTokens = false;
     int dataFrom = -1;
     int dataTo = -1;
-    try (JsonParser p = JSON.createParser(json, from, to - from)) {
-      JsonToken first = nextToken(p);
-      if (first != JsonToken.START_OBJECT) {
-        throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
-      }
-      JsonToken t;
-      while ((t = nextToken(p)) == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = nextToken(p);
-        switch (field) {
-          case "type":
-            type = requireString(p, value, "type", MAX_TYPE_LENGTH, EnvelopeException.Reason.NO_TYPE);
-            break;
-          case "channel":
-            channel = value == JsonToken.VALUE_NULL ? null
-              : requireString(p, value, "channel", MAX_CHANNEL_LENGTH, EnvelopeException.Reason.BAD_FIELD);
-            break;
-          case "token":
-            tokens = readTokens(p, value, maxTokens);
-            break;
-          case "broadcast":
-            if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE) {
-              p.skipChildren();
-              throw new EnvelopeException(EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
-            }
-            broadcastAsked = value == JsonToken.VALUE_TRUE;
-            break;
-          case "tokens":
-            // not a field: remembered only to name the likely typo if the envelope turns out to have no target
-            misspeltTokens = true;
+    JsonToken t;
+    while ((t = nextToken(p)) == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = nextToken(p);
+      switch (field) {
+        case "type":
+          type = requireString(p, value, "type", MAX_TYPE_LENGTH, EnvelopeException.Reason.NO_TYPE);
+          break;
+        case "channel":
+          channel = value == JsonToken.VALUE_NULL ? null
+            : requireString(p, value, "channel", MAX_CHANNEL_LENGTH, EnvelopeException.Reason.BAD_FIELD);
+          break;
+        case "token":
+          tokens = readTokens(p, value, maxTokens);
+          break;
+        case "broadcast":
+          if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE) {
             p.skipChildren();
-            break;
-          case "data":
-            // the parser counts offsets from the start of the slice it was given
-            dataFrom = from + (int) p.currentTokenLocation().getByteOffset();
-            if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
-              p.skipChildren();
-            } else {
-              p.finishToken();
-            }
-            dataTo = from + (int) p.currentLocation().getByteOffset();
-            break;
-          default:
+            throw new EnvelopeException(EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
+          }
+          broadcastAsked = value == JsonToken.VALUE_TRUE;
+          break;
+        case "tokens":
+          // not a field: remembered only to name the likely typo if the envelope turns out to have no target
+          misspeltTokens = true;
+          p.skipChildren();
+          break;
+        case "data":
+          dataFrom = (int) p.currentTokenLocation().getByteOffset();
+          if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
             p.skipChildren();
-        }
+          } else {
+            p.finishToken();
+          }
+          dataTo = (int) p.currentLocation().getByteOffset();
+          break;
+        default:
+          p.skipChildren();
       }
-      if (t != JsonToken.END_OBJECT) {
-        throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected end of JSON");
-      }
-      if (nextToken(p) != null) {
-        throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected content after the object");
-      }
-    } catch (IOException e) {
-      throw notJson(e);
+    }
+    if (t != JsonToken.END_OBJECT) {
+      throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected end of JSON");
+    }
+    checkSize((int) p.currentLocation().getByteOffset() - from);
+    if (whole && nextToken(p) != null) {
+      throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "envelope: unexpected content after the object");
     }
     if (type == null) {
       type = fallbackType;
@@ -202,6 +206,45 @@ public final class EnvelopeParser {
     }
     byte[] frame = FrameEncoder.message(type, channel, json, dataFrom, dataTo);
     return new Envelope(type, broadcast ? null : tokens, channel, frame, broadcast, publishedAtMillis);
+  }
+
+  private void checkSize(int bytes) throws EnvelopeException {
+    if (bytes > maxEnvelopeBytes) {
+      throw new EnvelopeException(EnvelopeException.Reason.OVERSIZED,
+        "envelope: " + bytes + " bytes exceeds the limit of " + maxEnvelopeBytes);
+    }
+  }
+
+  /**
+   * The error for an array body that is not valid UTF-8 (the JSON parser must not see it): which envelope holds
+   * the first bad byte, found by following the array's structure (brackets, braces and strings are ASCII).
+   */
+  private static EnvelopeException notUtf8(byte[] json) {
+    int bad = Utf8.firstInvalid(json, 0, json.length);
+    int depth = 0;
+    int index = -1;
+    boolean inString = false;
+    for (int i = 0; i < bad; i++) {
+      byte c = json[i];
+      if (inString) {
+        if (c == '\\') {
+          i++;
+        } else if (c == '"') {
+          inString = false;
+        }
+      } else if (c == '"') {
+        inString = true;
+      } else if (c == '{' || c == '[') {
+        if (depth == 1 && c == '{') {
+          index++;
+        }
+        depth++;
+      } else if (c == '}' || c == ']') {
+        depth--;
+      }
+    }
+    EnvelopeException e = new EnvelopeException(EnvelopeException.Reason.NOT_UTF8, (depth >= 2 ? "envelope" : "body") + ": not valid UTF-8");
+    return depth >= 2 ? e.at(index) : e;
   }
 
   private static String[] readTokens(JsonParser p, JsonToken value, int maxTokens) throws IOException, EnvelopeException {

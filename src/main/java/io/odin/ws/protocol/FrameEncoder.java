@@ -20,8 +20,9 @@ public final class FrameEncoder {
    * unchanged, or {@code null} when {@code dataFrom < 0}.
    */
   public static byte[] message(String type, String channel, byte[] source, int dataFrom, int dataTo) {
-    Bytes out = new Bytes(32 + type.length() + (channel == null ? 0 : channel.length() + 12)
-      + (dataFrom < 0 ? 4 : dataTo - dataFrom));
+    // sized exactly, so the frame is built in place with no growth and no trimming copy
+    Bytes out = new Bytes(8 + jsonStringLength(type) + (channel == null ? 0 : 11 + jsonStringLength(channel))
+      + 8 + (dataFrom < 0 ? NULL.length : dataTo - dataFrom) + 1);
     out.ascii("{\"type\":");
     out.jsonString(type);
     if (channel != null) {
@@ -50,6 +51,32 @@ public final class FrameEncoder {
     out.jsonString(message);
     out.ascii("}");
     return out.toArray();
+  }
+
+  /** The bytes {@link Bytes#jsonString} writes for {@code s}, quotes included. */
+  static int jsonStringLength(String s) {
+    int n = 2;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        n += 2;
+      } else if (c < 0x20) {
+        n += 6;
+      } else if (c < 0x80) {
+        n += 1;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        // a lone surrogate: String.getBytes writes '?'
+        n += 1;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
   }
 
   /** A small growable byte array; avoids the synchronisation of ByteArrayOutputStream. */

@@ -10,6 +10,11 @@ final class Utf8 {
   }
 
   static boolean isValid(byte[] b, int from, int to) {
+    return firstInvalid(b, from, to) < 0;
+  }
+
+  /** The offset of the first byte that starts no valid UTF-8 sequence in {@code b[from, to)}, or -1. */
+  static int firstInvalid(byte[] b, int from, int to) {
     int i = from;
     while (i < to) {
       int c = b[i];
@@ -30,24 +35,24 @@ final class Utf8 {
         extra = 3;
         min = 0x10000;
       } else {
-        return false;
+        return i;
       }
       if (i + extra >= to) {
-        return false;
+        return i;
       }
       int cp = c & (0x3F >> extra);
       for (int k = 1; k <= extra; k++) {
         int cc = b[i + k] & 0xFF;
         if ((cc & 0xC0) != 0x80) {
-          return false;
+          return i;
         }
         cp = (cp << 6) | (cc & 0x3F);
       }
       if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return false;
+        return i;
       }
       i += extra + 1;
     }
-    return true;
+    return -1;
   }
 }

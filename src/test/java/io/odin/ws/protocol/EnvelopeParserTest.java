@@ -149,6 +149,23 @@ class EnvelopeParserTest {
     assertEquals(EnvelopeException.Reason.NOT_UTF8, e.reason());
   }
 
+  /** In an array, the error names the envelope that holds the bad bytes, wherever they sit in it. */
+  @Test
+  void invalidUtf8InABatchNamesTheEnvelope() {
+    for (String field : new String[] {"type", "token", "data"}) {
+      String second = "{\"type\":\"t\",\"token\":\"b\",\"data\":\"xx\"}".replace("\"" + field + "\":\"", "\"" + field + "\":\"\u0001");
+      byte[] body = bytes("[{\"type\":\"t\",\"token\":\"a\"}," + second + "]");
+      for (int i = 0; i < body.length; i++) {
+        if (body[i] == 1) {
+          body[i] = (byte) 0xC3; // a lead byte followed by an ASCII byte
+        }
+      }
+      EnvelopeException e = assertThrows(EnvelopeException.class, () -> parser.parseBatch(body, 0));
+      assertEquals(EnvelopeException.Reason.NOT_UTF8, e.reason(), field);
+      assertTrue(e.getMessage().startsWith("[1]"), e.getMessage());
+    }
+  }
+
   @Test
   void badFallbackTokenIsRefused() {
     EnvelopeException e = assertThrows(EnvelopeException.class, () -> parser.parse(bytes("{\"type\":\"t\"}"), "bad key!", null, 0));
