@@ -21,8 +21,13 @@ public final class ApiSettings {
     "Longest a management request may take from its first byte to its answer (headers and body included); a slower"
       + " or stalled one is answered 408 when possible and its connection closed. Also the idle timeout of management connections");
 
+  public static final ConfigKey COALESCE_MAX_ENVELOPES = ConfigKey.integer("http.coalesceMaxEnvelopes", 1_000, 1, 100_000,
+    "Publish requests that complete in the same turn of the event loop are handed to a dispatcher as one batch of up"
+      + " to this many envelopes (one registry lookup, one message per shard); each request is still answered with its"
+      + " own counts. 1 hands over every request alone");
+
   public static final List<ConfigKey> KEYS = List.of(HOST, PORT, MAX_BODY_BYTES, MAX_ENVELOPES_PER_REQUEST,
-    MAX_IN_FLIGHT_BODY_BYTES, REQUEST_TIMEOUT_MS);
+    MAX_IN_FLIGHT_BODY_BYTES, REQUEST_TIMEOUT_MS, COALESCE_MAX_ENVELOPES);
 
   private ApiSettings() {
   }

@@ -47,7 +47,8 @@ import java.util.function.Supplier;
 /**
  * The management port: {@code POST /api/publish}, {@code PUT|GET /api/dispatch}, {@code GET /health}, {@code GET /health/ready}, and what
  * {@link StatusRoutes} adds: {@code GET /metrics}, {@code GET /} (status page), {@code GET /api/stats}.
- * It parses and checks envelopes, then hands them to a dispatcher and answers once they reached the shards.
+ * It parses and checks envelopes, then hands them to a dispatcher (the requests of one event-loop turn as one batch,
+ * {@link PublishCoalescer}) and answers once they reached the shards.
  * <p>
  * The edge fails closed: publish takes only {@code application/json} (415), bodies are admitted by
  * {@link BodyAdmission} before and while they are read (413, 503), a request has {@code http.requestTimeoutMs}
@@ -69,6 +70,7 @@ public final class ApiVerticle extends VerticleBase {
   private int maxEnvelopes;
   private long requestTimeoutMs;
   private DeliveryOptions handoff;
+  private PublishCoalescer coalescer;
   private HttpServer server;
   private Runnable tlsWatch = () -> { };
 
@@ -84,6 +86,10 @@ public final class ApiVerticle extends VerticleBase {
     maxEnvelopes = config.getInt(ApiSettings.MAX_ENVELOPES_PER_REQUEST);
     requestTimeoutMs = config.getInt(ApiSettings.REQUEST_TIMEOUT_MS);
     handoff = new DeliveryOptions().setSendTimeout(config.getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
+    coalescer = new PublishCoalescer(
+      batch -> vertx.eventBus().<RoutingPlan>request(node.nextDispatcherAddress(), new DispatchBatch(batch), handoff).map(m -> m.body()),
+      task -> context.runOnContext(v -> task.run()),
+      config.getInt(ApiSettings.COALESCE_MAX_ENVELOPES));
     Router router = Router.router(vertx);
     router.route().handler(this::deadline);
     // before any body is read: a request without a valid key (api.keys) is answered 401 at once
@@ -282,17 +288,14 @@ public final class ApiVerticle extends VerticleBase {
       json(ctx, 202, new JsonObject().put("accepted", 0));
       return;
     }
-    vertx.eventBus().<RoutingPlan>request(node.nextDispatcherAddress(), new DispatchBatch(envelopes), handoff)
-      .onSuccess(reply -> {
-        RoutingPlan plan = reply.body();
-        json(ctx, 202, new JsonObject()
-          .put("accepted", envelopes.size())
-          .put("targeted", plan.targeted())
-          .put("broadcast", plan.broadcast())
-          .put("fallback", plan.fallback())
-          .put("undeliverable", plan.undeliverable())
-          .put("filtered", plan.filtered()));
-      })
+    coalescer.submit(envelopes)
+      .onSuccess(share -> json(ctx, 202, new JsonObject()
+        .put("accepted", envelopes.size())
+        .put("targeted", share.count(RoutingPlan.Route.TARGETED))
+        .put("broadcast", share.count(RoutingPlan.Route.BROADCAST))
+        .put("fallback", share.count(RoutingPlan.Route.FALLBACK))
+        .put("undeliverable", share.count(RoutingPlan.Route.UNDELIVERABLE))
+        .put("filtered", share.count(RoutingPlan.Route.FILTERED))))
       .onFailure(t -> {
         boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
         // a timeout: the dispatcher is behind (it may still deliver them); otherwise it refused or failed them

@@ -11,8 +11,27 @@ import java.util.Map;
  */
 public final class RoutingPlan {
 
+  /** How one message was routed. */
+  public enum Route {
+    /** To the live shards the registry names for its tokens. */
+    TARGETED,
+    /** A broadcast: to every shard. */
+    BROADCAST,
+    /** Targeted, but the registry could not say where its tokens are: to every shard. */
+    FALLBACK,
+    /** On the targeted path, and none of its tokens has a connection anywhere (offline): sent nowhere. */
+    UNDELIVERABLE,
+    /** Targeted, registry names only shards of a node this dispatcher does not know yet: to every shard. */
+    UNKNOWN_NODE,
+    /** Has tokens but took the broadcast path (dispatch.mode / targetedPercent): to every shard, each filtering. */
+    FILTERED
+  }
+
+  private static final Route[] ROUTES = Route.values();
+
   private final Map<String, List<Envelope>> byShard;
   private final int[] fanout;
+  private final byte[] routes;
   final int targeted;
   final int broadcast;
   final int fallback;
@@ -20,16 +39,34 @@ public final class RoutingPlan {
   final int unknownNode;
   final int filtered;
 
-  RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, int targeted, int broadcast, int fallback,
-              int undeliverable, int unknownNode, int filtered) {
+  /** @param routes each envelope's {@link Route} (its ordinal), by position in the batch */
+  RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, byte[] routes) {
     this.byShard = byShard;
     this.fanout = fanout;
-    this.targeted = targeted;
-    this.broadcast = broadcast;
-    this.fallback = fallback;
-    this.undeliverable = undeliverable;
-    this.unknownNode = unknownNode;
-    this.filtered = filtered;
+    this.routes = routes;
+    this.targeted = count(Route.TARGETED, 0, routes.length);
+    this.broadcast = count(Route.BROADCAST, 0, routes.length);
+    this.fallback = count(Route.FALLBACK, 0, routes.length);
+    this.undeliverable = count(Route.UNDELIVERABLE, 0, routes.length);
+    this.unknownNode = count(Route.UNKNOWN_NODE, 0, routes.length);
+    this.filtered = count(Route.FILTERED, 0, routes.length);
+  }
+
+  /** How the envelope at {@code index} of the batch was routed. */
+  public Route route(int index) {
+    return ROUTES[routes[index]];
+  }
+
+  /** Envelopes at positions {@code [from, to)} of the batch routed as {@code route} (one publish request's share). */
+  public int count(Route route, int from, int to) {
+    int n = 0;
+    byte r = (byte) route.ordinal();
+    for (int i = from; i < to; i++) {
+      if (routes[i] == r) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Shard address to the envelopes for it, in the batch's order. */

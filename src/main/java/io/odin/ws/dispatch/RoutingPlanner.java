@@ -1,6 +1,7 @@
 package io.odin.ws.dispatch;
 
 import io.odin.ws.node.DispatchSetting;
+import io.odin.ws.dispatch.RoutingPlan.Route;
 import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.RegistryLookup;
@@ -79,12 +80,7 @@ public final class RoutingPlanner {
     List<String> live = directory.all();
     Map<String, List<Envelope>> byShard = new HashMap<>(Math.max(4, live.size() * 2));
     int[] fanout = new int[envelopes.size()];
-    int targeted = 0;
-    int broadcast = 0;
-    int fallback = 0;
-    int undeliverable = 0;
-    int unknownNode = 0;
-    int filtered = 0;
+    byte[] routes = new byte[envelopes.size()];
     Set<String> owners = new LinkedHashSet<>();
     // a token the lookup does not find is offline only when the registry saw every registration: its answer is
     // authoritative and no other node has announced connections missing from it (Redis unreachable from there)
@@ -92,7 +88,7 @@ public final class RoutingPlanner {
     for (int i = 0; i < envelopes.size(); i++) {
       Envelope e = envelopes.get(i);
       if (e.isBroadcast()) {
-        broadcast++;
+        routes[i] = (byte) Route.BROADCAST.ordinal();
         e.routedOn(null);
         fanout[i] = addToAll(byShard, live, e);
         continue;
@@ -100,7 +96,7 @@ public final class RoutingPlanner {
       DispatchPath path = setting.pathOf(e.tokens());
       e.routedOn(path);
       if (path == DispatchPath.BROADCAST) {
-        filtered++;
+        routes[i] = (byte) Route.FILTERED.ordinal();
         fanout[i] = addToAll(byShard, live, e);
         continue;
       }
@@ -130,23 +126,19 @@ public final class RoutingPlanner {
         }
       }
       if (unknown) {
-        if (onUnknownNode) {
-          unknownNode++;
-        } else {
-          fallback++;
-        }
+        routes[i] = (byte) (onUnknownNode ? Route.UNKNOWN_NODE : Route.FALLBACK).ordinal();
         fanout[i] = addToAll(byShard, live, e);
       } else if (owners.isEmpty()) {
-        undeliverable++;
+        routes[i] = (byte) Route.UNDELIVERABLE.ordinal();
       } else {
-        targeted++;
+        routes[i] = (byte) Route.TARGETED.ordinal();
         for (String shard : owners) {
           byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(e);
         }
         fanout[i] = owners.size();
       }
     }
-    return new RoutingPlan(byShard, fanout, targeted, broadcast, fallback, undeliverable, unknownNode, filtered);
+    return new RoutingPlan(byShard, fanout, routes);
   }
 
   private static int addToAll(Map<String, List<Envelope>> byShard, List<String> live, Envelope e) {
