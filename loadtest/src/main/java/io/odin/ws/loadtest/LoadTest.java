@@ -42,6 +42,7 @@ public final class LoadTest {
   private final PrintStream console;
   private final boolean terminal;
   private Publisher publisher;
+  private Publisher.Sink preparedSink;
   private volatile String phase = "start";
   private volatile FleetStats totals = new FleetStats();
   private long startNanos;
@@ -135,6 +136,10 @@ public final class LoadTest {
     RoutingVerifier.Result verification = null;
     long expectedDeliveries = 0;
     try {
+      if (o.publish == LoadTestOptions.PublishMode.KAFKA && o.rate > 0 && o.connections > 0) {
+        // ready before the ramp: the producer's connection and metadata are not part of the first messages' latency
+        preparedSink = sink();
+      }
       startFleets();
       ticker.scheduleAtFixedRate(this::sampleQuietly, 1000, 1000, TimeUnit.MILLISECONDS);
       phase = "ramp";
@@ -161,7 +166,8 @@ public final class LoadTest {
         readNodesAtMeasureEnd();
         serverRssEnd = serverRss();
       } else {
-        publisher = new Publisher(o, plan, log, sink());
+        publisher = new Publisher(o, plan, log, preparedSink != null ? preparedSink : sink());
+        preparedSink = null;
         if (o.warmupMillis > 0) {
           phase = "warmup";
           ticker.schedule(() -> {
@@ -219,6 +225,9 @@ public final class LoadTest {
       if (publisher != null) {
         publisher.close();
       }
+      if (preparedSink != null) {
+        preparedSink.close();
+      }
       for (Fleet f : fleets) {
         try {
           f.close();
@@ -246,6 +255,8 @@ public final class LoadTest {
     long receivedAtEnd;
     long sentAtStart;
     long sentAtEnd;
+    Histogram ackAtStart;
+    Histogram ackAtEnd;
 
     PhaseStats(LoadTestOptions.Phase phase) {
       this.phase = phase;
@@ -262,18 +273,21 @@ public final class LoadTest {
     long now = System.nanoTime();
     FleetStats t = totals;
     long sent = publisher.sent();
+    Histogram ack = publisher.ackLatency();
     synchronized (this) {
       if (currentPhase >= 0) {
         PhaseStats done = phaseStats.get(currentPhase);
         done.endNanos = now;
         done.receivedAtEnd = t.received;
         done.sentAtEnd = sent;
+        done.ackAtEnd = ack;
       }
       if (index < phases.size()) {
         PhaseStats next = new PhaseStats(phases.get(index));
         next.startNanos = now;
         next.receivedAtStart = t.received;
         next.sentAtStart = sent;
+        next.ackAtStart = ack;
         phaseStats.add(next);
         currentPhase = index;
       }
@@ -286,6 +300,8 @@ public final class LoadTest {
     for (PhaseStats p : phaseStats) {
       double seconds = Math.max(1e-9, (p.endNanos - p.startNanos) / 1e9);
       long delivered = p.receivedAtEnd - p.receivedAtStart;
+      Histogram ack = p.ackAtEnd.copy();
+      ack.subtract(p.ackAtStart);
       out.add(new JsonObject()
         .put("rate", p.phase.rate())
         .put("seconds", Sample.round(seconds, 2))
@@ -293,7 +309,9 @@ public final class LoadTest {
         .put("sentPerSecond", Sample.round((p.sentAtEnd - p.sentAtStart) / seconds, 1))
         .put("delivered", delivered)
         .put("deliveredPerSecond", Sample.round(delivered / seconds, 1))
-        .put("latencyMs", latency(p.latency)));
+        .put("latencyMs", latency(p.latency))
+        // from publishing to the broker's (or the API's) answer: the producer's share of the latency
+        .put("ackLatencyMs", latency(ack)));
     }
     return out;
   }
@@ -848,9 +866,11 @@ public final class LoadTest {
         for (int i = 0; i < phases.size(); i++) {
           JsonObject ph = phases.getJsonObject(i);
           JsonObject h = ph.getJsonObject("latencyMs");
-          sb.append(String.format(Locale.ROOT, "phase %d: %.0f/s for %.1f s: sent %.0f/s, delivered %.0f/s, p50 %s, p99 %s, max %s%n",
+          JsonObject ack = ph.getJsonObject("ackLatencyMs");
+          sb.append(String.format(Locale.ROOT, "phase %d: %.0f/s for %.1f s: sent %.0f/s, delivered %.0f/s, p50 %s, p99 %s,"
+              + " max %s (publish acks: p50 %s, p99 %s)%n",
             i + 1, ph.getDouble("rate"), ph.getDouble("seconds"), ph.getDouble("sentPerSecond"),
-            ph.getDouble("deliveredPerSecond"), ms(h, "p50"), ms(h, "p99"), ms(h, "max")));
+            ph.getDouble("deliveredPerSecond"), ms(h, "p50"), ms(h, "p99"), ms(h, "max"), ms(ack, "p50"), ms(ack, "p99")));
         }
       }
       for (String k : List.of("all", "targeted", "broadcast")) {
