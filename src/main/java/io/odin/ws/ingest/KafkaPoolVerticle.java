@@ -65,6 +65,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
   private boolean commitRunning;
+  /** This consumer's share of odin_kafka_inflight_records. */
+  private long inFlightRecords;
   private volatile boolean reachable;
   private long healthTimer = -1;
 
@@ -156,7 +158,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
     }
     // commit what was handed over, then leave the group
     Map<TopicPartition, Long> due = offsets.takeCommittable();
-    node.metrics().kafkaInFlightRecords(-poller.inFlightRecords());
+    node.metrics().kafkaInFlightRecords(-inFlightRecords);
+    inFlightRecords = 0;
     return poller.close(toCommit(due))
       // closing the producer and the admin client waits for their threads: not on the event loop
       .compose(v -> vertx.executeBlocking(() -> {
@@ -193,6 +196,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
     }
     int count = records.count();
     metrics.kafkaInFlightRecords(count);
+    inFlightRecords += count;
     PolledBatch batch = PolledBatch.of(records, parser, settings.typeHeader, node.dispatcherCount());
     metrics.kafkaRecords(batch.records());
     for (PolledBatch.BadRecord bad : batch.bad()) {
@@ -243,7 +247,10 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private void handedOver(long records, int batches) {
     if (records > 0 || batches > 0) {
       poller.handedOver(records, batches);
-      node.metrics().kafkaInFlightRecords(-records);
+      // after stop() took this consumer's share off the gauge, late confirmations take nothing more
+      long share = Math.min(records, inFlightRecords);
+      node.metrics().kafkaInFlightRecords(-share);
+      inFlightRecords -= share;
     }
   }
 
