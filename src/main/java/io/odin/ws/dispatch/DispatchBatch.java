@@ -12,9 +12,20 @@ import java.util.List;
 public final class DispatchBatch {
 
   private final List<Envelope> envelopes;
+  private final long sentAtNanos;
 
   public DispatchBatch(List<Envelope> envelopes) {
+    this(envelopes, 0);
+  }
+
+  /** @param sentAtNanos when it was sent (System.nanoTime), for odin_ingest_stage_seconds{stage="dispatch"}; 0: unknown */
+  public DispatchBatch(List<Envelope> envelopes, long sentAtNanos) {
     this.envelopes = envelopes;
+    this.sentAtNanos = sentAtNanos;
+  }
+
+  public long sentAtNanos() {
+    return sentAtNanos;
   }
 
   public List<Envelope> envelopes() {

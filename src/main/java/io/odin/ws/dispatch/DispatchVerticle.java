@@ -62,6 +62,10 @@ public final class DispatchVerticle extends VerticleBase {
   }
 
   private void onBatch(Message<DispatchBatch> message) {
+    long receivedAt = System.nanoTime();
+    if (message.body().sentAtNanos() != 0) {
+      metrics.ingestStage(GatewayMetrics.IngestStage.DISPATCH, receivedAt - message.body().sentAtNanos());
+    }
     List<Envelope> envelopes = message.body().envelopes();
     // the rollout setting is read once per batch: a change takes effect at a batch boundary, and the batch is
     // looked up and planned under the same setting. Every path goes through the same ordered hand-over below.
@@ -72,6 +76,7 @@ public final class DispatchVerticle extends VerticleBase {
       p.complete(null, false);
     } else {
       node.registry().lookup(tokens).onComplete(ar -> {
+        metrics.ingestStage(GatewayMetrics.IngestStage.LOOKUP, System.nanoTime() - receivedAt);
         if (ar.failed()) {
           log.debug("registry lookup failed, falling back to all shards: {}", ar.cause().toString());
         }
@@ -102,6 +107,8 @@ public final class DispatchVerticle extends VerticleBase {
     }
     EventBus bus = vertx.eventBus();
     ShardDirectory directory = node.directory();
+    long sentAt = System.nanoTime();
+    metrics.ingestStage(GatewayMetrics.IngestStage.HANDOVER, sentAt - p.doneAtNanos);
     Map<String, Map<String, List<Envelope>>> remote = null;
     for (Map.Entry<String, List<Envelope>> e : plan.byShard().entrySet()) {
       String shard = e.getKey();
@@ -110,7 +117,7 @@ public final class DispatchVerticle extends VerticleBase {
         // the shard stopped between planning and sending: its clients are reconnecting elsewhere
         metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, e.getValue().size());
       } else if (owner.equals(directory.localNode())) {
-        bus.send(shard, new ShardBatch(e.getValue()));
+        bus.send(shard, new ShardBatch(e.getValue(), sentAt));
       } else {
         // one message per other node, whatever the number of its shards this batch touches
         if (remote == null) {
@@ -163,6 +170,7 @@ public final class DispatchVerticle extends VerticleBase {
     final DispatchSetting setting;
     RegistryLookup lookup;
     boolean done;
+    long doneAtNanos;
 
     Pending(Message<DispatchBatch> message, List<Envelope> envelopes, DispatchSetting setting) {
       this.message = message;
@@ -173,6 +181,7 @@ public final class DispatchVerticle extends VerticleBase {
     void complete(RegistryLookup result, boolean failed) {
       lookup = failed ? null : result;
       done = true;
+      doneAtNanos = System.nanoTime();
       drain();
     }
   }

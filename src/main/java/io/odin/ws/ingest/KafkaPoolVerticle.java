@@ -7,16 +7,18 @@ import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.protocol.EnvelopeParser;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;
+import io.odin.ws.metrics.GatewayMetrics.IngestStage;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.kafka.client.consumer.KafkaReadStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -32,15 +34,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One consumer of the node's Kafka pool ({@code kafka.consumers} instances), in the consumer group every node
  * shares. Each poll becomes one {@link DispatchBatch} per dispatcher (all records of a partition go through
  * the same dispatcher, in order), sent over the event bus by reference. Offsets are committed once the
- * dispatcher answers that the batch reached the shards. With {@code kafka.maxInFlightBatches} polls not yet
- * handed over, the assigned partitions are paused (the consumer keeps polling, so it stays in the group) and
- * resumed when dispatch catches up: memory stays bounded at any producer rate.
+ * dispatcher answers that the batch reached the shards. The consumer polls on a thread of its own
+ * ({@link KafkaPoller}), the next poll overlapping the dispatch of the last; with {@code kafka.maxInFlightRecords}
+ * records (or {@code kafka.maxInFlightBatches} batches) not yet handed over, the assigned partitions are paused
+ * (the consumer keeps polling, so it stays in the group) and resumed when dispatch catches up: memory stays
+ * bounded at any producer rate.
  */
 public final class KafkaPoolVerticle extends VerticleBase {
 
@@ -56,16 +59,15 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private final RateLimitedLog badRecordLog = new RateLimitedLog(log, 10_000);
   private final RateLimitedLog dispatchLog = new RateLimitedLog(log, 10_000);
   private final KafkaLag lag;
-  private KafkaReadStream<String, byte[]> consumer;
+  private KafkaPoller poller;
   private DeadLetters deadLetters;
   private Admin admin;
   private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
-  private int inFlight;
-  private boolean paused;
   private boolean commitRunning;
+  /** This consumer's share of odin_kafka_inflight_records. */
+  private long inFlightRecords;
   private volatile boolean reachable;
-  private volatile long lastPollMillis;
   private long healthTimer = -1;
 
   public KafkaPoolVerticle(NodeContext node, int index) {
@@ -119,33 +121,46 @@ public final class KafkaPoolVerticle extends VerticleBase {
   /** The blocking-to-build Kafka clients of one pool member. */
   private record Clients(KafkaConsumer<String, byte[]> consumer, Admin admin, DeadLetters deadLetters) { }
 
-  /** Back on the verticle's event loop: wires the consumer and subscribes (which needs no broker). */
+  /** Back on the verticle's event loop: starts the poll loop, which subscribes (that needs no broker). */
   private Future<Void> subscribe(Clients clients) {
-    consumer = KafkaReadStream.create(vertx, clients.consumer());
     admin = clients.admin();
     deadLetters = clients.deadLetters();
-    // pause, resume and commit wait behind the blocking poll on the consumer's thread: keep polls short
-    consumer.pollTimeout(java.time.Duration.ofMillis(100));
-    consumer.exceptionHandler(t -> log.warn("kafka consumer {}: {}", clientId(), t.toString()));
-    consumer.partitionsAssignedHandler(this::onAssigned);
-    consumer.partitionsRevokedHandler(this::onRevoked);
-    consumer.batchHandler(this::onPoll);
-    // the per-record handler starts the poll loop; records are handled per poll in onPoll
-    consumer.handler(record -> { });
+    poller = new KafkaPoller(clients.consumer(), context, new KafkaPoller.Listener() {
+      @Override
+      public void onRecords(ConsumerRecords<String, byte[]> records, long polledAtNanos) {
+        onPoll(records, polledAtNanos);
+      }
+
+      @Override
+      public void onAssigned(Set<TopicPartition> partitions) {
+        KafkaPoolVerticle.this.onAssigned(partitions);
+      }
+
+      @Override
+      public void onRevoked(Set<TopicPartition> partitions) {
+        KafkaPoolVerticle.this.onRevoked(partitions);
+      }
+      // a short poll timeout: the loop also runs commits and the close between polls
+    }, "odin-kafka-" + index, java.time.Duration.ofMillis(100), settings.maxInFlightRecords, settings.maxInFlight,
+      records -> node.metrics().kafkaPaused());
     node.dependency("kafka-" + index, this::health);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
     // the consumer connects, and reconnects, by itself
-    return consumer.subscribe(new HashSet<>(settings.topics))
+    return poller.start(settings.topics)
       .onSuccess(v -> log.info("kafka consumer {} subscribed to {} in group {}", clientId(), settings.topics, settings.groupId));
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(healthTimer);
+    if (poller == null) {
+      return Future.succeededFuture();
+    }
     // commit what was handed over, then leave the group
-    return commitNow()
-      .recover(t -> Future.succeededFuture())
-      .compose(v -> consumer.close())
+    Map<TopicPartition, Long> due = offsets.takeCommittable();
+    node.metrics().kafkaInFlightRecords(-inFlightRecords);
+    inFlightRecords = 0;
+    return poller.close(toCommit(due))
       // closing the producer and the admin client waits for their threads: not on the event loop
       .compose(v -> vertx.executeBlocking(() -> {
         if (deadLetters != null) {
@@ -160,10 +175,6 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private void onAssigned(Set<TopicPartition> partitions) {
     offsets.assigned(partitions);
     log.info("kafka consumer {} assigned {}", clientId(), partitions);
-    if (paused) {
-      // partitions assigned while dispatch lags start paused too
-      consumer.pause(partitions);
-    }
   }
 
   private void onRevoked(Set<TopicPartition> partitions) {
@@ -171,30 +182,49 @@ public final class KafkaPoolVerticle extends VerticleBase {
     log.info("kafka consumer {} revoked {}", clientId(), partitions);
     if (!last.isEmpty()) {
       // what was handed over is committed; in-flight work of these partitions will commit nothing
-      consumer.commit(toCommit(last)).onFailure(t -> log.debug("commit on revoke failed: {}", t.toString()));
+      poller.commit(toCommit(last)).onFailure(t -> log.debug("commit on revoke failed: {}", t.toString()));
     }
   }
 
-  private void onPoll(ConsumerRecords<String, byte[]> records) {
-    lastPollMillis = System.currentTimeMillis();
-    if (records.isEmpty()) {
-      return;
+  private void onPoll(ConsumerRecords<String, byte[]> records, long polledAtNanos) {
+    long now = System.nanoTime();
+    GatewayMetrics metrics = node.metrics();
+    metrics.ingestStage(IngestStage.QUEUE, now - polledAtNanos);
+    long polledAtMillis = System.currentTimeMillis() - (now - polledAtNanos) / 1_000_000;
+    for (ConsumerRecord<String, byte[]> r : records) {
+      metrics.ingestStage(IngestStage.FETCH, (polledAtMillis - r.timestamp()) * 1_000_000);
     }
+    int count = records.count();
+    metrics.kafkaInFlightRecords(count);
+    inFlightRecords += count;
     PolledBatch batch = PolledBatch.of(records, parser, settings.typeHeader, node.dispatcherCount());
-    node.metrics().kafkaRecords(batch.records());
+    metrics.kafkaRecords(batch.records());
     for (PolledBatch.BadRecord bad : batch.bad()) {
       skip(bad);
     }
-    for (PolledBatch.Part part : batch.parts()) {
+    // records that go to no dispatcher (bad ones) are out of flight at once
+    long dispatched = 0;
+    List<PolledBatch.Part> parts = batch.parts();
+    int sending = 0;
+    for (PolledBatch.Part part : parts) {
+      if (!part.envelopes.isEmpty()) {
+        sending++;
+        dispatched += part.envelopes.size();
+      }
+    }
+    poller.batches(sending);
+    handedOver(count - dispatched, 0);
+    for (PolledBatch.Part part : parts) {
       if (part.envelopes.isEmpty()) {
         // only bad records for this dispatcher: nothing to wait for
         offsets.handedOver(part.commitOffsets);
         continue;
       }
-      inFlight++;
-      vertx.eventBus().request(NodeContext.dispatcherAddress(part.dispatcher), new DispatchBatch(part.envelopes), handoff)
+      long sentAt = System.nanoTime();
+      vertx.eventBus().request(NodeContext.dispatcherAddress(part.dispatcher), new DispatchBatch(part.envelopes, sentAt), handoff)
         .onComplete(ar -> {
-          inFlight--;
+          metrics.ingestStage(IngestStage.ROUNDTRIP, System.nanoTime() - sentAt);
+          handedOver(part.envelopes.size(), 1);
           if (ar.succeeded()) {
             offsets.handedOver(part.commitOffsets);
           } else {
@@ -203,28 +233,24 @@ public final class KafkaPoolVerticle extends VerticleBase {
             // a failure is not), and what follows on these partitions commits past it.
             boolean timeout = ar.cause() instanceof ReplyException
               && ((ReplyException) ar.cause()).failureType() == ReplyFailure.TIMEOUT;
-            node.metrics().dropped(timeout ? DropReason.OVERLOAD : DropReason.DISPATCH_FAILED, part.envelopes.size());
+            metrics.dropped(timeout ? DropReason.OVERLOAD : DropReason.DISPATCH_FAILED, part.envelopes.size());
             dispatchLog.warn(timeout ? "timeout" : "failed", "kafka batch of {} records {} by dispatch, counted in"
                 + " odin_messages_dropped_total{reason=\"{}\"}: {}", part.envelopes.size(),
               timeout ? "not confirmed in time" : "refused", timeout ? "overload" : "dispatch_failed", ar.cause().toString());
           }
           commitSoon();
-          maybeResume();
         });
     }
     commitSoon();
-    if (inFlight >= settings.maxInFlight && !paused) {
-      paused = true;
-      Set<TopicPartition> assigned = offsets.assignedPartitions();
-      log.debug("dispatch lags ({} batches in flight): pausing {}", inFlight, assigned);
-      consumer.pause(assigned);
-    }
   }
 
-  private void maybeResume() {
-    if (paused && inFlight <= settings.maxInFlight / 2) {
-      paused = false;
-      consumer.resume(offsets.assignedPartitions());
+  private void handedOver(long records, int batches) {
+    if (records > 0 || batches > 0) {
+      poller.handedOver(records, batches);
+      // after stop() took this consumer's share off the gauge, late confirmations take nothing more
+      long share = Math.min(records, inFlightRecords);
+      node.metrics().kafkaInFlightRecords(-share);
+      inFlightRecords -= share;
     }
   }
 
@@ -255,8 +281,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     commitRunning = true;
-    return consumer.commit(toCommit(due))
-      .<Void>mapEmpty()
+    return poller.commit(toCommit(due))
       .onComplete(ar -> {
         commitRunning = false;
         if (ar.failed()) {
@@ -321,9 +346,10 @@ public final class KafkaPoolVerticle extends VerticleBase {
       .put("missingTopics", new JsonArray(List.copyOf(missingTopics)))
       .put("group", settings.groupId)
       .put("assigned", assigned)
-      .put("paused", paused)
-      .put("inFlightBatches", inFlight)
+      .put("paused", poller.paused())
+      .put("inFlightBatches", poller.inFlightBatches())
+      .put("inFlightRecords", poller.inFlightRecords())
       .put("lag", lag.total())
-      .put("lastPollAgoMs", lastPollMillis == 0 ? -1 : TimeUnit.MILLISECONDS.toMillis(System.currentTimeMillis() - lastPollMillis));
+      .put("lastPollAgoMs", poller.lastPollMillis() == 0 ? -1 : System.currentTimeMillis() - poller.lastPollMillis());
   }
 }

@@ -18,8 +18,13 @@ public final class KafkaSettings {
     "Consumers per node (the node's pool); partitions are shared among all consumers of the group");
   public static final ConfigKey MAX_POLL_RECORDS = ConfigKey.integer("kafka.maxPollRecords", 500, 1, 100_000,
     "Records per poll, handed to dispatch as one batch per dispatcher");
-  public static final ConfigKey MAX_IN_FLIGHT = ConfigKey.integer("kafka.maxInFlightBatches", 4, 1, 1_000,
-    "Polled batches per consumer not yet handed to the shards; beyond it the partitions are paused");
+  public static final ConfigKey MAX_IN_FLIGHT = ConfigKey.integer("kafka.maxInFlightBatches", 64, 1, 10_000,
+    "Batches (one per dispatcher per poll) per consumer not yet handed to the shards; at it the partitions are paused."
+      + " A backstop: kafka.maxInFlightRecords is the bound that normally applies");
+  public static final ConfigKey MAX_IN_FLIGHT_RECORDS = ConfigKey.integer("kafka.maxInFlightRecords", 20_000, 1, 10_000_000,
+    "Records per consumer polled and not yet handed to the shards; at it the partitions are paused, under half they"
+      + " resume. A consumer's throughput is at most this over a batch's round trip (odin_ingest_stage_seconds{stage=\"roundtrip\"});"
+      + " memory holds up to consumers x this records (odin_kafka_inflight_records)");
   public static final ConfigKey AUTO_OFFSET_RESET = ConfigKey.string("kafka.autoOffsetReset", "latest",
     "Where a group without committed offsets starts: latest (push only what is new) or earliest");
   public static final ConfigKey DEAD_LETTER_TOPIC = ConfigKey.string("kafka.deadLetterTopic", "",
@@ -38,7 +43,7 @@ public final class KafkaSettings {
       + " ODIN_KAFKA_PROPERTIES_SASL_JAAS_CONFIG sets sasl.jaas.config (keep secrets in the environment); they override odin-ws's own settings");
 
   public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
-    MAX_POLL_RECORDS, MAX_IN_FLIGHT, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
+    MAX_POLL_RECORDS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_RECORDS, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
     SESSION_TIMEOUT_MS);
 
   final String bootstrapServers;
@@ -46,6 +51,7 @@ public final class KafkaSettings {
   final String groupId;
   final int maxPollRecords;
   final int maxInFlight;
+  final int maxInFlightRecords;
   final String autoOffsetReset;
   final String deadLetterTopic;
   final String typeHeader;
@@ -60,6 +66,7 @@ public final class KafkaSettings {
     groupId = config.getString(GROUP_ID);
     maxPollRecords = config.getInt(MAX_POLL_RECORDS);
     maxInFlight = config.getInt(MAX_IN_FLIGHT);
+    maxInFlightRecords = config.getInt(MAX_IN_FLIGHT_RECORDS);
     autoOffsetReset = config.getString(AUTO_OFFSET_RESET);
     deadLetterTopic = config.getString(DEAD_LETTER_TOPIC);
     typeHeader = config.getString(TYPE_HEADER);

@@ -57,6 +57,25 @@ public final class GatewayMetrics {
     "malformed_http", "unsupported_media_type", "body_too_large", "in_flight_bytes", "request_timeout",
     "no_target", "too_many_tokens", "too_many_envelopes", "not_json");
 
+  /**
+   * The stages of a message's way through the node, for {@code odin_ingest_stage_seconds{stage}}: where the time
+   * between the record's timestamp (or the publish request) and the socket write goes.
+   * <ul>
+   *   <li>{@code fetch}: the Kafka record's timestamp to the poll that returned it (producer linger, broker, fetch);
+   *       per record, millisecond resolution, across machines' clocks</li>
+   *   <li>{@code queue}: the poll's return to the pool verticle handling it (waiting for its event loop)</li>
+   *   <li>{@code dispatch}: a batch sent to a dispatcher to the dispatcher handling it (event bus, its event loop)</li>
+   *   <li>{@code lookup}: the batch's registry lookup (Redis round trip included)</li>
+   *   <li>{@code handover}: the lookup's answer to the batch being sent to the shards (waiting for earlier batches)</li>
+   *   <li>{@code shard}: the batch sent to a shard to the shard handling it (its event loop)</li>
+   *   <li>{@code write}: the shard writing the batch to its sockets</li>
+   *   <li>{@code roundtrip}: a Kafka batch sent to a dispatcher to its confirmation back at the pool; the pool's
+   *       throughput is at most the records in flight over this</li>
+   * </ul>
+   * Each is recorded once per batch (per record for {@code fetch}).
+   */
+  public enum IngestStage { FETCH, QUEUE, DISPATCH, LOOKUP, HANDOVER, SHARD, WRITE, ROUNDTRIP }
+
   /** Why a connection closed. */
   public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD, TOKEN_EXPIRED }
 
@@ -79,6 +98,9 @@ public final class GatewayMetrics {
   private final Counter kafkaRecords;
   private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
   private final AtomicLong kafkaLag = new AtomicLong();
+  private final Timer[] ingestStages = new Timer[IngestStage.values().length];
+  private final AtomicLong kafkaInFlightRecords = new AtomicLong();
+  private final Counter kafkaPauses;
   private final ConcurrentMap<String, Counter> handshakesRefused = new ConcurrentHashMap<>();
   private final Counter handshakeTimeouts;
   private final Counter closeTimeouts;
@@ -152,6 +174,21 @@ public final class GatewayMetrics {
     Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
       .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
       .register(registry);
+    for (IngestStage stage : IngestStage.values()) {
+      // a handful of fixed buckets per stage: enough to see which stage holds a message up, cheap to scrape
+      ingestStages[stage.ordinal()] = Timer.builder("odin.ingest.stage").tag("stage", label(stage))
+        .description("Time a message spends in each stage from its record timestamp (or publish) to the socket write,"
+          + " per batch (fetch: per record)")
+        .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+          Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+          Duration.ofSeconds(1), Duration.ofSeconds(5))
+        .register(registry);
+    }
+    Gauge.builder("odin.kafka.inflight.records", kafkaInFlightRecords, AtomicLong::get)
+      .description("Records polled from Kafka and not yet handed to the shards, over the node's consumers"
+        + " (bounded by kafka.maxInFlightRecords per consumer)").register(registry);
+    kafkaPauses = Counter.builder("odin.kafka.pauses")
+      .description("Times a consumer paused its partitions at kafka.maxInFlightRecords or kafka.maxInFlightBatches").register(registry);
     for (String reason : HANDSHAKE_REFUSALS) {
       handshakeRefused(reason, 0);
     }
@@ -316,6 +353,24 @@ public final class GatewayMetrics {
     if (frames > 0) {
       deliveries.increment(frames);
     }
+  }
+
+  /** One batch's (or record's) time in {@code stage}, in nanoseconds. Any thread. */
+  public void ingestStage(IngestStage stage, long nanos) {
+    ingestStages[stage.ordinal()].record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+  }
+
+  public Timer ingestStage(IngestStage stage) {
+    return ingestStages[stage.ordinal()];
+  }
+
+  /** Records polled and not yet handed over: {@code delta} more (or fewer). */
+  public void kafkaInFlightRecords(long delta) {
+    kafkaInFlightRecords.addAndGet(delta);
+  }
+
+  public void kafkaPaused() {
+    kafkaPauses.increment();
   }
 
   public void deliveryLatencyMillis(long millis) {

@@ -12,9 +12,20 @@ import java.util.List;
 public final class ShardBatch {
 
   private final List<Envelope> envelopes;
+  private final long sentAtNanos;
 
   public ShardBatch(List<Envelope> envelopes) {
+    this(envelopes, 0);
+  }
+
+  /** @param sentAtNanos when the dispatcher sent it (System.nanoTime), for odin_ingest_stage_seconds; 0: unknown */
+  public ShardBatch(List<Envelope> envelopes, long sentAtNanos) {
     this.envelopes = envelopes;
+    this.sentAtNanos = sentAtNanos;
+  }
+
+  public long sentAtNanos() {
+    return sentAtNanos;
   }
 
   public List<Envelope> envelopes() {

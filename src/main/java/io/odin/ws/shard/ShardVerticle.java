@@ -354,6 +354,11 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   }
 
   private void onBatch(Message<ShardBatch> message) {
+    long startNanos = System.nanoTime();
+    long sentAtNanos = message.body().sentAtNanos();
+    if (sentAtNanos != 0) {
+      metrics.ingestStage(GatewayMetrics.IngestStage.SHARD, startNanos - sentAtNanos);
+    }
     List<Envelope> envelopes = message.body().envelopes();
     long now = System.currentTimeMillis();
     writes = 0;
@@ -386,6 +391,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       }
     }
     currentPath = null;
+    metrics.ingestStage(GatewayMetrics.IngestStage.WRITE, System.nanoTime() - startNanos);
     metrics.delivered(writes);
     metrics.pathDelivered(DispatchPath.TARGETED, targetedPathWrites);
     metrics.pathDelivered(DispatchPath.BROADCAST, broadcastPathWrites);

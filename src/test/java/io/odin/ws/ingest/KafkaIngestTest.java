@@ -160,6 +160,53 @@ class KafkaIngestTest {
     }
   }
 
+  /**
+   * With kafka.maxInFlightRecords far below a poll's size, the consumer pauses its partitions after every poll and
+   * resumes them once dispatch has caught up: every record still arrives once, in per-token order, nothing stays in
+   * flight, and each stage of the way shows in odin_ingest_stage_seconds.
+   */
+  @Test
+  void pausesAtTheInFlightRecordBoundResumesAndRecordsEachStage() throws Exception {
+    String topic = "bounded";
+    broker.createTopic(topic, 3);
+    try (TestNode node = node(topic, 1, new JsonObject().put("kafka.maxInFlightRecords", 20).put("kafka.maxPollRecords", 200));
+         WsClients clients = new WsClients(node.wsPort)) {
+      List<String> tokens = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        tokens.add("b" + i);
+      }
+      List<Conn> conns = clients.connectAll(tokens);
+      awaitAssigned(node, 1);
+      int records = 4_000;
+      for (int n = 0; n < records; n++) {
+        String token = "b" + (n % 40);
+        send(topic, token, new JsonObject().put("type", "tick").put("token", token)
+          .put("data", new JsonObject().put("seq", n / 40)).encode());
+      }
+      producer.flush();
+      await().atMost(Duration.ofSeconds(120)).until(() -> conns.stream().allMatch(c -> c.frames.size() >= records / 40));
+      for (Conn c : conns) {
+        assertEquals(records / 40, c.frames.size(), c.token + " got extras or duplicates");
+        for (int i = 0; i < c.frames.size(); i++) {
+          assertEquals(i, data(c, i).getInteger("seq"), c.token + " out of order");
+        }
+      }
+      var registry = node.node().metrics().registry();
+      assertTrue(registry.counter("odin.kafka.pauses").count() > 0, "the consumer never paused at 20 records in flight");
+      await().atMost(Duration.ofSeconds(10)).until(() -> {
+        JsonObject health = node.node().dependencies().get("kafka-0").get();
+        return health.getLong("inFlightRecords") == 0 && !health.getBoolean("paused");
+      });
+      assertEquals(0.0, registry.get("odin.kafka.inflight.records").gauge().value());
+      for (var stage : io.odin.ws.metrics.GatewayMetrics.IngestStage.values()) {
+        long count = registry.get("odin.ingest.stage").tag("stage", stage.name().toLowerCase()).timer().count();
+        assertTrue(count > 0, "no " + stage + " samples");
+      }
+      assertEquals(records, registry.get("odin.ingest.stage").tag("stage", "fetch").timer().count(),
+        "fetch is recorded once per record");
+    }
+  }
+
   @Test
   void poisonRecordsAreSkippedCountedAndCopiedToTheDeadLetterTopic() throws Exception {
     String topic = "poison";

@@ -28,7 +28,15 @@ final class KafkaSink implements Publisher.Sink {
   }
 
   static KafkaSink create(String bootstrap, String topic, String acks) {
-    return new KafkaSink(new KafkaProducer<>(properties(bootstrap, acks)), topic);
+    KafkaProducer<String, byte[]> producer = new KafkaProducer<>(properties(bootstrap, acks));
+    try {
+      // the topic's metadata now, while connections ramp up: otherwise the first sends wait for it and the first
+      // messages' latency counts the producer's start-up (a real producer is long running), not the gateway's
+      producer.partitionsFor(topic);
+    } catch (RuntimeException e) {
+      // the first send says what is wrong
+    }
+    return new KafkaSink(producer, topic);
   }
 
   static Properties properties(String bootstrap, String acks) {

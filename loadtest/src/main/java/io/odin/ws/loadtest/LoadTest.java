@@ -42,6 +42,7 @@ public final class LoadTest {
   private final PrintStream console;
   private final boolean terminal;
   private Publisher publisher;
+  private Publisher.Sink preparedSink;
   private volatile String phase = "start";
   private volatile FleetStats totals = new FleetStats();
   private long startNanos;
@@ -135,6 +136,10 @@ public final class LoadTest {
     RoutingVerifier.Result verification = null;
     long expectedDeliveries = 0;
     try {
+      if (o.publish == LoadTestOptions.PublishMode.KAFKA && o.rate > 0 && o.connections > 0) {
+        // ready before the ramp: the producer's connection and metadata are not part of the first messages' latency
+        preparedSink = sink();
+      }
       startFleets();
       ticker.scheduleAtFixedRate(this::sampleQuietly, 1000, 1000, TimeUnit.MILLISECONDS);
       phase = "ramp";
@@ -161,7 +166,8 @@ public final class LoadTest {
         readNodesAtMeasureEnd();
         serverRssEnd = serverRss();
       } else {
-        publisher = new Publisher(o, plan, log, sink());
+        publisher = new Publisher(o, plan, log, preparedSink != null ? preparedSink : sink());
+        preparedSink = null;
         if (o.warmupMillis > 0) {
           phase = "warmup";
           ticker.schedule(() -> {
@@ -173,7 +179,12 @@ public final class LoadTest {
             phase = "publish";
           }, o.warmupMillis, TimeUnit.MILLISECONDS);
         }
-        publisher.run(o.warmupMillis + o.durationMillis);
+        List<LoadTestOptions.Phase> phases = o.publishPhases();
+        publisher.run(phases, i -> {
+          if (!o.phases.isEmpty()) {
+            switchPhase(i, phases);
+          }
+        });
         publishEndNanos = System.nanoTime();
         readNodesAtMeasureEnd();
         phase = "drain";
@@ -214,6 +225,9 @@ public final class LoadTest {
       if (publisher != null) {
         publisher.close();
       }
+      if (preparedSink != null) {
+        preparedSink.close();
+      }
       for (Fleet f : fleets) {
         try {
           f.close();
@@ -229,6 +243,77 @@ public final class LoadTest {
       verification);
     report.write(o.report, o.chart);
     return report;
+  }
+
+  /** What was seen while one --phases phase ran (deliveries and latency by arrival time). */
+  private static final class PhaseStats {
+    final LoadTestOptions.Phase phase;
+    final Histogram latency = FleetStats.newHistogram();
+    long startNanos;
+    long endNanos;
+    long receivedAtStart;
+    long receivedAtEnd;
+    long sentAtStart;
+    long sentAtEnd;
+    Histogram ackAtStart;
+    Histogram ackAtEnd;
+
+    PhaseStats(LoadTestOptions.Phase phase) {
+      this.phase = phase;
+    }
+  }
+
+  private final List<PhaseStats> phaseStats = new ArrayList<>();
+  /** Index into phaseStats of the phase whose deliveries are being counted; -1 before the first. */
+  private volatile int currentPhase = -1;
+
+  /** Closes the books of the phase that ends and opens those of phase {@code index} (= size: all done). */
+  private void switchPhase(int index, List<LoadTestOptions.Phase> phases) {
+    sampleQuietly();
+    long now = System.nanoTime();
+    FleetStats t = totals;
+    long sent = publisher.sent();
+    Histogram ack = publisher.ackLatency();
+    synchronized (this) {
+      if (currentPhase >= 0) {
+        PhaseStats done = phaseStats.get(currentPhase);
+        done.endNanos = now;
+        done.receivedAtEnd = t.received;
+        done.sentAtEnd = sent;
+        done.ackAtEnd = ack;
+      }
+      if (index < phases.size()) {
+        PhaseStats next = new PhaseStats(phases.get(index));
+        next.startNanos = now;
+        next.receivedAtStart = t.received;
+        next.sentAtStart = sent;
+        next.ackAtStart = ack;
+        phaseStats.add(next);
+        currentPhase = index;
+      }
+      // after the last phase, the drain's deliveries still count towards it (its backlog's latency)
+    }
+  }
+
+  private JsonArray phasesReport() {
+    JsonArray out = new JsonArray();
+    for (PhaseStats p : phaseStats) {
+      double seconds = Math.max(1e-9, (p.endNanos - p.startNanos) / 1e9);
+      long delivered = p.receivedAtEnd - p.receivedAtStart;
+      Histogram ack = p.ackAtEnd.copy();
+      ack.subtract(p.ackAtStart);
+      out.add(new JsonObject()
+        .put("rate", p.phase.rate())
+        .put("seconds", Sample.round(seconds, 2))
+        .put("sent", p.sentAtEnd - p.sentAtStart)
+        .put("sentPerSecond", Sample.round((p.sentAtEnd - p.sentAtStart) / seconds, 1))
+        .put("delivered", delivered)
+        .put("deliveredPerSecond", Sample.round(delivered / seconds, 1))
+        .put("latencyMs", latency(p.latency))
+        // from publishing to the broker's (or the API's) answer: the producer's share of the latency
+        .put("ackLatencyMs", latency(ack)));
+    }
+    return out;
   }
 
   private void startFleets() {
@@ -385,6 +470,11 @@ public final class LoadTest {
       targetedTotal.add(t.targeted);
       broadcastTotal.add(t.broadcast);
     }
+    int current = currentPhase;
+    if (current >= 0) {
+      phaseStats.get(current).latency.add(t.targeted);
+      phaseStats.get(current).latency.add(t.broadcast);
+    }
     Histogram interval = t.targeted.copy();
     interval.add(t.broadcast);
     long sent = publisher != null ? publisher.sent() : 0;
@@ -518,12 +608,15 @@ public final class LoadTest {
         problems.add(log.count(MessageLog.Status.FAILED) + " messages were refused by the publish path: "
           + publisher.errors());
       }
-      long planned = (long) Math.floor(o.rate * (o.warmupMillis + o.durationMillis) / 1000.0);
+      long planned = o.publishPhases().stream().mapToLong(LoadTestOptions.Phase::messages).sum();
       if (publisher.sent() < planned * 0.98) {
         problems.add("the publisher fell behind: " + publisher.sent() + " of " + planned + " messages sent");
       }
     }
     r.put("publish", pub);
+    if (!phaseStats.isEmpty()) {
+      r.put("phases", phasesReport());
+    }
     long deliveredInWindow = t.received - receivedAtPublishStart;
     double window = Math.max(1e-9, (lastDeliveryNanos - measureStartNanos) / 1e9);
     r.put("deliveries", new JsonObject()
@@ -692,6 +785,8 @@ public final class LoadTest {
       .put("verifyRouting", o.verifyRouting)
       .put("processes", o.processes)
       .put("sourceAddresses", new JsonArray(new ArrayList<>(o.sourceAddresses)))
+      .put("phases", o.phases.isEmpty() ? null : new JsonArray(o.phases.stream()
+        .map(p -> new JsonObject().put("rate", p.rate()).put("seconds", p.millis() / 1000.0)).toList()))
       .put("drainSeconds", o.drainMillis / 1000.0);
   }
 
@@ -744,6 +839,11 @@ public final class LoadTest {
       }
     }
 
+    private static String ms(JsonObject h, String key) {
+      Double v = h.getDouble(key);
+      return v == null ? "-" : String.format(Locale.ROOT, "%.1f ms", v);
+    }
+
     /** A few lines for the terminal. */
     public String summary() {
       StringBuilder sb = new StringBuilder();
@@ -761,6 +861,18 @@ public final class LoadTest {
       }
       sb.append(String.format(Locale.ROOT, "deliveries: %d received (%d expected), %.0f/s%n",
         d.getLong("received"), d.getLong("expected"), d.getDouble("perSecond")));
+      JsonArray phases = json.getJsonArray("phases");
+      if (phases != null) {
+        for (int i = 0; i < phases.size(); i++) {
+          JsonObject ph = phases.getJsonObject(i);
+          JsonObject h = ph.getJsonObject("latencyMs");
+          JsonObject ack = ph.getJsonObject("ackLatencyMs");
+          sb.append(String.format(Locale.ROOT, "phase %d: %.0f/s for %.1f s: sent %.0f/s, delivered %.0f/s, p50 %s, p99 %s,"
+              + " max %s (publish acks: p50 %s, p99 %s)%n",
+            i + 1, ph.getDouble("rate"), ph.getDouble("seconds"), ph.getDouble("sentPerSecond"),
+            ph.getDouble("deliveredPerSecond"), ms(h, "p50"), ms(h, "p99"), ms(h, "max"), ms(ack, "p50"), ms(ack, "p99")));
+        }
+      }
       for (String k : List.of("all", "targeted", "broadcast")) {
         JsonObject h = l.getJsonObject(k);
         if (h.getLong("count") > 0) {

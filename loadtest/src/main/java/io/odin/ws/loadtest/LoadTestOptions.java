@@ -17,6 +17,8 @@ public final class LoadTestOptions {
   public int ramp = 1000;
   public long durationMillis = 30_000;
   public long warmupMillis;
+  /** Publish phases run back to back (--phases); empty = one phase at --rate for --duration (after --warmup). */
+  public List<Phase> phases = new ArrayList<>();
   public String tokenPrefix = "lt-";
   /** 0 = derived: connections / connectionsPerToken, rounded up. */
   public int tokens;
@@ -69,6 +71,9 @@ public final class LoadTestOptions {
     "  --ramp N                     new connections per second (default 1000)",
     "  --duration D                 how long to publish (or hold idle connections): 30, 20s, 5m, 500ms (default 30s)",
     "  --warmup D                   publish this long first, outside the measured figures (default 0)",
+    "  --phases R:D[,R:D...]        publish at rate R for duration D, each phase right after the previous one, with",
+    "                               p50/p99/delivered per phase in the report (e.g. 2000:5s,20000:20s,40000:20s);",
+    "                               replaces --rate and --duration; deliveries count in the phase they arrive in",
     "  --token-prefix P             tokens are P0, P1, ... (default lt-)",
     "  --tokens N                   number of tokens (default connections / connections-per-token)",
     "  --connections-per-token K    connections sharing each token (default 1)",
@@ -151,6 +156,7 @@ public final class LoadTestOptions {
         case "--ramp" -> o.ramp = intArg(a, value, 1);
         case "--duration" -> o.durationMillis = durationMillis(a, value);
         case "--warmup" -> o.warmupMillis = durationMillis(a, value);
+        case "--phases" -> o.phases = phases(a, value);
         case "--token-prefix" -> o.tokenPrefix = value;
         case "--tokens" -> {
           o.tokens = intArg(a, value, 1);
@@ -230,6 +236,14 @@ public final class LoadTestOptions {
 
   /** Validates the combination; throws {@link UsageException}. */
   public LoadTestOptions check() {
+    if (!phases.isEmpty()) {
+      if (warmupMillis > 0) {
+        throw new UsageException("--phases and --warmup do not combine: make the warm-up the first phase");
+      }
+      // the publisher's figures and checks see the phases as one run: the highest rate, their total duration
+      rate = phases.stream().mapToDouble(Phase::rate).max().orElse(0);
+      durationMillis = phases.stream().mapToLong(Phase::millis).sum();
+    }
     wsUris();
     if (tokens < 1) {
       tokens = Math.max(1, (connections + connectionsPerToken - 1) / connectionsPerToken);
@@ -335,6 +349,49 @@ public final class LoadTestOptions {
 
   public TokenPlan tokenPlan() {
     return new TokenPlan(tokenPrefix, tokens, connections);
+  }
+
+  /** One publish phase: a rate for a duration. */
+  public record Phase(double rate, long millis) {
+    public String label() {
+      return String.format(Locale.ROOT, "%.0f/s for %.1f s", rate, millis / 1000.0);
+    }
+
+    /** Messages this phase publishes. */
+    public long messages() {
+      return (long) Math.floor(rate * millis / 1000.0);
+    }
+  }
+
+  /** 'R:D,R:D,...' as phases. */
+  static List<Phase> phases(String option, String value) {
+    List<Phase> out = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String[] rd = part.trim().split(":");
+      if (rd.length != 2) {
+        throw new UsageException(option + " takes RATE:DURATION[,RATE:DURATION...], e.g. 2000:5s,20000:20s, got '" + value + "'");
+      }
+      double r;
+      try {
+        r = Double.parseDouble(rd[0].trim());
+      } catch (NumberFormatException e) {
+        throw new UsageException(option + ": '" + rd[0] + "' is not a rate");
+      }
+      if (r <= 0 || r > 10_000_000) {
+        throw new UsageException(option + ": a phase's rate must be above 0 and at most 10000000, got " + rd[0]);
+      }
+      long d = durationMillis(option, rd[1]);
+      if (d <= 0) {
+        throw new UsageException(option + ": a phase's duration must be above 0, got '" + rd[1] + "'");
+      }
+      out.add(new Phase(r, d));
+    }
+    return out;
+  }
+
+  /** The phases to publish: those of --phases, or one at --rate for --warmup + --duration. */
+  public List<Phase> publishPhases() {
+    return phases.isEmpty() ? List.of(new Phase(rate, warmupMillis + durationMillis)) : phases;
   }
 
   /** 'D' as milliseconds: a bare number is seconds; units ms, s, m, h. */

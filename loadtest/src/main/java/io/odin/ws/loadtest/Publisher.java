@@ -40,7 +40,7 @@ public final class Publisher implements AutoCloseable {
   private final MessageLog log;
   private final EnvelopeFactory envelopes;
   private final Sink sink;
-  private final double rate;
+  private double rate;
   private final int batch;
   private final int maxInFlight;
   private final int mixTargeted;
@@ -79,31 +79,56 @@ public final class Publisher implements AutoCloseable {
     return (seq + 1) * broadcastShare / total > seq * broadcastShare / total;
   }
 
-  /** Publishes for {@code durationMillis}; returns when the last message was handed to the sink. */
+  /** Publishes for {@code durationMillis} at the configured rate; returns when the last message was handed to the sink. */
   public void run(long durationMillis) {
+    run(List.of(new LoadTestOptions.Phase(rate, durationMillis)), i -> { });
+  }
+
+  /**
+   * Publishes each phase's rate for its duration, back to back; {@code onPhase} is called (on this thread) with
+   * each phase's index as it starts, and with the number of phases once the last is done.
+   */
+  public void run(List<LoadTestOptions.Phase> phases, java.util.function.IntConsumer onPhase) {
     startedNanos = System.nanoTime();
-    long durationNanos = durationMillis * 1_000_000L;
-    long total = (long) Math.floor(rate * durationMillis / 1000.0);
     long produced = 0;
-    long lastSend = startedNanos;
+    for (int i = 0; i < phases.size() && !stopped; i++) {
+      onPhase.accept(i);
+      produced = runPhase(phases.get(i), produced);
+    }
+    endedNanos = System.nanoTime();
+    onPhase.accept(phases.size());
+  }
+
+  private long runPhase(LoadTestOptions.Phase phase, long producedBefore) {
+    rate = phase.rate();
+    long phaseStart = System.nanoTime();
+    long durationNanos = phase.millis() * 1_000_000L;
+    long total = phase.messages();
+    long produced = 0;
+    long lastSend = phaseStart;
     while (!stopped && produced < total) {
       long now = System.nanoTime();
-      if (now - startedNanos >= durationNanos + CATCH_UP_NANOS) {
+      if (now - phaseStart >= durationNanos + CATCH_UP_NANOS) {
         // a descheduled thread may catch up on what fell due within the duration, but not forever
         break;
       }
-      long due = Math.min(total, (long) Math.floor(rate * (now - startedNanos) / 1e9) + 1) - produced;
+      long due = Math.min(total, (long) Math.floor(rate * (now - phaseStart) / 1e9) + 1) - produced;
       maxBacklog = Math.max(maxBacklog, due);
       if (due > 0 && (due >= batch || now - lastSend >= LINGER_NANOS) && inFlight.get() < maxInFlight) {
         int n = (int) Math.min(due, batch);
-        sendBatch(n, produced);
+        sendBatch(n, producedBefore + produced);
         produced += n;
         lastSend = now;
         continue;
       }
       LockSupport.parkNanos(due > 0 ? 50_000 : 200_000);
     }
-    endedNanos = System.nanoTime();
+    // a phase that ends early because of the catch-up limit still lasts its duration: the next starts on time
+    long left = phaseStart + durationNanos - System.nanoTime();
+    if (left > 0 && !stopped) {
+      LockSupport.parkNanos(left);
+    }
+    return producedBefore + produced;
   }
 
   private void sendBatch(int n, long firstIndex) {

@@ -2,6 +2,8 @@ package io.odin.ws.loadtest;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,6 +21,23 @@ class LoadTestOptionsTest {
     assertEquals(3_600_000, LoadTestOptions.durationMillis("--duration", "1h"));
     assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.durationMillis("--duration", "soon"));
     assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.durationMillis("--duration", "-3s"));
+  }
+
+  @Test
+  void phasesReplaceRateAndDuration() {
+    LoadTestOptions o = LoadTestOptions.parse("--phases", "2000:5s,20000:20s,40000:20s", "--publish", "kafka");
+    assertEquals(List.of(new LoadTestOptions.Phase(2000, 5000), new LoadTestOptions.Phase(20000, 20_000),
+      new LoadTestOptions.Phase(40000, 20_000)), o.publishPhases());
+    assertEquals(45_000, o.durationMillis);
+    assertEquals(40000, o.rate);
+    assertEquals(1_210_000, o.publishPhases().stream().mapToLong(LoadTestOptions.Phase::messages).sum());
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--phases", "2000"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--phases", "0:5s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--phases", "2000:0s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--phases", "2000:5s", "--warmup", "5s"));
+    // without --phases: one phase, the warm-up and the measured duration at --rate
+    assertEquals(List.of(new LoadTestOptions.Phase(100, 40_000)),
+      LoadTestOptions.parse("--rate", "100", "--warmup", "10s", "--duration", "30s").publishPhases());
   }
 
   @Test

@@ -76,4 +76,26 @@ class PublisherTest {
     assertTrue(p.awaitAnswers(1000));
     assertEquals(0, p.inFlight());
   }
+
+  @Test
+  void phasesRunBackToBackEachAtItsRate() {
+    LoadTestOptions o = LoadTestOptions.parse("--phases", "1000:300ms,4000:300ms", "--batch", "10", "--mix", "100:0",
+      "--connections", "100");
+    MessageLog log = new MessageLog();
+    RecordingSink sink = new RecordingSink();
+    Publisher p = new Publisher(o, o.tokenPlan(), log, sink);
+    List<Long> sentAtPhaseStart = new ArrayList<>();
+    List<Integer> started = new ArrayList<>();
+    p.run(o.publishPhases(), i -> {
+      started.add(i);
+      sentAtPhaseStart.add(p.sent());
+    });
+    assertEquals(List.of(0, 1, 2), started, "each phase starts, then the end is signalled");
+    long first = sentAtPhaseStart.get(1) - sentAtPhaseStart.get(0);
+    long second = sentAtPhaseStart.get(2) - sentAtPhaseStart.get(1);
+    // 300 then 1,200 due; a starved thread may end a little short, never over
+    assertTrue(first <= 300 && first >= 250, "first phase sent " + first);
+    assertTrue(second <= 1200 && second >= 1000, "second phase sent " + second);
+    assertEquals(p.sent(), log.size());
+  }
 }
