@@ -686,6 +686,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
       return;
     }
+    if (!c.channel.isWritable() && c.flushPending) {
+      // the bound is on what the socket has not taken yet: hand it what this batch queued so far, then look again
+      c.channel.flush();
+    }
     if (!c.channel.isWritable()) {
       metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
       if (currentPath != null) {
