@@ -2,11 +2,11 @@ package io.odin.ws.registry;
 
 import io.vertx.core.Future;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -14,11 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * token registers here. In a cluster it cannot know the other nodes' connections (a token held here may also
  * have devices there), so it answers no lookup and every targeted message falls back to every shard of the
  * cluster: correct, but not targeted; a cluster wants the Redis registry. Shards call it from their own event
- * loops, dispatchers from theirs, so it is a concurrent map.
+ * loops, dispatchers from theirs, so it is a concurrent map. A token's value is its one shard's address (the usual
+ * case: no set per connection) or an immutable list of several, replaced on every change.
  */
 public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
-  private final ConcurrentHashMap<String, Set<String>> shardsByToken = new ConcurrentHashMap<>();
+  /** Token to shard address (a String) or to addresses (an immutable List of two or more). */
+  private final ConcurrentHashMap<String, Object> shardsByToken = new ConcurrentHashMap<>();
   private final boolean authoritative;
 
   public InMemoryConnectionRegistry(boolean authoritative) {
@@ -27,15 +29,30 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
   @Override
   public Future<Void> register(String token, String shardAddress) {
-    shardsByToken.computeIfAbsent(token, t -> ConcurrentHashMap.newKeySet(2)).add(shardAddress);
+    shardsByToken.compute(token, (t, shards) -> {
+      if (shards == null || shards.equals(shardAddress)) {
+        return shardAddress;
+      }
+      List<String> all = shardsOf(shards);
+      if (all.contains(shardAddress)) {
+        return shards;
+      }
+      List<String> more = new ArrayList<>(all);
+      more.add(shardAddress);
+      return List.copyOf(more);
+    });
     return Future.succeededFuture();
   }
 
   @Override
   public void unregister(String token, String shardAddress) {
     shardsByToken.computeIfPresent(token, (t, shards) -> {
-      shards.remove(shardAddress);
-      return shards.isEmpty() ? null : shards;
+      if (shards instanceof String) {
+        return shards.equals(shardAddress) ? null : shards;
+      }
+      List<String> fewer = new ArrayList<>(shardsOf(shards));
+      fewer.remove(shardAddress);
+      return fewer.isEmpty() ? null : fewer.size() == 1 ? fewer.get(0) : List.copyOf(fewer);
     });
   }
 
@@ -53,12 +70,17 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
     }
     Map<String, List<String>> found = new HashMap<>(tokens.size() * 2);
     for (String token : tokens) {
-      Set<String> shards = shardsByToken.get(token);
-      if (shards != null && !shards.isEmpty()) {
-        found.put(token, List.copyOf(shards));
+      Object shards = shardsByToken.get(token);
+      if (shards != null) {
+        found.put(token, shardsOf(shards));
       }
     }
     return Future.succeededFuture(new RegistryLookup(found, authoritative));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> shardsOf(Object shards) {
+    return shards instanceof String ? List.of((String) shards) : (List<String>) shards;
   }
 
   /** Number of tokens with at least one connection. */
