@@ -16,6 +16,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.odin.ws.auth.TlsSettings;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.logging.AcceptErrorLog;
 import io.vertx.core.Future;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.Promise;
@@ -34,6 +35,8 @@ import java.util.Arrays;
  * the kernel had already queued for it.
  */
 public final class ShardListener {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ShardListener.class);
 
   /** A shard as the listener sees it: where its connections run and how their pipeline starts. */
   interface Shard {
@@ -175,7 +178,13 @@ public final class ShardListener {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // e.g. too many open files: the server channel stays open and accepts again once a descriptor is free
+      // e.g. too many open files: counted and logged at most every 10 s; the server channel stays open and
+      // accepts again a second later (as Netty's own acceptor does)
+      if (AcceptErrorLog.isAcceptFailure(cause)) {
+        AcceptErrorLog.record(cause, System.currentTimeMillis());
+      } else {
+        log.warn("WebSocket port: {}", cause.toString());
+      }
       ctx.channel().config().setAutoRead(false);
       ctx.channel().eventLoop().schedule(() -> ctx.channel().config().setAutoRead(true), 1, java.util.concurrent.TimeUnit.SECONDS);
     }

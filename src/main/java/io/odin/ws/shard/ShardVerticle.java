@@ -159,8 +159,39 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.writeQueueBound = new WriteBufferWaterMark(Math.max(1, settings.writeQueueMaxBytes / 2), settings.writeQueueMaxBytes);
   }
 
+  /**
+   * Loads every class a connection's life needs, by running one handshake and a few frames through an embedded
+   * channel: at the open-file limit a class loaded on the first accept could not be read from the jar.
+   */
+  private void preloadConnectionClasses() {
+    io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(
+      new HttpServerCodec(MAX_INITIAL_LINE_BYTES, MAX_HEADER_BYTES, 8192));
+    try {
+      DefaultFullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, settings.path,
+        Unpooled.EMPTY_BUFFER);
+      request.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
+        .set(HttpHeaderNames.SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+        .set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+      handshakers.newHandshaker(request).handshake(ch, request);
+      ch.writeOutbound(new TextWebSocketFrame("{}"), new PingWebSocketFrame(), new PongWebSocketFrame(),
+        new CloseWebSocketFrame(CLOSE_GOING_AWAY, "x"), WireFrames.PING.duplicate());
+      respond(ch, HttpResponseStatus.NOT_FOUND, "", false);
+      new ClientFrames(settings.maxFrameBytes, settings.maxClientFramesPerSecond)
+        .onFrame(WebSocketFrameType.TEXT, true, Buffer.buffer("{}"), 0);
+      ClientOps.answer("{\"op\":\"ping\"}", jwt -> null);
+      Class.forName(Handshake.class.getName());
+      Class.forName(ClientConnection.class.getName());
+    } catch (Exception e) {
+      log.debug("preloading the connection classes: {}", e.toString());
+    } finally {
+      ch.finishAndReleaseAll();
+    }
+  }
+
   @Override
   public Future<?> start() {
+    preloadConnectionClasses();
     ctx = (ContextInternal) context;
     eventLoop = ctx.nettyEventLoop();
     consumer = vertx.eventBus().consumer(address, this::onBatch);
