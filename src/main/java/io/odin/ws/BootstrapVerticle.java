@@ -26,6 +26,7 @@ import io.odin.ws.node.NodeContext;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardBatch;
+import io.odin.ws.shard.ShardListener;
 import io.odin.ws.shard.ShardSettings;
 import io.odin.ws.shard.ShardVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -104,6 +105,8 @@ public final class BootstrapVerticle extends VerticleBase {
     int dispatchers = node.dispatcherCount();
     AtomicInteger nextDispatcher = new AtomicInteger();
     AtomicInteger nextShard = new AtomicInteger();
+    // the WebSocket port: one acceptor that hands each connection to the next shard's event loop
+    ShardListener wsPort = new ShardListener(vertx, config);
     // JWKS keys first, so the shards find them once they listen
     // who each connection is for (?token= or a JWT): one authenticator shared by the node's shards
     ClientAuthenticator clientAuth = new ClientAuthenticator(new AuthSettings(config));
@@ -111,7 +114,7 @@ public final class BootstrapVerticle extends VerticleBase {
       ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node.metrics(), config));
     return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
         new DeploymentOptions().setInstances(dispatchers)))
-      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth),
+      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth, wsPort),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
       // the cluster's dispatch setting before this node takes traffic

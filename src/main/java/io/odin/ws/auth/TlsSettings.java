@@ -3,6 +3,7 @@ package io.odin.ws.auth;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 /**
  * TLS on both servers (WebSocket port: wss://, management port: https://) from PEM files, and their reload:
@@ -72,7 +74,8 @@ public final class TlsSettings {
     return options;
   }
 
-  private static PemKeyCertOptions keyCert(GatewayConfig config) {
+  /** The certificate and key of {@code tls.certPath} and {@code tls.keyPath}. */
+  public static PemKeyCertOptions keyCert(GatewayConfig config) {
     return new PemKeyCertOptions().setCertPath(config.getString(CERT_PATH)).setKeyPath(config.getString(KEY_PATH));
   }
 
@@ -81,6 +84,16 @@ public final class TlsSettings {
    * on SIGHUP). Call from the verticle that owns the server; run what it returns when the server stops.
    */
   public static Runnable watch(Vertx vertx, HttpServer server, GatewayConfig config) {
+    // force: the options name the same paths, only the files' content changed
+    return watch(vertx, config, keyCert -> server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert), true));
+  }
+
+  /**
+   * Calls {@code reload} with the certificate and key when their files change (checked every
+   * {@code tls.reloadCheckSeconds} and on SIGHUP); a failed future keeps the previous certificate. Call from the
+   * verticle that owns the server; run what it returns when the server stops.
+   */
+  public static Runnable watch(Vertx vertx, GatewayConfig config, Function<PemKeyCertOptions, Future<?>> reload) {
     if (!config.getBoolean(ENABLED)) {
       return () -> { };
     }
@@ -92,8 +105,13 @@ public final class TlsSettings {
       long now = stamp(cert, key);
       if (now != seen[0] && now != -1) {
         seen[0] = now;
-        // force: the options name the same paths, only the files' content changed
-        server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(config)), true)
+        Future<?> reloaded;
+        try {
+          reloaded = reload.apply(keyCert(config));
+        } catch (RuntimeException e) {
+          reloaded = Future.failedFuture(e);
+        }
+        reloaded
           .onSuccess(updated -> log.info("TLS certificate reloaded from {}", cert))
           .onFailure(t -> log.warn("TLS certificate in {} not reloaded, keeping the previous one: {}", cert, t.toString()));
       }

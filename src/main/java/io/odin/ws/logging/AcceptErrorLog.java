@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Turns Netty's warning for a failed accept (at the open-file limit: one WARN with a stack trace per second per
  * listening socket, from the tail of the server channel's pipeline) into one line without a stack trace at most
  * every 10 s, and counts every failure ({@code odin_ws_accept_errors_total}). Installed in logback.xml; a
- * custom logback configuration should keep the {@code <turboFilter>} line.
+ * custom logback configuration should keep the {@code <turboFilter>} line. The WebSocket port's own acceptor
+ * (shard.ShardListener) reports its failures here directly.
  */
 public final class AcceptErrorLog extends TurboFilter {
 
@@ -37,7 +38,7 @@ public final class AcceptErrorLog extends TurboFilter {
   }
 
   /** Counts a failure and logs one line when the last one is older than {@link #INTERVAL_MILLIS}. */
-  static void record(Throwable t, long nowMillis) {
+  public static void record(Throwable t, long nowMillis) {
     FAILURES.incrementAndGet();
     long since = SINCE_LOGGED.incrementAndGet();
     long last = LAST_LOGGED.get();
@@ -48,7 +49,7 @@ public final class AcceptErrorLog extends TurboFilter {
     }
   }
 
-  static boolean isAcceptFailure(Throwable t) {
+  public static boolean isAcceptFailure(Throwable t) {
     // epoll: NativeIoException "accept(..) failed: Too many open files"; NIO: IOException "Too many open files"
     return t instanceof IOException && t.getMessage() != null
       && (t.getMessage().contains("accept") || t.getMessage().contains("open files"));

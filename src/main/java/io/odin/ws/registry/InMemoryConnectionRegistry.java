@@ -14,12 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * token registers here. In a cluster it cannot know the other nodes' connections (a token held here may also
  * have devices there), so it answers no lookup and every targeted message falls back to every shard of the
  * cluster: correct, but not targeted; a cluster wants the Redis registry. Shards call it from their own event
- * loops, dispatchers from theirs, so it is a concurrent map. Each token maps to an immutable list, replaced
- * whole on every change: a lookup hands out the stored list as it is, with no copy per token.
+ * loops, dispatchers from theirs, so it is a concurrent map. A token's value is its one shard's address (the usual
+ * case: no set per connection) or an immutable list of several, replaced on every change.
  */
 public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
-  private final ConcurrentHashMap<String, List<String>> shardsByToken = new ConcurrentHashMap<>();
+  /** Token to shard address (a String) or to addresses (an immutable List of two or more). */
+  private final ConcurrentHashMap<String, Object> shardsByToken = new ConcurrentHashMap<>();
   private final boolean authoritative;
 
   public InMemoryConnectionRegistry(boolean authoritative) {
@@ -29,13 +30,14 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   @Override
   public Future<Void> register(String token, String shardAddress) {
     shardsByToken.compute(token, (t, shards) -> {
-      if (shards == null) {
-        return List.of(shardAddress);
+      if (shards == null || shards.equals(shardAddress)) {
+        return shardAddress;
       }
-      if (shards.contains(shardAddress)) {
+      List<String> all = shardsOf(shards);
+      if (all.contains(shardAddress)) {
         return shards;
       }
-      List<String> more = new ArrayList<>(shards);
+      List<String> more = new ArrayList<>(all);
       more.add(shardAddress);
       return List.copyOf(more);
     });
@@ -45,12 +47,12 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   @Override
   public void unregister(String token, String shardAddress) {
     shardsByToken.computeIfPresent(token, (t, shards) -> {
-      if (!shards.contains(shardAddress)) {
-        return shards;
+      if (shards instanceof String) {
+        return shards.equals(shardAddress) ? null : shards;
       }
-      List<String> fewer = new ArrayList<>(shards);
+      List<String> fewer = new ArrayList<>(shardsOf(shards));
       fewer.remove(shardAddress);
-      return fewer.isEmpty() ? null : List.copyOf(fewer);
+      return fewer.isEmpty() ? null : fewer.size() == 1 ? fewer.get(0) : List.copyOf(fewer);
     });
   }
 
@@ -68,12 +70,17 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
     }
     Map<String, List<String>> found = new HashMap<>(tokens.size() * 2);
     for (String token : tokens) {
-      List<String> shards = shardsByToken.get(token);
+      Object shards = shardsByToken.get(token);
       if (shards != null) {
-        found.put(token, shards);
+        found.put(token, shardsOf(shards));
       }
     }
     return Future.succeededFuture(new RegistryLookup(found, authoritative));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> shardsOf(Object shards) {
+    return shards instanceof String ? List.of((String) shards) : (List<String>) shards;
   }
 
   /** Number of tokens with at least one connection. */

@@ -1,20 +1,30 @@
 package io.odin.ws.shard;
 
-import io.vertx.core.http.ServerWebSocket;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 
-/** One client socket and the little state its shard keeps for it. Touched only on the shard's event loop. */
-final class ClientConnection implements ShardConnections.Slot {
+/**
+ * One client socket and the little state its shard keeps for it: it is also the last handler of the socket's
+ * pipeline, so a connection costs odin-ws one object (plus its token's entry in {@link ShardConnections}).
+ * Touched only on the shard's event loop.
+ */
+final class ClientConnection extends ChannelInboundHandlerAdapter implements ShardConnections.Slot {
 
-  final ServerWebSocket socket;
+  final Channel channel;
   final String token;
   /** The client's IP address: its slot in the node's per-address count is given back on close. */
   final String address;
-  /** Its frame rate and any fragmented message it is sending. */
-  final ClientFrames frames;
+  private final ShardVerticle shard;
+  /** Its frame rate and any fragmented message it is sending; made on its first frame other than a pong. */
+  ClientFrames frames;
   /** Last time the client sent anything (a frame or a pong), for the idle sweep. */
   long lastHeardMillis;
   /** Set once the shard decided to close it, so the close reason is counted once and writes stop. */
   boolean closing;
+  /** Written to in the batch being delivered, not flushed yet. */
+  boolean flushPending;
   /** When the server sent its close frame: the TCP connection is torn down {@code ws.closeTimeoutMs} later. */
   long closingSinceMillis;
   long closeTimer = -1;
@@ -22,12 +32,36 @@ final class ClientConnection implements ShardConnections.Slot {
   long expiryTimer = -1;
   private int slot = -1;
 
-  ClientConnection(ServerWebSocket socket, String token, String address, ClientFrames frames, long nowMillis) {
-    this.socket = socket;
+  ClientConnection(ShardVerticle shard, Channel channel, String token, String address, long nowMillis) {
+    this.shard = shard;
+    this.channel = channel;
     this.token = token;
     this.address = address;
-    this.frames = frames;
     this.lastHeardMillis = nowMillis;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof WebSocketFrame) {
+      WebSocketFrame frame = (WebSocketFrame) msg;
+      try {
+        shard.onFrame(this, frame);
+      } finally {
+        frame.release();
+      }
+    } else {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    shard.onClosed(this);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    shard.onSocketError(this, cause);
   }
 
   @Override

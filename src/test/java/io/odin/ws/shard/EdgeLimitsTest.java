@@ -254,4 +254,30 @@ class EdgeLimitsTest {
       assertEquals(0, node.node().connectionLimits().inUse(), "refusals hold no slot");
     }
   }
+
+  /** Status line and whether the server closed the connection after answering {@code request}. */
+  private static String statusLineOf(int port, String request) throws Exception {
+    try (Socket s = connect(port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      return answer.substring(0, answer.indexOf("\r\n"));
+    }
+  }
+
+  @Test
+  void plainRequestsAndOversizedUpgradeRequestsAreAnsweredWithTheirStatus() throws Exception {
+    try (TestNode node = node(new JsonObject())) {
+      assertEquals("HTTP/1.1 426 Upgrade Required",
+        statusLineOf(node.wsPort, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+      assertEquals("HTTP/1.1 404 Not Found",
+        statusLineOf(node.wsPort, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+      assertEquals("HTTP/1.1 431 Request Header Fields Too Large", statusLineOf(node.wsPort,
+        "GET /ws?token=a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nX-Pad: " + "p".repeat(10_000) + "\r\n\r\n"));
+      assertEquals("HTTP/1.1 414 Request-URI Too Long", statusLineOf(node.wsPort,
+        "GET /ws?token=" + "t".repeat(5_000) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assertEquals(0, node.node().connectionLimits().inUse(), "refusals hold no slot");
+    }
+  }
 }
