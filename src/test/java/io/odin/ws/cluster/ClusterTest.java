@@ -121,6 +121,25 @@ class ClusterTest {
     return n.health().getJsonObject("dependencies").getJsonObject("cluster").getJsonObject("nodes");
   }
 
+  /** Each node's view of the cluster, for a failure message. */
+  private String clusterViews() {
+    StringBuilder views = new StringBuilder();
+    for (ChildNode n : nodes) {
+      views.append(n.name).append(": ");
+      try {
+        views.append(n.health().getJsonObject("dependencies").getJsonObject("cluster").encode());
+      } catch (RuntimeException e) {
+        views.append(e);
+      }
+      views.append('\n');
+    }
+    return views.toString();
+  }
+
+  private static String tail(String log) {
+    return log.substring(Math.max(0, log.length() - 6000));
+  }
+
   private static int assignedPartitions(ChildNode n) {
     JsonObject kafka = n.health().getJsonObject("dependencies").getJsonObject("kafka-0");
     return kafka == null ? 0 : kafka.getJsonArray("assigned").size();
@@ -253,7 +272,8 @@ class ClusterTest {
       b.resume();
     }
     // Hazelcast merges it back under a new member uuid; every node must route to it again
-    await().atMost(Duration.ofSeconds(120)).until(() -> nodes.stream().allMatch(n -> clusterNodes(n).size() == 3));
+    await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertTrue(
+      nodes.stream().allMatch(n -> clusterNodes(n).size() == 3), () -> clusterViews() + "\n" + tail(b.logText())));
     // the membership view can come back before the node has logged its merge: wait for the line, do not race it
     await().atMost(Duration.ofSeconds(30)).until(() -> b.logText().contains("merged back into the cluster"));
     publish(a, new JsonArray().add(envelope("order", "paused-self", "to-b")));

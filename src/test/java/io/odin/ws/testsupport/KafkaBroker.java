@@ -40,7 +40,7 @@ public final class KafkaBroker implements AutoCloseable {
 
   public static KafkaBroker create() {
     try {
-      return new KafkaBroker(Files.createTempDirectory("kafka-broker-"), freePort(), freePort());
+      return new KafkaBroker(Files.createTempDirectory("kafka-broker-"), Ports.free(), Ports.free());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -222,11 +222,6 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 
   /** Surefire runs tests from a manifest-only booter jar: expand its Class-Path for the child. */
   static String testClasspath() throws IOException {
