@@ -599,15 +599,16 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       .put("pendingWrites", pendingWrites)
       .put("lastError", lastError)
       // when: an error long past, with the status up, is history rather than a problem
-      .put("lastErrorAt", lastErrorAtMillis == 0 ? "" : java.time.Instant.ofEpochMilli(lastErrorAtMillis).toString());
+      .put("lastErrorAt", lastErrorAtMillis == 0 ? "" : java.time.Instant.ofEpochMilli(lastErrorAtMillis).toString())
+      // lookups that fell back to every shard: Redis failed or timed out, or a shard's entries were incomplete
+      .put("lookups", lookups.get())
+      .put("lookupFailures", lookupFailures.get())
+      .put("lookupsNotInSync", lookupsNotInSync.get());
   }
 
   /** Counters for tests, benchmarks and /health. */
   public JsonObject stats() {
     return health()
-      .put("lookups", lookups.get())
-      .put("lookupFailures", lookupFailures.get())
-      .put("lookupsNotInSync", lookupsNotInSync.get())
       .put("flushes", flushes.get())
       .put("flushFailures", flushFailures.get())
       .put("writtenOps", writtenOps.get());
