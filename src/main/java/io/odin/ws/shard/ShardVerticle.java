@@ -129,8 +129,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private MessageConsumer<ShardBatch> consumer;
   private long sweepTimer = -1;
   private int sweepCursor;
-  /** Ticks per ping interval; each pings one slice of the connections. */
-  static final int SWEEP_SLICES = 10;
+  private PingSchedule pingSchedule;
   private long writes;
   /** The dispatch path of the message being delivered (per-path metrics); null for broadcasts. */
   private DispatchPath currentPath;
@@ -196,8 +195,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     eventLoop = ctx.nettyEventLoop();
     consumer = vertx.eventBus().consumer(address, this::onBatch);
     if (settings.pingIntervalMs > 0) {
-      // the sweep is spread over the interval in slices, so 15,000 pings never stall the loop at once
-      sweepTimer = vertx.setPeriodic(Math.max(1, settings.pingIntervalMs / SWEEP_SLICES), id -> sweep());
+      // the sweep is spread over the interval in small slices, so pings never stall the shard's deliveries
+      pingSchedule = new PingSchedule(settings.pingIntervalMs);
+      sweepTimer = vertx.setPeriodic(pingSchedule.tickMs(), id -> sweep());
     }
     metrics.shardConnections(address, this::connections);
     registry.attachShard(address, context, this::registeredTokens);
@@ -751,9 +751,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (n == 0) {
       return;
     }
-    // each tick pings the next 1/SWEEP_SLICES of the connections: every one once per ping interval
-    int count = (n + SWEEP_SLICES - 1) / SWEEP_SLICES;
-    sweepCursor = connections.forEachIn(sweepCursor, count, null, ping);
+    // each tick pings the next slice of the connections: every one once per ping interval
+    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.perTick(n), null, ping);
   }
 
   private void ping(ClientConnection c, Object unused) {
