@@ -600,7 +600,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       .put("lastError", lastError)
       // when: an error long past, with the status up, is history rather than a problem
       .put("lastErrorAt", lastErrorAtMillis == 0 ? "" : java.time.Instant.ofEpochMilli(lastErrorAtMillis).toString())
-      // lookups that fell back to every shard: Redis failed or timed out, or a shard's entries were incomplete
+      // lookups so far, and those that fell back to every shard: Redis failed or timed out (lookupFailures), or a
+      // shard's entries were incomplete (lookupsNotInSync)
       .put("lookups", lookups.get())
       .put("lookupFailures", lookupFailures.get())
       .put("lookupsNotInSync", lookupsNotInSync.get());
