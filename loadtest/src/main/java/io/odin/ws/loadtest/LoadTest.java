@@ -311,7 +311,10 @@ public final class LoadTest {
         .put("deliveredPerSecond", Sample.round(delivered / seconds, 1))
         .put("latencyMs", latency(p.latency))
         // from publishing to the broker's (or the API's) answer: the producer's share of the latency
-        .put("ackLatencyMs", latency(ack)));
+        .put("ackLatencyMs", latency(ack))
+        // percent of one core while the phase ran: did it measure the server, or a machine with no CPU left?
+        .put("cpuPct", CpuShares.over(timeline, (p.startNanos - startNanos) / 1e9, (p.endNanos - startNanos) / 1e9)
+          .toJson()));
     }
     return out;
   }
@@ -844,6 +847,11 @@ public final class LoadTest {
       return v == null ? "-" : String.format(Locale.ROOT, "%.1f ms", v);
     }
 
+    private static String pct(JsonObject cpu, String key) {
+      Double v = cpu.getDouble(key);
+      return v == null ? "-" : String.format(Locale.ROOT, "%.0f %%", v);
+    }
+
     /** A few lines for the terminal. */
     public String summary() {
       StringBuilder sb = new StringBuilder();
@@ -867,10 +875,12 @@ public final class LoadTest {
           JsonObject ph = phases.getJsonObject(i);
           JsonObject h = ph.getJsonObject("latencyMs");
           JsonObject ack = ph.getJsonObject("ackLatencyMs");
+          JsonObject cpu = ph.getJsonObject("cpuPct", new JsonObject());
           sb.append(String.format(Locale.ROOT, "phase %d: %.0f/s for %.1f s: sent %.0f/s, delivered %.0f/s, p50 %s, p99 %s,"
-              + " max %s (publish acks: p50 %s, p99 %s)%n",
+              + " max %s (publish acks: p50 %s, p99 %s); CPU %% of a core: server %s, tool %s, other %s%n",
             i + 1, ph.getDouble("rate"), ph.getDouble("seconds"), ph.getDouble("sentPerSecond"),
-            ph.getDouble("deliveredPerSecond"), ms(h, "p50"), ms(h, "p99"), ms(h, "max"), ms(ack, "p50"), ms(ack, "p99")));
+            ph.getDouble("deliveredPerSecond"), ms(h, "p50"), ms(h, "p99"), ms(h, "max"), ms(ack, "p50"), ms(ack, "p99"),
+            pct(cpu, "server"), pct(cpu, "tool"), pct(cpu, "other")));
         }
       }
       for (String k : List.of("all", "targeted", "broadcast")) {
