@@ -164,8 +164,6 @@ public final class ShardListener {
       }
       try {
         child.config().setOption(ChannelOption.TCP_NODELAY, true);
-        // the allocator the shard builds its frames with: one buffer type on the write path (see ShardVerticle)
-        child.config().setAllocator(ShardVerticle.ALLOCATOR);
         child.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, shard.writeQueueBound());
         child.pipeline().addLast(shard.initializer());
         shard.eventLoop().register(child).addListener(f -> {

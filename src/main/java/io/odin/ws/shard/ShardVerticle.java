@@ -1,7 +1,6 @@
 package io.odin.ws.shard;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -105,17 +104,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ConnectionRegistry registry;
   private final ShardListener listener;
   private final ShardConnections<ClientConnection> connections = new ShardConnections<>();
-  /**
-   * Where the frames a shard writes come from: the allocator its sockets' own pipelines use (Netty's default;
-   * ShardListener sets it on every socket), so the buffers on the write path are of as few types as possible.
-   * With a second allocator and a shared unreleasable ping, the JIT kept meeting a new buffer type in Netty's
-   * write path after it had compiled the delivery loop for the ones seen so far, threw the compiled code away
-   * and compiled it again (onBatch: 8 C2 compilations in a cold node's first 80 s, 4 with one allocator).
-   */
-  static final ByteBufAllocator ALLOCATOR = ByteBufAllocator.DEFAULT;
-
   private final BiConsumer<ClientConnection, ByteBuf> deliver = this::deliver;
-  private final BiConsumer<ClientConnection, ByteBuf> ping = this::ping;
+  private final BiConsumer<ClientConnection, Object> ping = this::ping;
   /** Tokens with a handshake in progress here, registered before it completes: handshakes per token. */
   private final Map<String, Integer> opening = new HashMap<>();
   private final HandshakeGate gate;
@@ -184,7 +174,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         .set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
       handshakers.newHandshaker(request).handshake(ch, request);
       ch.writeOutbound(new TextWebSocketFrame("{}"), new PingWebSocketFrame(), new PongWebSocketFrame(),
-        new CloseWebSocketFrame(CLOSE_GOING_AWAY, "x"), WireFrames.ping(ALLOCATOR));
+        new CloseWebSocketFrame(CLOSE_GOING_AWAY, "x"), WireFrames.PING.duplicate());
       respond(ch, HttpResponseStatus.NOT_FOUND, "", false);
       new ClientFrames(settings.maxFrameBytes, settings.maxClientFramesPerSecond)
         .onFrame(WebSocketFrameType.TEXT, true, Buffer.buffer("{}"), 0);
@@ -679,7 +669,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         long writesBefore = writes;
         int reached;
         // the message's frame, encoded once for every socket it goes to (per-socket deflate when compressing)
-        ByteBuf wire = settings.compression ? Unpooled.wrappedBuffer(e.frame()) : WireFrames.text(ALLOCATOR, e.frame());
+        ByteBuf wire = settings.compression ? Unpooled.wrappedBuffer(e.frame()) : WireFrames.text(alloc(), e.frame());
         try {
           if (e.isBroadcast()) {
             reached = connections.forEach(wire, deliver);
@@ -721,6 +711,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     metrics.pathDelivered(DispatchPath.BROADCAST, broadcastPathWrites);
   }
 
+  private io.netty.buffer.ByteBufAllocator alloc() {
+    return io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+  }
+
   /** Writes one message to one socket, unless the socket is slow: then it is dropped and the socket closed. */
   private void deliver(ClientConnection c, ByteBuf wire) {
     if (c.closing) {
@@ -758,15 +752,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       return;
     }
     // each tick pings the next slice of the connections: every one once per ping interval
-    ByteBuf pingFrame = WireFrames.ping(ALLOCATOR);
-    try {
-      sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.perTick(n), pingFrame, ping);
-    } finally {
-      pingFrame.release();
-    }
+    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.perTick(n), null, ping);
   }
 
-  private void ping(ClientConnection c, ByteBuf pingFrame) {
+  private void ping(ClientConnection c, Object unused) {
     long now = System.currentTimeMillis();
     if (c.closing) {
       // a backstop for the close timer: a closing socket never stays past its close timeout
@@ -778,7 +767,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (now - c.lastHeardMillis > settings.idleTimeoutMs) {
       close(c, CLOSE_PING_TIMEOUT, "ping timeout", DisconnectReason.PING_TIMEOUT);
     } else {
-      c.channel.writeAndFlush(pingFrame.retainedDuplicate(), c.channel.voidPromise());
+      c.channel.writeAndFlush(WireFrames.PING.duplicate(), c.channel.voidPromise());
     }
   }
 

@@ -2,6 +2,7 @@ package io.odin.ws.shard;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 
 /**
  * WebSocket frames as the server puts them on the wire. A server's frames are not masked, so a message's frame
@@ -10,20 +11,16 @@ import io.netty.buffer.ByteBufAllocator;
  */
 final class WireFrames {
 
+  /** An empty ping, shared by every socket (never released): write a {@code duplicate()} of it. */
+  static final ByteBuf PING = Unpooled.unreleasableBuffer(
+    Unpooled.directBuffer(2, 2).writeByte(0x89).writeByte(0));
+
   private WireFrames() {
   }
 
   /** Bytes of the header of an unmasked final frame with {@code payload} bytes. */
   static int headerLength(int payload) {
     return payload <= 125 ? 2 : payload <= 0xFFFF ? 4 : 10;
-  }
-
-  /**
-   * An empty ping in a buffer from {@code alloc}, to be written as {@code retainedDuplicate()}s as a message's
-   * frame is: every buffer a shard writes is then of one type (see ShardVerticle's allocator).
-   */
-  static ByteBuf ping(ByteBufAllocator alloc) {
-    return alloc.directBuffer(2, 2).writeByte(0x89).writeByte(0);
   }
 
   /** A final text frame of {@code payload}, unmasked, in one buffer from {@code alloc}. */
