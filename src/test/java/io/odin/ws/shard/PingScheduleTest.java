@@ -8,11 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PingScheduleTest {
 
+  /** The schedule of {@code intervalMs}, checked to tick every {@code tickMs}, {@code ticks} times an interval. */
+  private static PingSchedule schedule(long intervalMs, long tickMs, long ticks) {
+    PingSchedule s = new PingSchedule(intervalMs);
+    assertEquals(tickMs, s.tickMs());
+    assertEquals(ticks, s.ticksPerInterval());
+    return s;
+  }
+
   @Test
   void theDefaultIntervalPingsAFewDozenSocketsPerTick() {
-    PingSchedule s = new PingSchedule(30_000);
-    assertEquals(100, s.tickMs());
-    assertEquals(300, s.ticksPerInterval());
+    PingSchedule s = schedule(30_000, 100, 300);
     // a shard of 7,500 connections (15,000 over 2 shards): 25 per tick, where a tenth of the interval's were 750
     assertEquals(25, s.perTick(7_500));
     assertEquals(67, s.perTick(20_000));
@@ -35,10 +41,7 @@ class PingScheduleTest {
 
   @Test
   void shortIntervalsStillSliceTheSweep() {
-    PingSchedule s = new PingSchedule(300);
-    assertEquals(30, s.tickMs());
-    assertEquals(10, s.ticksPerInterval());
-    assertEquals(1, s.perTick(10));
+    assertEquals(1, schedule(300, 30, 10).perTick(10));
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.odin.ws.loadtest;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * The mean CPU of the server, the load tool and everything else on the machine over a stretch of the run, in
@@ -13,40 +14,17 @@ record CpuShares(double server, double tool, double other) {
 
   /** The samples with {@code fromSeconds < t <= toSeconds}; NaN for a share no sample had. */
   static CpuShares over(List<Sample> timeline, double fromSeconds, double toSeconds) {
-    double[] sum = new double[3];
-    int[] n = new int[3];
-    for (Sample s : timeline) {
-      if (s.t() > fromSeconds && s.t() <= toSeconds) {
-        add(sum, n, 0, s.serverCpuPct());
-        add(sum, n, 1, s.toolCpuPct());
-        add(sum, n, 2, s.otherCpuPct());
-      }
-    }
-    return new CpuShares(mean(sum, n, 0), mean(sum, n, 1), mean(sum, n, 2));
+    Predicate<Sample> inside = s -> s.t() > fromSeconds && s.t() <= toSeconds;
+    return new CpuShares(Sample.mean(timeline, inside, Sample::serverCpuPct),
+      Sample.mean(timeline, inside, Sample::toolCpuPct), Sample.mean(timeline, inside, Sample::otherCpuPct));
   }
 
-  private static void add(double[] sum, int[] n, int i, double v) {
-    if (!Double.isNaN(v)) {
-      sum[i] += v;
-      n[i]++;
-    }
-  }
-
-  private static double mean(double[] sum, int[] n, int i) {
-    return n[i] == 0 ? Double.NaN : sum[i] / n[i];
-  }
-
+  /** The shares that had samples, rounded as the timeline's are. */
   JsonObject toJson() {
     JsonObject j = new JsonObject();
-    if (!Double.isNaN(server)) {
-      j.put("server", Sample.round(server, 1));
-    }
-    if (!Double.isNaN(tool)) {
-      j.put("tool", Sample.round(tool, 1));
-    }
-    if (!Double.isNaN(other)) {
-      j.put("other", Sample.round(other, 1));
-    }
+    Sample.putIf(j, "server", server);
+    Sample.putIf(j, "tool", tool);
+    Sample.putIf(j, "other", other);
     return j;
   }
 }

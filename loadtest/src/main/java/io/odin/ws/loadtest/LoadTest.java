@@ -731,16 +731,7 @@ public final class LoadTest {
   }
 
   private double meanOf(String phaseName, java.util.function.ToDoubleFunction<Sample> f) {
-    double sum = 0;
-    int n = 0;
-    for (Sample s : timeline) {
-      double v = f.applyAsDouble(s);
-      if (s.phase().equals(phaseName) && !Double.isNaN(v)) {
-        sum += v;
-        n++;
-      }
-    }
-    return n == 0 ? Double.NaN : sum / n;
+    return Sample.mean(timeline, s -> s.phase().equals(phaseName), f);
   }
 
   private double maxOf(java.util.function.ToDoubleFunction<Sample> f) {

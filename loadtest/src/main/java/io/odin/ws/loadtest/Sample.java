@@ -2,6 +2,10 @@ package io.odin.ws.loadtest;
 
 import io.vertx.core.json.JsonObject;
 
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
+
 /** One second of the run, for the timeline and the chart. Latencies in milliseconds, NaN when nothing arrived. */
 public record Sample(double t, String phase, long connections, double sentPerSec, double deliveriesPerSec,
                      double p50, double p90, double p99, double max, double serverRssMiB, double serverCpuPct,
@@ -36,7 +40,21 @@ public record Sample(double t, String phase, long connections, double sentPerSec
     return v == null ? Double.NaN : v;
   }
 
-  private static void putIf(JsonObject j, String key, double v) {
+  /** The mean of {@code f} over the samples {@code which} selects, leaving out those without a figure; NaN if none. */
+  static double mean(List<Sample> timeline, Predicate<Sample> which, ToDoubleFunction<Sample> f) {
+    double sum = 0;
+    int n = 0;
+    for (Sample s : timeline) {
+      double v = f.applyAsDouble(s);
+      if (which.test(s) && !Double.isNaN(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    return n == 0 ? Double.NaN : sum / n;
+  }
+
+  static void putIf(JsonObject j, String key, double v) {
     if (!Double.isNaN(v)) {
       j.put(key, round(v, 3));
     }
