@@ -444,6 +444,21 @@ class GcpScriptsDryRunTest {
     assertEquals(2, run("canary", Map.of(), "--dry-run", "50", "--mode", "sideways").exit());
   }
 
+  /**
+   * A dry run reads nothing from the key's stdin. Fed through a pipe under pipefail, the writer died of SIGPIPE
+   * (exit 141) whenever the reader was gone before it wrote: one dry run in 40 with a short key, every one with a
+   * key larger than a pipe's buffer, which makes the failure certain here instead of rare.
+   */
+  @Test
+  void canaryDryRunWithAnApiKeyNobodyReadsSucceeds() throws Exception {
+    String key = "k".repeat(100_000);
+    for (int i = 0; i < 3; i++) {
+      Run c = dryRun("canary", Map.of("ODIN_API_KEY", key), "10");
+      assertTrue(c.all("gcloud", "compute", "ssh").get(0).flag("--command").contains("-H @-"));
+      assertFalse(c.stdout().contains(key.substring(0, 64)) || c.stderr().contains(key.substring(0, 64)), "the key leaked");
+    }
+  }
+
   @Test
   void teardownDeletesEverythingInDependencyOrder() throws Exception {
     Run r = dryRun("down", Map.of());
