@@ -80,7 +80,8 @@ class LauncherTest {
     assertTrue(out.contains("3 shards"), out);
     assertTrue(out.contains("up: WebSocket ws://127.0.0.1:" + ws + "/ws, management http://127.0.0.1:" + http), out);
     // SIGTERM says what it does and when it is done
-    assertTrue(out.contains("odin-ws node launch-test stopping: clients get 1001"), out);
+    assertTrue(out.lines().anyMatch(l -> l.endsWith("odin-ws node launch-test stopping: clients get 1001")),
+      "only what a node without Redis or Kafka does (no Kafka offsets): " + out);
     assertTrue(Pattern.compile("odin-ws node launch-test stopped in \\d+ ms").matcher(out).find(), out);
     new File(conf.toString()).delete();
   }

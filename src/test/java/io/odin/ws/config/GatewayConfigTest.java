@@ -50,6 +50,11 @@ class GatewayConfigTest {
     assertMessage(new JsonObject().put("shards.instances", "many"), "shards.instances: must be a whole number or \"auto\"");
     assertMessage(new JsonObject().put("dispatch.broadcastTypes", new JsonArray().add(1)), "dispatch.broadcastTypes: must be an array of strings");
     assertMessage(new JsonObject().put("ws.compression", "yes"), "ws.compression: must be true or false");
+    // a bootstrap list that can never work stops the start; a name that does not resolve is Kafka down (KafkaUnreachableTest)
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "kafka"), "kafka.bootstrapServers: \"kafka\" is not host:port");
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "a:9092, :9092"), "kafka.bootstrapServers: \":9092\" is not host:port");
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "kafka:99999"), "kafka.bootstrapServers: port of \"kafka:99999\" must be between 1 and 65535");
+    GatewaySchema.resolve(new JsonObject().put("kafka.bootstrapServers", "no-such-broker.invalid:9092, [::1]:9092"), Map.of());
     ConfigException env = assertThrows(ConfigException.class,
       () -> GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_WS_PORT", "abc")));
     assertTrue(env.getMessage().startsWith("ws.port: environment variable ODIN_WS_PORT must be a whole number"), env.getMessage());
