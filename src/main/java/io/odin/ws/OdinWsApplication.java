@@ -135,6 +135,9 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
       }
       LogSettings.apply(config);
       LogSettings.nodeId(config.getString(NodeContext.NODE_ID));
+      for (String warning : GatewaySchema.unknownEnvironment(System.getenv())) {
+        log.warn(warning);
+      }
     } catch (ConfigException e) {
       fail("invalid configuration: " + e.getMessage());
     }

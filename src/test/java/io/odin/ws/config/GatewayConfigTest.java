@@ -61,6 +61,47 @@ class GatewayConfigTest {
   }
 
   @Test
+  void anOdinVariableNoKeyReadsIsWarnedWithTheNearestOne() {
+    Map<String, String> env = new java.util.HashMap<>(Map.of("ODIN_WS_PROT", "3201", "ODIN_WS_PORT", "4001", "PATH", "/bin",
+      "ODIN_KAFKA_PROPERTIES_SASL_MECHANISM", "PLAIN", "ODIN_REQUIRE_BROWSER", "1", "ODIN_SHARDS_INSTANCES", "2",
+      "ODIN_API_KEY", "k", "ODIN_NOTHING_LIKE_IT", "x"));
+    assertEquals(List.of(
+        "environment variable ODIN_API_KEY names no configuration key and is ignored (did you mean ODIN_API_KEYS, api.keys?)",
+        "environment variable ODIN_NOTHING_LIKE_IT names no configuration key and is ignored",
+        "environment variable ODIN_SHARDS_INSTANCES names no configuration key and is ignored (did you mean ODIN_SHARDS, shards.instances?)",
+        "environment variable ODIN_WS_PROT names no configuration key and is ignored (did you mean ODIN_WS_PORT, ws.port?)"),
+      GatewaySchema.unknownEnvironment(env));
+    // the typo changes nothing, now with a word said
+    assertEquals(4001, GatewaySchema.resolve(new JsonObject(), env).getInt(ShardSettings.PORT));
+  }
+
+  /**
+   * Every ODIN_* variable the project's own scripts, compose file, image and docs use is one the gateway reads or a
+   * tool's (GatewaySchema.TOOL_VARIABLES): running the project's tools never draws the unknown-variable warning.
+   */
+  @Test
+  void everyOdinVariableOfTheProjectIsAKeysOrAToolsOwn() throws Exception {
+    List<Path> files = new java.util.ArrayList<>(List.of(Path.of("README.md"), Path.of("Dockerfile"),
+      Path.of("docker-compose.yml"), Path.of("Taskfile.yml"), Path.of(".ci/run")));
+    for (String dir : List.of("scripts", "docs", "conf")) {
+      try (var walk = Files.walk(Path.of(dir))) {
+        walk.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".png")).forEach(files::add);
+      }
+    }
+    java.util.regex.Pattern name = java.util.regex.Pattern.compile("\\bODIN_[A-Z0-9_]*[A-Z0-9]\\b");
+    java.util.Set<String> unknown = new java.util.TreeSet<>();
+    for (Path f : files) {
+      java.util.regex.Matcher m = name.matcher(Files.readString(f));
+      while (m.find()) {
+        if (!GatewaySchema.unknownEnvironment(Map.of(m.group(), "")).isEmpty() && !m.group().equals("ODIN_API_KEY")) {
+          unknown.add(m.group() + " (" + f + ")");
+        }
+      }
+    }
+    assertEquals(java.util.Set.of(), unknown, "add a tool's variable to GatewaySchema.TOOL_VARIABLES");
+  }
+
+  @Test
   void envNamesAreDerivedFromKeys() {
     assertEquals("ODIN_KAFKA_BOOTSTRAP_SERVERS", ConfigKey.envNameFor("kafka.bootstrapServers"));
     assertEquals("ODIN_WS_PORT", ShardSettings.PORT.envName());
