@@ -96,7 +96,7 @@ class KafkaLocalScriptTest {
     String otherDir = Files.createTempDirectory("kafka-local-second").toString();
     Result samePort = script(List.of("start"), null, 60, Map.of("KAFKA_LOCAL_DIR", otherDir));
     assertEquals(1, samePort.status, samePort.output);
-    assertTrue(samePort.output.contains("port 127.0.0.1:" + env.get("KAFKA_PORT") + " is taken by another process: set KAFKA_PORT"),
+    assertTrue(samePort.output.contains("port 127.0.0.1:" + env.get("KAFKA_PORT") + " (the broker) is taken by another process: set KAFKA_PORT"),
       samePort.output);
     Result sameController = script(List.of("start"), null, 60, Map.of("KAFKA_LOCAL_DIR", otherDir,
       "KAFKA_PORT", String.valueOf(Ports.free())));
