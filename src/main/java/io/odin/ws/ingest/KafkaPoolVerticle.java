@@ -63,7 +63,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
   /** Kafka out of reach: said at once, then at most once a minute while it lasts (with how often it was seen). */
   private final RateLimitedLog reachabilityLog = new RateLimitedLog(log, 60_000);
   private final KafkaLag lag;
-  private KafkaPoller poller;
+  /** Null until the clients exist (a broker name may not resolve yet); read by /health from other threads. */
+  private volatile KafkaPoller poller;
   private DeadLetters deadLetters;
   private Admin admin;
   private Set<String> missingTopics = Set.of();
@@ -113,6 +114,13 @@ public final class KafkaPoolVerticle extends VerticleBase {
     // on the event loop this stalled the shard sharing it and timed out its Redis writes. Built on a worker.
     return vertx.executeBlocking(this::buildClients)
       .compose(clients -> {
+        if (stopping) {
+          // stopped while they were being built
+          return clients == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+            clients.close();
+            return null;
+          });
+        }
         if (clients == null) {
           reachabilityLog.warn("unresolved", "kafka unreachable: {}; the node serves WebSockets and the publish API"
             + " without Kafka, /health shows kafka-{} down, and the consumer starts once a name resolves", notStarted, index);
@@ -127,13 +135,6 @@ public final class KafkaPoolVerticle extends VerticleBase {
           }));
           createRetryMillis = Math.min(createRetryMillis * 2, settings.reconnectBackoffMaxMs);
           return Future.succeededFuture();
-        }
-        if (stopping) {
-          // stopped while they were being built
-          return vertx.executeBlocking(() -> {
-            clients.close();
-            return null;
-          });
         }
         if (!notStarted.isEmpty()) {
           log.info("kafka broker names of {} resolve now: starting the consumer", settings.bootstrapServers);
