@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The gateway's JVM options, as the README's run command gives them; sourced by the scripts that start a gateway
-# (cluster-local, benchmarks, kafka-cold-start) and by .ci/run's smoke test, so what is measured is what
+# (cluster-local, vertx, benchmarks, kafka-cold-start) and by .ci/run's smoke test, so what is measured is what
 # operators run. The container image sets the same collector policy with a heap relative to its memory limit
 # (Dockerfile, JAVA_HEAP_OPTS). JvmDefaultsTest keeps the README, this file and the Dockerfile in step.
 #

@@ -3,7 +3,9 @@
 # Shared by every scripts/gcp/* script (sourced, not run): parameters from the environment with defaults, and
 # the dry-run switch. With --dry-run (or GCP_DRY_RUN=1) every gcloud command is printed on stdout, one per line,
 # instead of being run; commands that only look something up (describe, list) are printed too and answer
-# "missing" or a placeholder, so a dry run shows what a deployment into an empty project would do.
+# "missing" or a placeholder, so a dry run shows what a deployment into an empty project would do. Each
+# placeholder is marked by a comment line (# dry run: ...): instance names such as odin-ws-dry0 and addresses
+# such as 10.128.0.10 in later commands are made up.
 # Without --dry-run each command is echoed on stderr ("+ gcloud ...") and run.
 
 set -euo pipefail
@@ -54,11 +56,14 @@ run() {
   fi
 }
 
-# capture PLACEHOLDER CMD...: the command's output; a dry run prints the command and answers PLACEHOLDER
+# capture PLACEHOLDER CMD...: the command's output; a dry run prints the command, then a comment line that marks
+# PLACEHOLDER as made up (what later commands show of it, names and addresses, is not a real resource), and
+# answers PLACEHOLDER
 capture() {
   local placeholder="$1"; shift
   if dry; then
     printf '%s\n' "$(quote_cmd "$@")" >&3
+    printf '# dry run: the command above is not run; a placeholder stands for its answer: %s\n' "${placeholder//$'\n'/; }" >&3
     printf '%s\n' "$placeholder"
   else
     printf '+ %s\n' "$(quote_cmd "$@")" >&2
@@ -94,6 +99,7 @@ load_config() {
   if [[ -z "$GCP_PROJECT" || "$GCP_PROJECT" == "(unset)" ]]; then
     dry || die "GCP_PROJECT is not set (nor gcloud's default project)"
     GCP_PROJECT="PROJECT_ID"
+    printf '# dry run: GCP_PROJECT is not set; PROJECT_ID is a placeholder for it\n' >&3
   fi
   GCP_REGION="${GCP_REGION:-us-central1}"
   GCP_ZONES="${GCP_ZONES:-}"                               # empty: the group spreads over the region's zones

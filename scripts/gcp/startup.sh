@@ -35,7 +35,10 @@ attr() {
   printf '%s' "${v:-${2:-}}"
 }
 own_ip() {
-  if [[ "$dry_run" == 1 ]]; then printf '%s' "${META_ip:-10.128.0.10}"; return; fi
+  if [[ "$dry_run" == 1 ]]; then
+    [[ -n "${META_ip:-}" ]] || echo "startup.sh: dry run: 10.128.0.10 is a placeholder for this VM's own address" >&2
+    printf '%s' "${META_ip:-10.128.0.10}"; return
+  fi
   curl -fsS -H 'Metadata-Flavor: Google' \
     http://metadata.google.internal/computeMetadata/v1/instance/network-interfaces/0/ip
 }

@@ -18,6 +18,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Every configuration key of the gateway, assembled here, where the features are known: each feature declares its
@@ -42,7 +43,23 @@ public final class GatewaySchema {
     KafkaSettings.PROPERTIES
   ));
 
+  /**
+   * ODIN_* variables that the project's scripts, compose file, image build and tests read, never the gateway: set in
+   * a gateway's environment they draw no "names no configuration key" warning. (ODIN_API_KEY, which
+   * scripts/gcp/canary reads on an operator's machine, is left out on purpose: in a gateway's environment it is
+   * most likely ODIN_API_KEYS misspelt, a node left open.)
+   */
+  public static final Set<String> TOOL_VARIABLES = Set.of(
+    "ODIN_JAR", "ODIN_WS_JAR", "ODIN_GATEWAY_JVM_OPTS", "ODIN_NODES", "ODIN_CURL_ARGS", "ODIN_UID",
+    "ODIN_IMAGE", "ODIN_IMAGE_CACHE", "ODIN_REDIS_IMAGE", "ODIN_KAFKA_IMAGE", "ODIN_PROMETHEUS_IMAGE", "ODIN_GRAFANA_IMAGE",
+    "ODIN_NODE_MEMORY", "ODIN_REQUIRE_BROWSER", "ODIN_REQUIRE_CONTAINERS");
+
   private GatewaySchema() {
+  }
+
+  /** The warnings for ODIN_* variables of {@code env} that no key reads (see {@link ConfigSchema#unknownEnvironment}). */
+  public static List<String> unknownEnvironment(Map<String, String> env) {
+    return SCHEMA.unknownEnvironment(env, TOOL_VARIABLES);
   }
 
   /** Prints conf/default.json: {@code java -cp target/odin-ws.jar io.odin.ws.GatewaySchema > conf/default.json}. */

@@ -52,6 +52,7 @@ final class LauncherHelp {
 
       Every key, with its meaning and environment variable: conf/default.json (in the source tree).
       Precedence: default, then -conf, then the environment (ODIN_ + the key in upper snake case).
+      An ODIN_* variable that no key reads is ignored, with a warning naming the nearest one.
 
       Endpoints: ws://HOST:3001/ws?token=T (clients), http://HOST:3004/api/publish (producers),
                  /health, /health/ready, /metrics and the status page on http://HOST:3004/

@@ -5,9 +5,11 @@ import io.odin.ws.cluster.HazelcastConfigs;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.config.ListenFailure;
+import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.metrics.VertxMetricsSetup;
 import io.odin.ws.node.NodeContext;
+import io.odin.ws.registry.RegistrySettings;
 import io.odin.ws.shard.ShardSettings;
 import io.vertx.core.Deployable;
 import io.netty.buffer.ByteBufAllocator;
@@ -133,6 +135,9 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
       }
       LogSettings.apply(config);
       LogSettings.nodeId(config.getString(NodeContext.NODE_ID));
+      for (String warning : GatewaySchema.unknownEnvironment(System.getenv())) {
+        log.warn(warning);
+      }
     } catch (ConfigException e) {
       fail("invalid configuration: " + e.getMessage());
     }
@@ -231,8 +236,18 @@ public class OdinWsApplication extends VertxApplication implements VertxApplicat
     if (!deployed) {
       return;
     }
-    log.info("odin-ws node {} stopping: clients get 1001, registry entries removed, Kafka offsets committed{}",
-      config.getString(NodeContext.NODE_ID), clustered ? ", then it leaves the cluster" : "");
+    // what this node does, not what some node might: no Kafka offsets on a node without Kafka
+    List<String> steps = new ArrayList<>(List.of("clients get 1001"));
+    if (RegistrySettings.redisEnabled(config)) {
+      steps.add("registry entries removed");
+    }
+    if (KafkaSettings.enabled(config)) {
+      steps.add("Kafka offsets committed");
+    }
+    if (clustered) {
+      steps.add("then it leaves the cluster");
+    }
+    log.info("odin-ws node {} stopping: {}", config.getString(NodeContext.NODE_ID), String.join(", ", steps));
   }
 
   @Override

@@ -108,6 +108,16 @@ public final class ApiVerticle extends VerticleBase {
     // a request the router could not serve: one rate-limited line, no stack trace for what a client sent
     router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
     router.errorHandler(500, ctx -> log.error("management request {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure()));
+    // a path or a method nothing serves: JSON like every other answer of this port (Vert.x's own are an HTML page and
+    // an empty body), saying what was asked and, for a known path, which method it takes
+    router.errorHandler(404, ctx -> json(ctx, 404, new JsonObject().put("error",
+      "no such endpoint: " + ctx.request().method() + " " + truncate(ctx.request().path()))));
+    router.errorHandler(405, ctx -> {
+      String allow = allowedMethods(router, ctx.request().path());
+      ctx.response().putHeader(HttpHeaders.ALLOW, allow);
+      json(ctx, 405, new JsonObject().put("error", ctx.request().method() + " " + truncate(ctx.request().path())
+        + ": method not allowed; use " + allow));
+    });
     server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()
       // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed. A read
       // idle timeout only: an all-idle one puts a listener on every write of the process's HTTP connections, which
@@ -385,6 +395,17 @@ public final class ApiVerticle extends VerticleBase {
 
   private static String describe(Throwable t) {
     return t == null ? "unknown" : RateLimitedLog.describe(t);
+  }
+
+  /** The methods the router's routes of exactly this path take ("GET, HEAD"). */
+  private static String allowedMethods(Router router, String path) {
+    java.util.TreeSet<String> methods = new java.util.TreeSet<>();
+    for (io.vertx.ext.web.Route route : router.getRoutes()) {
+      if (path.equals(route.getPath()) && route.methods() != null) {
+        route.methods().forEach(m -> methods.add(m.name()));
+      }
+    }
+    return String.join(", ", methods);
   }
 
   private static String truncate(String s) {

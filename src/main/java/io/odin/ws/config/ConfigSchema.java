@@ -7,6 +7,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A set of configuration keys, in the order conf/default.json lists them. The gateway's is assembled where the
@@ -61,6 +63,40 @@ public final class ConfigSchema {
       }
     }
     return best != null && bestDistance <= 3 ? " (did you mean " + best + "?)" : "";
+  }
+
+  /**
+   * One warning per {@code ODIN_*} variable of {@code env} that no key reads (nor a pass-through family such as
+   * {@code ODIN_KAFKA_PROPERTIES_*}), leaving out {@code otherUses}, the variables the project's tools read rather
+   * than the gateway. Such a variable is ignored, so a typo ({@code ODIN_WS_PROT=3201}) would otherwise change
+   * nothing without a word; the warning names the nearest variable and its key, as a misspelt -conf key's error does.
+   */
+  public List<String> unknownEnvironment(Map<String, String> env, Set<String> otherUses) {
+    Set<String> read = new TreeSet<>();
+    keys.forEach(k -> read.add(k.envName()));
+    List<String> warnings = new ArrayList<>();
+    for (String name : new TreeSet<>(env.keySet())) {
+      if (!name.startsWith("ODIN_") || read.contains(name) || otherUses.contains(name)
+          || prefixes.stream().anyMatch(p -> p.coversEnv(name))) {
+        continue;
+      }
+      warnings.add("environment variable " + name + " names no configuration key and is ignored" + envSuggestion(name));
+    }
+    return warnings;
+  }
+
+  /** " (did you mean ODIN_WS_PORT, ws.port?)" for a near miss of a key's variable (or of its derived name), or nothing. */
+  private String envSuggestion(String unknown) {
+    ConfigKey best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (ConfigKey key : keys) {
+      int d = Math.min(distance(unknown, key.envName()), distance(unknown, ConfigKey.envNameFor(key.name())));
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = key;
+      }
+    }
+    return best != null && bestDistance <= 3 ? " (did you mean " + best.envName() + ", " + best.name() + "?)" : "";
   }
 
   private static int distance(String a, String b) {

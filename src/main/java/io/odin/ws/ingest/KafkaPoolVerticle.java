@@ -1,5 +1,6 @@
 package io.odin.ws.ingest;
 
+import io.odin.ws.config.ConfigException;
 import io.odin.ws.node.NodeContext;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettings;
@@ -22,6 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -58,8 +60,11 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private final OffsetTracker offsets = new OffsetTracker();
   private final RateLimitedLog badRecordLog = new RateLimitedLog(log, 10_000);
   private final RateLimitedLog dispatchLog = new RateLimitedLog(log, 10_000);
+  /** Kafka out of reach: said at once, then at most once a minute while it lasts (with how often it was seen). */
+  private final RateLimitedLog reachabilityLog = new RateLimitedLog(log, 60_000);
   private final KafkaLag lag;
-  private KafkaPoller poller;
+  /** Null until the clients exist (a broker name may not resolve yet); read by /health from other threads. */
+  private volatile KafkaPoller poller;
   private DeadLetters deadLetters;
   private Admin admin;
   private Set<String> missingTopics = Set.of();
@@ -68,6 +73,14 @@ public final class KafkaPoolVerticle extends VerticleBase {
   /** This consumer's share of odin_kafka_inflight_records. */
   private long inFlightRecords;
   private volatile boolean reachable;
+  /** Whether the operator was told Kafka is out of reach, so its return is said too. */
+  private boolean saidUnreachable;
+  private long unreachableSinceMillis;
+  /** Why the Kafka clients do not exist yet (/health's "error"); empty once they do. */
+  private volatile String notStarted = "";
+  private long createRetryMillis;
+  private long createTimer = -1;
+  private boolean stopping;
   private long healthTimer = -1;
 
   public KafkaPoolVerticle(NodeContext node, int index) {
@@ -85,6 +98,59 @@ public final class KafkaPoolVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
+    node.dependency("kafka-" + index, this::health);
+    createRetryMillis = Math.min(1_000, settings.reconnectBackoffMaxMs);
+    return createClients();
+  }
+
+  /**
+   * Builds the Kafka clients, on a worker, and starts the poll loop. A bootstrap list none of whose names resolves
+   * (a broker's DNS name not published yet, a typo) is Kafka down, not a failed start: the node runs without the
+   * clients, /health says why, and they are built as soon as a name resolves. What else the Kafka client refuses is
+   * a configuration error, said in one line with the keys that hold it.
+   */
+  private Future<Void> createClients() {
+    // Building Kafka clients loads and initialises hundreds of classes (seconds on a loaded machine at start-up):
+    // on the event loop this stalled the shard sharing it and timed out its Redis writes. Built on a worker.
+    return vertx.executeBlocking(this::buildClients)
+      .compose(clients -> {
+        if (stopping) {
+          // stopped while they were being built
+          return clients == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+            clients.close();
+            return null;
+          });
+        }
+        if (clients == null) {
+          reachabilityLog.warn("unresolved", "kafka unreachable: {}; the node serves WebSockets and the publish API"
+            + " without Kafka, /health shows kafka-{} down, and the consumer starts once a name resolves", notStarted, index);
+          saidUnreachable = true;
+          if (unreachableSinceMillis == 0) {
+            unreachableSinceMillis = System.currentTimeMillis();
+          }
+          createTimer = vertx.setTimer(createRetryMillis, id -> createClients().onFailure(t -> {
+            // at start this fails the node; later it can only be said, and shown in /health
+            notStarted = t.getMessage();
+            log.error("kafka consumer {} cannot start: {}", clientId(), t.getMessage());
+          }));
+          createRetryMillis = Math.min(createRetryMillis * 2, settings.reconnectBackoffMaxMs);
+          return Future.succeededFuture();
+        }
+        if (!notStarted.isEmpty()) {
+          log.info("kafka broker names of {} resolve now: starting the consumer", settings.bootstrapServers);
+          notStarted = "";
+        }
+        return subscribe(clients);
+      });
+  }
+
+  /** The clients, or null while no bootstrap name resolves ({@link #notStarted} says so). */
+  private Clients buildClients() {
+    String unresolved = KafkaSettings.unresolvedBootstrap(settings.bootstrapServers);
+    if (unresolved != null) {
+      notStarted = unresolved;
+      return null;
+    }
     Map<String, Object> config = new HashMap<>();
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers);
     config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId);
@@ -108,18 +174,45 @@ public final class KafkaPoolVerticle extends VerticleBase {
       AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000,
       AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
     adminConfig.putAll(settings.adminProperties());
-    // Building Kafka clients loads and initialises hundreds of classes (seconds on a loaded machine at start-up):
-    // on the event loop this stalled the shard sharing it and timed out its Redis writes. Built on a worker.
-    return vertx.executeBlocking(() -> new Clients(
-        new KafkaConsumer<String, byte[]>(config),
-        Admin.create(adminConfig),
-        settings.deadLetterTopic.isEmpty() ? null
-          : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId(), settings.properties)))
-      .compose(this::subscribe);
+    KafkaConsumer<String, byte[]> consumer = null;
+    Admin admin = null;
+    try {
+      consumer = new KafkaConsumer<>(config);
+      admin = Admin.create(adminConfig);
+      return new Clients(consumer, admin, settings.deadLetterTopic.isEmpty() ? null
+        : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId(), settings.properties));
+    } catch (KafkaException e) {
+      new Clients(consumer, admin, null).close();
+      unresolved = KafkaSettings.unresolvedBootstrap(settings.bootstrapServers);
+      if (unresolved != null) {
+        // resolved a moment ago, not any more: still waiting
+        notStarted = unresolved;
+        return null;
+      }
+      Throwable cause = e;
+      while (cause.getCause() != null) {
+        cause = cause.getCause();
+      }
+      throw new ConfigException(KafkaSettings.BOOTSTRAP_SERVERS.name() + " / " + KafkaSettings.PROPERTIES
+        + ": the Kafka client refuses this configuration: " + RateLimitedLog.describe(cause));
+    }
   }
 
   /** The blocking-to-build Kafka clients of one pool member. */
-  private record Clients(KafkaConsumer<String, byte[]> consumer, Admin admin, DeadLetters deadLetters) { }
+  private record Clients(KafkaConsumer<String, byte[]> consumer, Admin admin, DeadLetters deadLetters) {
+    /** Closes what was built (blocking). */
+    void close() {
+      if (deadLetters != null) {
+        deadLetters.close();
+      }
+      if (admin != null) {
+        admin.close(java.time.Duration.ofSeconds(2));
+      }
+      if (consumer != null) {
+        consumer.close(java.time.Duration.ofSeconds(2));
+      }
+    }
+  }
 
   /** Back on the verticle's event loop: starts the poll loop, which subscribes (that needs no broker). */
   private Future<Void> subscribe(Clients clients) {
@@ -143,7 +236,6 @@ public final class KafkaPoolVerticle extends VerticleBase {
       // a short poll timeout: the loop also runs commits and the close between polls
     }, "odin-kafka-" + index, java.time.Duration.ofMillis(100), settings.maxInFlightRecords, settings.maxInFlight,
       records -> node.metrics().kafkaPaused());
-    node.dependency("kafka-" + index, this::health);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
     // the consumer connects, and reconnects, by itself
     return poller.start(settings.topics)
@@ -152,7 +244,9 @@ public final class KafkaPoolVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopping = true;
     vertx.cancelTimer(healthTimer);
+    vertx.cancelTimer(createTimer);
     if (poller == null) {
       return Future.succeededFuture();
     }
@@ -304,11 +398,27 @@ public final class KafkaPoolVerticle extends VerticleBase {
     Future.fromCompletionStage(admin.describeCluster().nodes().toCompletionStage(), context)
       .onComplete(ar -> {
         boolean up = ar.succeeded() && !ar.result().isEmpty();
-        if (up != reachable) {
-          if (up) {
-            log.info("kafka reachable at {}", settings.bootstrapServers);
-          } else {
-            log.warn("kafka unreachable at {}: {}", settings.bootstrapServers, ar.failed() ? ar.cause().toString() : "no broker");
+        if (up) {
+          if (!reachable) {
+            if (saidUnreachable) {
+              log.info("kafka reachable again at {} after {} s", settings.bootstrapServers,
+                (System.currentTimeMillis() - unreachableSinceMillis) / 1000);
+            } else {
+              log.info("kafka reachable at {}", settings.bootstrapServers);
+            }
+          }
+          saidUnreachable = false;
+          unreachableSinceMillis = 0;
+        } else {
+          // from the first check on (the consumer itself retries quietly), then once a minute while it lasts
+          if (unreachableSinceMillis == 0) {
+            unreachableSinceMillis = System.currentTimeMillis();
+          }
+          if (reachabilityLog.warn("unreachable", "kafka unreachable at {} for {} s: {}; the consumer reconnects by itself"
+              + " (every {} ms at most), /health shows kafka-{} down", settings.bootstrapServers,
+            (System.currentTimeMillis() - unreachableSinceMillis) / 1000,
+            ar.failed() ? RateLimitedLog.describe(ar.cause()) : "no broker", settings.reconnectBackoffMaxMs, index)) {
+            saidUnreachable = true;
           }
         }
         reachable = up;
@@ -339,17 +449,23 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private JsonObject health() {
     JsonArray assigned = new JsonArray();
     offsets.assignedPartitions().stream().map(TopicPartition::toString).sorted().forEach(assigned::add);
-    return new JsonObject()
+    KafkaPoller poller = this.poller;
+    JsonObject health = new JsonObject()
       .put("status", reachable ? "up" : "down")
       .put("bootstrapServers", settings.bootstrapServers)
       .put("topics", new JsonArray(List.copyOf(settings.topics)))
       .put("missingTopics", new JsonArray(List.copyOf(missingTopics)))
       .put("group", settings.groupId)
       .put("assigned", assigned)
-      .put("paused", poller.paused())
-      .put("inFlightBatches", poller.inFlightBatches())
-      .put("inFlightRecords", poller.inFlightRecords())
+      .put("paused", poller != null && poller.paused())
+      .put("inFlightBatches", poller == null ? 0 : poller.inFlightBatches())
+      .put("inFlightRecords", poller == null ? 0 : poller.inFlightRecords())
       .put("lag", lag.total())
-      .put("lastPollAgoMs", poller.lastPollMillis() == 0 ? -1 : System.currentTimeMillis() - poller.lastPollMillis());
+      .put("lastPollAgoMs", poller == null || poller.lastPollMillis() == 0 ? -1 : System.currentTimeMillis() - poller.lastPollMillis());
+    String problem = notStarted;
+    if (!problem.isEmpty()) {
+      health.put("error", problem);
+    }
+    return health;
   }
 }

@@ -1,8 +1,15 @@
 package io.odin.ws.ingest;
 
+import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.logging.RateLimitedLog;
+import org.apache.kafka.common.utils.Utils;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Kafka as the main way in: one shared consumer pool per node, in one consumer group across the cluster. */
@@ -91,14 +98,60 @@ public final class KafkaSettings {
     return !config.getString(BOOTSTRAP_SERVERS).isBlank();
   }
 
+  /** The host:port entries of a bootstrap list, as the Kafka client splits it (commas, blanks trimmed). */
+  static List<String> bootstrapEntries(String servers) {
+    return Arrays.stream(servers.split(",")).map(String::trim).filter(e -> !e.isEmpty()).toList();
+  }
+
+  /**
+   * Null when some broker name of the list resolves (the Kafka client needs one to be created); otherwise why none
+   * does, for /health and the log. A name that does not resolve may yet (a broker's DNS entry not published, a
+   * Service not up): the pool waits for it rather than failing the node. Blocking: it asks DNS.
+   */
+  static String unresolvedBootstrap(String servers) {
+    List<String> failures = new ArrayList<>();
+    for (String server : bootstrapEntries(servers)) {
+      try {
+        InetAddress.getAllByName(Utils.getHost(server));
+        return null;
+      } catch (UnknownHostException e) {
+        failures.add(server + " (" + RateLimitedLog.describe(e) + ")");
+      }
+    }
+    return "no broker name of " + BOOTSTRAP_SERVERS.name() + " resolves: " + String.join(", ", failures);
+  }
+
   /** Checks what a key's type cannot say. */
   public static void validate(GatewayConfig config) {
+    String servers = config.getString(BOOTSTRAP_SERVERS);
+    if (enabled(config)) {
+      // what can never work stops the start; a name that does not resolve (yet) is Kafka down (unresolvedBootstrap)
+      List<String> entries = bootstrapEntries(servers);
+      if (entries.isEmpty()) {
+        throw new ConfigException(BOOTSTRAP_SERVERS.name() + ": no host:port in \"" + servers + "\"");
+      }
+      for (String entry : entries) {
+        Integer port;
+        try {
+          port = Utils.getPort(entry);
+        } catch (NumberFormatException e) {
+          port = -1;
+        }
+        String host = Utils.getHost(entry);
+        if (host == null || host.isEmpty() || port == null) {
+          throw new ConfigException(BOOTSTRAP_SERVERS.name() + ": \"" + entry + "\" is not host:port");
+        }
+        if (port < 1 || port > 65535) {
+          throw new ConfigException(BOOTSTRAP_SERVERS.name() + ": port of \"" + entry + "\" must be between 1 and 65535");
+        }
+      }
+    }
     String reset = config.getString(AUTO_OFFSET_RESET);
     if (!reset.equals("latest") && !reset.equals("earliest")) {
-      throw new io.odin.ws.config.ConfigException(AUTO_OFFSET_RESET.name() + ": must be latest or earliest, got \"" + reset + "\"");
+      throw new ConfigException(AUTO_OFFSET_RESET.name() + ": must be latest or earliest, got \"" + reset + "\"");
     }
     if (enabled(config) && config.getStringList(TOPICS).isEmpty()) {
-      throw new io.odin.ws.config.ConfigException(TOPICS.name() + ": at least one topic is needed when kafka.bootstrapServers is set");
+      throw new ConfigException(TOPICS.name() + ": at least one topic is needed when kafka.bootstrapServers is set");
     }
   }
 }

@@ -1,7 +1,9 @@
 package io.odin.ws.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 
@@ -10,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Parses publish envelopes {@code {"type": string, "token": string | [string, ...], "broadcast": boolean,
@@ -30,6 +33,9 @@ public final class EnvelopeParser {
   public static final int MAX_CHANNEL_LENGTH = 256;
   /** The default of {@code dispatch.maxTokensPerEnvelope}. */
   public static final int DEFAULT_MAX_TOKENS = 1_000;
+
+  /** How Jackson names its input inside a message ("[Source: REDACTED (...); line: 1, ..."): nothing for a producer. */
+  private static final Pattern JACKSON_SOURCE = Pattern.compile("\\[Source: [^;\\]]*; ");
 
   private static final JsonFactory JSON = JsonFactory.builder()
     .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
@@ -138,6 +144,9 @@ public final class EnvelopeParser {
     String[] tokens = null;
     boolean broadcastAsked = false;
     boolean misspeltTokens = false;
+    // the first two fields odin-ws does not read (Jackson's field names are canonical: no copy is made)
+    String unread1 = null;
+    String unread2 = null;
     int dataFrom = -1;
     int dataTo = -1;
     JsonToken t;
@@ -177,6 +186,13 @@ public final class EnvelopeParser {
           dataTo = (int) p.currentLocation().getByteOffset();
           break;
         default:
+          // other fields are the producer's own: ignored, but named if the envelope turns out to have no target
+          // (a misspelt "token" is one of them)
+          if (unread1 == null) {
+            unread1 = field;
+          } else if (unread2 == null) {
+            unread2 = field;
+          }
           p.skipChildren();
       }
     }
@@ -202,7 +218,9 @@ public final class EnvelopeParser {
     }
     if (!broadcast && tokens == null) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true"
-        + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)" : ""));
+        + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)"
+          : unread1 != null ? " (odin-ws reads no field " + quoted(unread1) + (unread2 != null ? ", " + quoted(unread2) : "")
+            + ": the recipients go in \"token\")" : ""));
     }
     byte[] frame = FrameEncoder.message(type, channel, json, dataFrom, dataTo);
     return new Envelope(type, broadcast ? null : tokens, channel, frame, broadcast, publishedAtMillis);
@@ -300,11 +318,23 @@ public final class EnvelopeParser {
     return p.nextToken();
   }
 
+  /** Where the body stops being JSON (line and column) and why, in the parser's words less its internals. */
   private static EnvelopeException notJson(IOException e) {
-    String msg = e.getMessage();
-    int cut = msg == null ? -1 : msg.indexOf('\n');
-    return new EnvelopeException(EnvelopeException.Reason.NOT_JSON,
-      "body: not valid JSON (" + (cut > 0 ? msg.substring(0, cut) : msg) + ")");
+    String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+    why = why == null ? e.getClass().getSimpleName() : JACKSON_SOURCE.matcher(why).replaceAll("[");
+    int cut = why.indexOf('\n');
+    if (cut > 0) {
+      why = why.substring(0, cut);
+    }
+    JsonLocation at = e instanceof JsonProcessingException j ? j.getLocation() : null;
+    String where = at == null || at.getLineNr() < 1 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+    return new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "body: not valid JSON" + where + ": " + why);
+  }
+
+  /** A producer's field name in an answer: quoted, at most 40 characters, control characters left out. */
+  private static String quoted(String field) {
+    String shown = field.length() <= 40 ? field : field.substring(0, 40) + "...";
+    return "\"" + shown.replaceAll("[\\p{Cntrl}\"\\\\]", "?") + "\"";
   }
 
   private static int skipWhitespace(byte[] b, int i) {

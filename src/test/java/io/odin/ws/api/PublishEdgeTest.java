@@ -57,6 +57,24 @@ class PublishEdgeTest {
     return new Scrape(api.get("/metrics").body).sum(name, labels);
   }
 
+  /** The management port answers JSON that says what went wrong, also where Vert.x's own answer was HTML or empty. */
+  @Test
+  void aWrongPathMethodOrBodyIsAnsweredInJsonThatSaysWhat() {
+    Publisher.Response get = api.get("/api/publish");
+    assertEquals(405, get.status, get.toString());
+    assertEquals("GET /api/publish: method not allowed; use POST", get.json().getString("error"));
+    Publisher.Response typo = api.request(HttpMethod.POST, "/api/pubish", "{}");
+    assertEquals(404, typo.status, typo.toString());
+    assertEquals("no such endpoint: POST /api/pubish", typo.json().getString("error"));
+    Publisher.Response notJson = api.post("{\"type\": \"t\",\n \"data\": nope}");
+    assertEquals(400, notJson.status, notJson.toString());
+    assertTrue(notJson.json().getString("error").startsWith("body: not valid JSON at line 2, column "), notJson.body);
+    assertTrue(!notJson.body.contains("REDACTED") && !notJson.body.contains("StreamReadFeature"), notJson.body);
+    Publisher.Response tokn = api.post("{\"type\":\"t\",\"tokn\":\"alice\"}");
+    assertEquals(400, tokn.status, tokn.toString());
+    assertTrue(tokn.json().getString("error").contains("odin-ws reads no field \"tokn\""), tokn.body);
+  }
+
   @Test
   void typoOfTokenReachesNobodyAndIsRefused() {
     List<Conn> conns = clients.connectAll(List.of("alice", "mallory"));

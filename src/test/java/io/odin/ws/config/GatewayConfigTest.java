@@ -50,9 +50,61 @@ class GatewayConfigTest {
     assertMessage(new JsonObject().put("shards.instances", "many"), "shards.instances: must be a whole number or \"auto\"");
     assertMessage(new JsonObject().put("dispatch.broadcastTypes", new JsonArray().add(1)), "dispatch.broadcastTypes: must be an array of strings");
     assertMessage(new JsonObject().put("ws.compression", "yes"), "ws.compression: must be true or false");
+    // a bootstrap list that can never work stops the start; a name that does not resolve is Kafka down (KafkaUnreachableTest)
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "kafka"), "kafka.bootstrapServers: \"kafka\" is not host:port");
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "a:9092, :9092"), "kafka.bootstrapServers: \":9092\" is not host:port");
+    assertMessage(new JsonObject().put("kafka.bootstrapServers", "kafka:99999"), "kafka.bootstrapServers: port of \"kafka:99999\" must be between 1 and 65535");
+    GatewaySchema.resolve(new JsonObject().put("kafka.bootstrapServers", "no-such-broker.invalid:9092, [::1]:9092"), Map.of());
     ConfigException env = assertThrows(ConfigException.class,
       () -> GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_WS_PORT", "abc")));
     assertTrue(env.getMessage().startsWith("ws.port: environment variable ODIN_WS_PORT must be a whole number"), env.getMessage());
+  }
+
+  @Test
+  void anOdinVariableNoKeyReadsIsWarnedWithTheNearestOne() {
+    Map<String, String> env = new java.util.HashMap<>(Map.of("ODIN_WS_PROT", "3201", "ODIN_WS_PORT", "4001", "PATH", "/bin",
+      "ODIN_KAFKA_PROPERTIES_SASL_MECHANISM", "PLAIN", "ODIN_REQUIRE_BROWSER", "1", "ODIN_SHARDS_INSTANCES", "2",
+      "ODIN_API_KEY", "k", "ODIN_NOTHING_LIKE_IT", "x"));
+    assertEquals(List.of(
+        "environment variable ODIN_API_KEY names no configuration key and is ignored (did you mean ODIN_API_KEYS, api.keys?)",
+        "environment variable ODIN_NOTHING_LIKE_IT names no configuration key and is ignored",
+        "environment variable ODIN_SHARDS_INSTANCES names no configuration key and is ignored (did you mean ODIN_SHARDS, shards.instances?)",
+        "environment variable ODIN_WS_PROT names no configuration key and is ignored (did you mean ODIN_WS_PORT, ws.port?)"),
+      GatewaySchema.unknownEnvironment(env));
+    // the typo changes nothing, now with a word said
+    assertEquals(4001, GatewaySchema.resolve(new JsonObject(), env).getInt(ShardSettings.PORT));
+  }
+
+  /**
+   * Named in the project's files, deliberately warned about: the README's example of a typo, and scripts/gcp/canary's
+   * client-side key (in a gateway's environment most likely ODIN_API_KEYS misspelt).
+   */
+  private static final java.util.Set<String> NOT_FOR_THE_GATEWAY = java.util.Set.of("ODIN_WS_PROT", "ODIN_API_KEY");
+
+  /**
+   * Every ODIN_* variable the project's own scripts, compose file, image and docs use is one the gateway reads or a
+   * tool's (GatewaySchema.TOOL_VARIABLES): running the project's tools never draws the unknown-variable warning.
+   */
+  @Test
+  void everyOdinVariableOfTheProjectIsAKeysOrAToolsOwn() throws Exception {
+    List<Path> files = new java.util.ArrayList<>(List.of(Path.of("README.md"), Path.of("Dockerfile"),
+      Path.of("docker-compose.yml"), Path.of("Taskfile.yml"), Path.of(".ci/run")));
+    for (String dir : List.of("scripts", "docs", "conf")) {
+      try (var walk = Files.walk(Path.of(dir))) {
+        walk.filter(Files::isRegularFile).filter(f -> !f.toString().endsWith(".png")).forEach(files::add);
+      }
+    }
+    java.util.regex.Pattern name = java.util.regex.Pattern.compile("\\bODIN_[A-Z0-9_]*[A-Z0-9]\\b");
+    java.util.Set<String> unknown = new java.util.TreeSet<>();
+    for (Path f : files) {
+      java.util.regex.Matcher m = name.matcher(Files.readString(f));
+      while (m.find()) {
+        if (!GatewaySchema.unknownEnvironment(Map.of(m.group(), "")).isEmpty() && !NOT_FOR_THE_GATEWAY.contains(m.group())) {
+          unknown.add(m.group() + " (" + f + ")");
+        }
+      }
+    }
+    assertEquals(java.util.Set.of(), unknown, "add a tool's variable to GatewaySchema.TOOL_VARIABLES");
   }
 
   @Test

@@ -111,9 +111,9 @@ class GcpScriptsDryRunTest {
     Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), script + " did not finish");
     String stdout = Files.readString(out);
-    // only a dry run's stdout is commands (--help prints prose)
+    // only a dry run's stdout is commands (--help prints prose); "# dry run: ..." lines mark placeholders
     List<ShellCommand> commands = cmd.contains("--dry-run") && !script.endsWith(".sh")
-      ? stdout.lines().filter(l -> !l.isBlank()).map(ShellCommand::parse).toList() : List.of();
+      ? stdout.lines().filter(l -> !l.isBlank() && !l.startsWith("#")).map(ShellCommand::parse).toList() : List.of();
     return new Run(p.exitValue(), commands, stdout, Files.readString(err));
   }
 
@@ -306,6 +306,13 @@ class GcpScriptsDryRunTest {
     String hz = section(out, "/var/lib/odin-ws/hazelcast-gcp.xml");
     assertTrue(hz.contains("<label>odin-ws-cluster=staging</label>"), "the cluster label of this deployment");
 
+    Map<String, String> noIp = new HashMap<>(meta);
+    noIp.remove("META_ip");
+    Run placeholder = run("startup.sh", noIp, "--dry-run");
+    assertEquals(0, placeholder.exit(), placeholder.stderr());
+    assertTrue(placeholder.stdout().contains("ODIN_CLUSTER_HOST=10.128.0.10"), placeholder.stdout());
+    assertTrue(placeholder.stderr().contains("dry run: 10.128.0.10 is a placeholder for this VM's own address"), placeholder.stderr());
+
     Run missing = run("startup.sh", Map.of(), "--dry-run");
     assertEquals(1, missing.exit());
     assertTrue(missing.stderr().contains("odin-image"));
@@ -380,6 +387,12 @@ class GcpScriptsDryRunTest {
     assertTrue(r.index("gcloud", "compute", "instances", "create") < list && list < jar && jar < runIdx
       && runIdx < r.commands().indexOf(back), r.stdout());
     assertTrue(scp.get(0).words().stream().anyMatch(w -> w.endsWith("loadtest/target/odin-loadtest.jar")));
+    // the addresses above are placeholders, and said to be; the report is not claimed
+    assertTrue(r.stdout().contains("# dry run: the command above is not run; a placeholder stands for its answer: "
+      + "odin-ws-dry0 us-central1-a 10.128.0.10; odin-ws-dry1 us-central1-b 10.128.0.11"), r.stdout());
+    assertFalse(Files.exists(report), "a dry run writes no report");
+    assertTrue(r.stderr().contains("dry run: nothing ran, no report written (a real run copies it to " + report + ")"), r.stderr());
+    assertFalse(r.stderr().contains("loadtest: report "), r.stderr());
   }
 
   @Test
@@ -421,6 +434,11 @@ class GcpScriptsDryRunTest {
   @Test
   void healthReadsEveryInstanceAndCanaryPutsTheStageOnOne() throws Exception {
     Run h = dryRun("health", Map.of("GCP_SIZE", "5"));
+    // the instances are made up, and the dry run says so right after the command that would list them
+    List<String> lines = h.stdout().lines().toList();
+    int list = lines.indexOf(lines.stream().filter(l -> l.startsWith("gcloud compute instances list")).findFirst().orElseThrow());
+    assertTrue(lines.get(list + 1).startsWith("# dry run: the command above is not run; a placeholder stands for its answer: "
+      + "odin-ws-dry0 us-central1-a 10.128.0.10;"), h.stdout());
     List<ShellCommand> ssh = h.all("gcloud", "compute", "ssh");
     assertEquals(5, ssh.size());
     assertEquals(5, ssh.stream().map(c -> c.arg(3)).distinct().count());
@@ -442,6 +460,21 @@ class GcpScriptsDryRunTest {
       assertEquals(2, run("canary", Map.of(), "--dry-run", bad).exit(), bad);
     }
     assertEquals(2, run("canary", Map.of(), "--dry-run", "50", "--mode", "sideways").exit());
+  }
+
+  /**
+   * A dry run reads nothing from the key's stdin. Fed through a pipe under pipefail, the writer died of SIGPIPE
+   * (exit 141) whenever the reader was gone before it wrote: one dry run in 40 with a short key, every one with a
+   * key larger than a pipe's buffer, which makes the failure certain here instead of rare.
+   */
+  @Test
+  void canaryDryRunWithAnApiKeyNobodyReadsSucceeds() throws Exception {
+    String key = "k".repeat(100_000);
+    for (int i = 0; i < 3; i++) {
+      Run c = dryRun("canary", Map.of("ODIN_API_KEY", key), "10");
+      assertTrue(c.all("gcloud", "compute", "ssh").get(0).flag("--command").contains("-H @-"));
+      assertFalse(c.stdout().contains(key.substring(0, 64)) || c.stderr().contains(key.substring(0, 64)), "the key leaked");
+    }
   }
 
   @Test

@@ -77,6 +77,11 @@ class EnvelopeParserTest {
     assertProblem("{\"type\":\"otp\",\"tokens\":[\"alice\"],\"data\":{\"code\":123456}}", EnvelopeException.Reason.NO_TARGET,
       "\"tokens\" is not a field");
     assertProblem("[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"to\":\"b\"}]", EnvelopeException.Reason.NO_TARGET, "[1].token: no target");
+    // any other misspelling is named too: the fields odin-ws does not read (the first two)
+    assertProblem("{\"type\":\"otp\",\"tokn\":\"alice\",\"data\":{}}", EnvelopeException.Reason.NO_TARGET,
+      "token: no target: give \"token\" or \"broadcast\": true (odin-ws reads no field \"tokn\": the recipients go in \"token\")");
+    assertProblem("{\"id\":7,\"type\":\"otp\",\"tokn\":\"alice\",\"ts\":1}", EnvelopeException.Reason.NO_TARGET,
+      "(odin-ws reads no field \"id\", \"tokn\": the recipients go in \"token\")");
     assertProblem("{\"type\":\"t\",\"broadcast\":\"yes\"}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
     assertProblem("{\"type\":\"t\",\"broadcast\":1}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
   }
@@ -136,7 +141,13 @@ class EnvelopeParserTest {
     assertProblem("\"text\"", EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
     assertProblem("{\"type\":\"t\"", EnvelopeException.Reason.NOT_JSON, "not valid JSON");
     assertProblem("{\"type\":\"t\"} {}", EnvelopeException.Reason.NOT_JSON, "unexpected content");
-    assertProblem("not json", EnvelopeException.Reason.NOT_JSON, "body: not valid JSON");
+    assertProblem("not json", EnvelopeException.Reason.NOT_JSON, "body: not valid JSON at line 1, column 5: Unrecognized token 'not'");
+    // where it stops being JSON, in the producer's terms: no "Source: REDACTED (StreamReadFeature...)" of the parser
+    EnvelopeException cut = assertThrows(EnvelopeException.class, () -> parser.parseBatch(bytes("{\"type\":\"t\",\n \"data\": {\"a\": }}"), 0));
+    assertTrue(cut.getMessage().startsWith("body: not valid JSON at line 2, column "), cut.getMessage());
+    assertFalse(cut.getMessage().contains("Source") || cut.getMessage().contains("StreamReadFeature"), cut.getMessage());
+    EnvelopeException open = assertThrows(EnvelopeException.class, () -> parser.parseBatch(bytes("{\"type\":\"t\",\"data\":{"), 0));
+    assertFalse(open.getMessage().contains("Source") || open.getMessage().contains("REDACTED"), open.getMessage());
     assertProblem("[{\"type\":\"ok\",\"token\":\"a\"},{\"type\":\"t\",\"token\":\"%%\"}]", EnvelopeException.Reason.BAD_TOKEN, "[1].token:");
     assertProblem("{\"type\":\"t\",\"token\":\"a\",\"data\":\"" + "x".repeat(2000) + "\"}", EnvelopeException.Reason.OVERSIZED, "exceeds the limit of 1024");
   }

@@ -112,7 +112,9 @@ public final class LoadTestOptions {
     "  --jwt-secret S               sign one HS256 JWT per connection (sub = its token; Authorization: Bearer),",
     "                               for a gateway with auth.mode=jwt and auth.jwt.hmacSecret S",
     "  --quiet                      no progress line",
-    "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused)");
+    "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused),",
+    "             4 short run (the load asked for was not offered: under 98% of the planned messages sent, or publishes",
+    "             unanswered; or deliveries missing at the end of the drain)");
 
   public static LoadTestOptions parse(String... args) {
     LoadTestOptions o = new LoadTestOptions();

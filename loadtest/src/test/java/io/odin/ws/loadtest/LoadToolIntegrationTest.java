@@ -65,6 +65,22 @@ class LoadToolIntegrationTest {
     assertTrue(Files.readString(dir.resolve("run.html")).contains("<svg"));
   }
 
+  /**
+   * A load the tool cannot offer: 200,000 messages/s with one publish request in flight at a time. Every message it
+   * did send is delivered and routed right, yet the run is short (exit 4): it used to exit 0 with the latency of a
+   * load nobody asked for.
+   */
+  @Test
+  void aLoadThatWasNotOfferedExitsFour() throws Exception {
+    LoadTestOptions o = options("--rate", "200000", "--mix", "100:0", "--batch", "1", "--max-in-flight", "1",
+      "--duration", "2s");
+    LoadTest.LoadReport report = new LoadTest(o).run();
+    assertEquals(0, report.verification().violations(), String.join("\n", report.verification().allExamples()));
+    assertEquals(4, report.exitCode(), report.summary());
+    assertTrue(report.summary().contains("problem: the publisher fell behind: "), report.summary());
+    assertTrue(report.summary().endsWith("exit status 4"), report.summary());
+  }
+
   @Test
   void messageInjectedBehindTheToolsBackIsReported() throws Exception {
     LoadTestOptions o = options("--run-id", "inject", "--duration", "2s");
