@@ -118,6 +118,7 @@ public final class GatewayMetrics {
   private final Counter tokenRefreshes;
   private final Counter apiUnauthorized;
   private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
+  private final HistoryMetrics history;
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -165,7 +166,7 @@ public final class GatewayMetrics {
       .minimumExpectedValue(Duration.ofNanos(100_000))
       .maximumExpectedValue(Duration.ofSeconds(10))
       .register(registry);
-    for (String op : new String[] {"lookup", "write", "probe"}) {
+    for (String op : new String[] {"lookup", "write", "probe", "history"}) {
       redisErrors.put(op, Counter.builder("odin.redis.errors").tag("op", op)
         .description("Redis registry calls that failed or timed out (lookups then fall back to every shard)").register(registry));
     }
@@ -229,6 +230,12 @@ public final class GatewayMetrics {
     }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
+    history = new HistoryMetrics(registry);
+  }
+
+  /** The history's and recovery's meters. */
+  public HistoryMetrics history() {
+    return history;
   }
 
   /** {@code odin_dispatch_targeted_percent}, {@code odin_dispatch_mode{mode}} and the setting's version, read at each scrape. */
