@@ -92,7 +92,7 @@ class PublishEdgeTest {
     assertEquals(202, api.post("{\"type\":\"marker\",\"broadcast\":true}").status);
     await().atMost(Duration.ofSeconds(10)).until(() -> conns.stream().allMatch(c -> !c.frames.isEmpty()));
     for (Conn c : conns) {
-      assertEquals(List.of("{\"type\":\"marker\",\"data\":null}"), c.frames, c.token + " received only the marker");
+      assertEquals(List.of("{\"type\":\"marker\",\"data\":null}"), c.bodies(), c.token + " received only the marker");
       c.close();
     }
   }
