@@ -1019,6 +1019,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       decided(c, cursor == null ? RecoveryResult.MALFORMED : RecoveryResult.UNAVAILABLE, 0);
       return;
     }
+    // what it gets from the shard from now on (its backlog) starts after these: the replay ends at them
+    StreamPosition joinedToken = new StreamPosition(c.tokenEpoch, c.tokenSeq);
+    StreamPosition joinedBroadcast = new StreamPosition(c.broadcastEpoch, c.broadcastSeq);
     String tokenStream = Streams.token(c.token);
     Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
       new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE));
@@ -1033,8 +1036,23 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         decided(c, RecoveryResult.UNAVAILABLE, 0);
         return;
       }
-      recovered(c, cursor, token.result(), bcast.result());
+      recovered(c, cursor, upTo(token.result(), cursor.tokenSeq, joinedToken),
+        upTo(bcast.result(), cursor.broadcastSeq, joinedBroadcast));
     });
+  }
+
+  /**
+   * A recovery's first page cut at where the connection joined the shard's stream: what came after reaches it in its
+   * backlog, in the order the shard hands messages on, so the replay and the backlog meet without reordering (the
+   * store may already hold later messages, still on their way to the shard).
+   */
+  private static StreamPage upTo(StreamPage page, long after, StreamPosition joined) {
+    if (!page.contiguous() || joined.epoch() != page.epoch() || joined.seq() >= page.top()) {
+      return page;
+    }
+    long top = Math.max(after, joined.seq());
+    return new StreamPage(page.epoch(), top, true,
+      page.messages().stream().filter(m -> m.seq() <= top).toList());
   }
 
   /** A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the cache or the store. */
