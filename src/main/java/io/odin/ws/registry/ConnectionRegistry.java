@@ -57,6 +57,15 @@ public interface ConnectionRegistry {
    */
   Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore);
 
+  /**
+   * Batches this node dispatched without storing them (Redis down or slow): the cluster announces it, and every
+   * node's next stored batch then gives every stream a new epoch (a client that missed such a message must not be
+   * told it recovered).
+   */
+  default long unstored() {
+    return 0;
+  }
+
   /** Where this node reads stored messages back; {@link HistoryStore#none} when it keeps none. */
   default HistoryStore history() {
     return HistoryStore.none("history.enabled is false");

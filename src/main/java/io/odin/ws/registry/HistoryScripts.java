@@ -85,7 +85,7 @@ final class HistoryScripts {
       local seq = seqs[j] + 1
       seqs[j] = seq
       stored[#stored + 1] = seq
-      redis.call('XADD', KEYS[m + n + (j - 1) * 2 + 2], 'MAXLEN', '~', size, seq .. '-0',
+      redis.call('XADD', KEYS[m + n + (j - 1) * 2 + 2], 'MAXLEN', size, seq .. '-0',
         'o', stamp .. string.format('%07d', #stored), 'f', ARGV[8 + tonumber(ARGV[i + 1])])
     end
     for j = 1, k do

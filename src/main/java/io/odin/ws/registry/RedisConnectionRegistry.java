@@ -121,10 +121,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final AtomicLong writtenOps = new AtomicLong();
   /** Batches that went out without being stored; each raises the generation once a later batch is stored. */
   private final AtomicLong unstoredBatches = new AtomicLong();
-  /** The last of {@link #unstoredBatches} that a stored batch's generation raise covered. */
+  /** The last count of unstored batches (here and elsewhere) that a stored batch's generation raise covered. */
   private volatile long generationRaisedThrough;
-  /** Whether every node's registry was complete at the last lookup (a node turning incomplete raises the generation). */
-  private volatile boolean clusterComplete = true;
   /** The store identity (run id and generation) the last script answered with: the history's epoch in /health. */
   private volatile String storeIdentity = "";
 
@@ -431,12 +429,6 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       }
       return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
     }
-    boolean complete = directory.registriesComplete();
-    if (store && !complete && clusterComplete) {
-      // another node turned incomplete: it may be sending messages it could not store; new epochs for every stream
-      unstoredBatches.incrementAndGet();
-    }
-    clusterComplete = complete;
     // not in sync: the registry's answer would not be trusted, but the batch is still stored
     boolean resolve = inSync;
     if (!resolve) {
@@ -450,7 +442,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     List<String> live = resolve ? directory.all() : List.of();
     Collection<String> asked = resolve ? tokens : List.of();
     HistoryScripts.Appends appends = store ? HistoryScripts.appends(toStore) : null;
-    long unstored = unstoredBatches.get();
+    // batches that went out unstored, here or on another node (it announces them): the next stored batch raises the
+    // generation, so no stream keeps an epoch across a message a client may have missed and cannot replay
+    long unstored = unstoredBatches.get() + directory.unstoredElsewhere();
     boolean raise = store && unstored > generationRaisedThrough;
     Request request = store
       ? HistoryScripts.dispatch(keys, live, asked, appends, historySettings.size, historySettings.ttlMillis, raise)
@@ -523,6 +517,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   @Override
   public HistoryStore history() {
     return history;
+  }
+
+  @Override
+  public long unstored() {
+    return unstoredBatches.get();
   }
 
   /**

@@ -406,6 +406,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     // token's and the broadcast stream stood then, the connection's first cursor
     Future<Registered> registered = connections.holds(token) ? Future.succeededFuture(null) : registry.register(token, address);
     opening.merge(token, 1, Integer::sum);
+    // the token's stream order from now on: what is routed here before the connection joins moves it on (nobody to
+    // hand it to), so the connection starts after it and its replay, if any, covers it
+    tokenOrders.computeIfAbsent(token, t -> new StreamOrder());
     registered.onComplete(ar -> {
       if (ar.succeeded() && ch.isActive() && !stopping) {
         ClientConnection c = join(ch, token, clientAddress, ar.result(), since);
@@ -441,7 +444,11 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     c.backlog = new java.util.ArrayDeque<>(4);
     StreamOrder tokenOrder = tokenOrders.computeIfAbsent(token, t -> new StreamOrder());
     if (registered != null) {
-      tokenOrder.start(registered.token());
+      if (!connections.holds(token)) {
+        // nobody here has the token's messages yet: what the store held at the registration is before this
+        // connection (or in its replay), and every later message is routed here
+        tokenOrder.advanceTo(registered.token());
+      }
       broadcastOrder.start(registered.broadcast());
     }
     StreamPosition t = tokenOrder.last();
@@ -453,7 +460,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     connections.add(token, c);
     pendingCount++;
     if (since != null) {
-      recover(c, since);
+      recover(c, since, registered != null ? registered.broadcast() : StreamPosition.UNKNOWN);
     }
     return c;
   }
@@ -1012,16 +1019,22 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
    * reconnects of this turn; broadcasts from {@link BroadcastCache} when it has them), then decides whether it
    * recovers ({@link #recovered}). Its messages collect in its backlog meanwhile.
    */
-  private void recover(ClientConnection c, String since) {
+  private void recover(ClientConnection c, String since, StreamPosition registeredBroadcast) {
     c.recovering = true;
     Cursor cursor = Cursor.parse(since);
     if (cursor == null || !history.enabled()) {
       decided(c, cursor == null ? RecoveryResult.MALFORMED : RecoveryResult.UNAVAILABLE, 0);
       return;
     }
-    // what it gets from the shard from now on (its backlog) starts after these: the replay ends at them
+    // what it gets from the shard from now on (its backlog) starts after these: the replay ends at them. The
+    // broadcasts stored before the registration may still be on their way here: the replay takes them too (their
+    // copies in the backlog are skipped), so that it holds everything dispatched before the token messages it holds
     StreamPosition joinedToken = new StreamPosition(c.tokenEpoch, c.tokenSeq);
     StreamPosition joinedBroadcast = new StreamPosition(c.broadcastEpoch, c.broadcastSeq);
+    if (registeredBroadcast.epoch() == joinedBroadcast.epoch() && registeredBroadcast.seq() > joinedBroadcast.seq()) {
+      joinedBroadcast = registeredBroadcast;
+    }
+    StreamPosition replayBroadcastTo = joinedBroadcast;
     String tokenStream = Streams.token(c.token);
     Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
       new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE));
@@ -1037,7 +1050,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         return;
       }
       recovered(c, cursor, upTo(token.result(), cursor.tokenSeq, joinedToken),
-        upTo(bcast.result(), cursor.broadcastSeq, joinedBroadcast));
+        upTo(bcast.result(), cursor.broadcastSeq, replayBroadcastTo));
     });
   }
 

@@ -24,8 +24,8 @@ import java.util.TreeMap;
  */
 final class StreamOrder {
 
-  /** {@link #offer}'s answer for a message the stream has already handed on. */
-  static final List<StreamMessage> DUPLICATE = List.of();
+  /** {@link #offer}'s answer for a message the stream has already handed on (its own instance: compared by identity). */
+  static final List<StreamMessage> DUPLICATE = java.util.Collections.unmodifiableList(new ArrayList<>(0));
   private static final List<StreamMessage> NOTHING = List.of();
 
   /** The last message handed on, UNKNOWN until the stream has a known position. */
@@ -51,6 +51,25 @@ final class StreamOrder {
   void start(StreamPosition position) {
     if (!last.known() && parked.isEmpty()) {
       last = position;
+    }
+  }
+
+  /**
+   * Moves the stream on to {@code position} (a registration's answer) when that is further, or when the stream has
+   * no position yet; what waited up to it is dropped. Only while nobody receives the stream: a receiver would miss
+   * the messages skipped.
+   */
+  void advanceTo(StreamPosition position) {
+    if (!position.known()) {
+      return;
+    }
+    if (!last.known() || last.epoch() != position.epoch() || position.seq() > last.seq()) {
+      if (last.known() && last.epoch() != position.epoch()) {
+        previousEpoch = last.epoch();
+      }
+      last = position;
+      parked.headMap(position.seq(), true).clear();
+      drain(new ArrayList<>());
     }
   }
 

@@ -27,13 +27,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RecoveryTest {
 
+
   TestNode node;
   Publisher api;
   CursorClients clients = new CursorClients();
 
   void start(JsonObject conf) {
-    node = TestNode.start(2, conf);
+    node = TestNode.start(2, store().mergeIn(conf));
     api = new Publisher(node.httpPort);
+  }
+
+  /** The history store's configuration: none here (the node's memory); Redis in {@link RedisRecoveryTest}. */
+  JsonObject store() {
+    return new JsonObject();
   }
 
   @AfterEach
@@ -157,6 +163,11 @@ class RecoveryTest {
     assertFalse(alice.received.contains("a10"), "nothing replayed");
   }
 
+  /** A node restart: its memory is gone (with Redis the history survives it: {@link RedisRecoveryTest}). */
+  boolean historySurvivesARestart() {
+    return false;
+  }
+
   @Test
   void aNodeRestartedLostItsMemoryAndSaysSo() throws Exception {
     start(new JsonObject());
@@ -167,13 +178,17 @@ class RecoveryTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> alice.received.size() == 1);
     api.close();
     node.close();
-    node = TestNode.start(2, new JsonObject().put("ws.port", port));
+    node = TestNode.start(2, store().put("ws.port", port));
     api = new Publisher(node.httpPort);
     await().atMost(Duration.ofSeconds(10)).until(() -> !alice.connected());
+    publish("a2", "alice");
     alice.connect(port);
     await().atMost(Duration.ofSeconds(10)).until(() -> alice.resumed.size() == 1);
-    assertEquals(false, alice.resumed.get(0).getBoolean("recovered"));
+    assertEquals(historySurvivesARestart(), alice.resumed.get(0).getBoolean("recovered"));
     assertEquals(List.of(1001), alice.closes, "the node said it was going away");
+    publish("a3", "alice");
+    await().atMost(Duration.ofSeconds(10)).until(() -> alice.received.contains("a3"));
+    assertEquals(historySurvivesARestart() ? List.of("a1", "a2", "a3") : List.of("a1", "a3"), alice.received);
   }
 
   @Test
@@ -218,5 +233,73 @@ class RecoveryTest {
     assertEquals(true, alice.resumed.get(0).getBoolean("recovered"), alice.toString());
     assertTrue(alice.resumed.get(0).getInteger("replayed") >= 2000, alice.resumed.toString());
     assertEquals(expected, alice.received, "every message once, in publish order");
+  }
+
+  @Test
+  void clientsGoingOfflineAgainAndAgainUnderContinuousPublishingMissNothing() throws Exception {
+    start(new JsonObject());
+    List<Client> all = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      all.add(clients.client("u" + i));
+    }
+    clients.connectAll(all, node.wsPort);
+    List<String[]> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AtomicBoolean publishing = new AtomicBoolean(true);
+    AtomicInteger published = new AtomicInteger();
+    Thread publisher = new Thread(() -> {
+      java.util.Random random = new java.util.Random(7);
+      int n = 0;
+      while (publishing.get()) {
+        JsonArray batch = new JsonArray();
+        List<String[]> sent = new ArrayList<>();
+        for (int k = 1 + random.nextInt(3); k > 0; k--) {
+          String id = "h" + (++n);
+          String token = random.nextInt(5) == 0 ? null : "u" + random.nextInt(all.size());
+          JsonObject e = new JsonObject().put("type", "t").put("data", new JsonObject().put("id", id));
+          batch.add(token == null ? e.put("broadcast", true) : e.put("token", token));
+          sent.add(new String[] {id, token});
+        }
+        assertEquals(202, api.post(batch.encode()).status);
+        log.addAll(sent);
+        published.addAndGet(sent.size());
+      }
+    });
+    publisher.start();
+    // every client has a cursor before it first goes away
+    await().atMost(Duration.ofSeconds(30)).until(() -> all.stream().allMatch(c -> !c.received.isEmpty()));
+    for (int round = 0; round < 4; round++) {
+      List<Client> away = all.subList(round * 5, round * 5 + 10);
+      away.forEach(Client::close);
+      int mark = published.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> published.get() >= mark + 100);
+      clients.connectAll(away, node.wsPort);
+      int mark2 = published.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> published.get() >= mark2 + 100);
+    }
+    publishing.set(false);
+    publisher.join(30_000);
+    for (Client c : all) {
+      List<String> expected = new ArrayList<>();
+      for (String[] m : log) {
+        if (m[1] == null || m[1].equals(c.token)) {
+          expected.add(m[0]);
+        }
+      }
+      try {
+        await().atMost(Duration.ofSeconds(20)).until(() -> c.received.size() >= expected.size());
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        // the assertion says what is missing
+      }
+      List<String> got = new ArrayList<>(c.received);
+      java.util.Set<String> broadcasts = new java.util.HashSet<>();
+      log.forEach(m -> {
+        if (m[1] == null) {
+          broadcasts.add(m[0]);
+        }
+      });
+      assertEquals(expected, got, () -> c.token + ": " + RecoveryClusterTest.difference(expected, got) + "; missing broadcasts: "
+        + expected.stream().filter(id -> !got.contains(id) && broadcasts.contains(id)).limit(20).toList() + "; " + c);
+      assertTrue(c.resumed.stream().allMatch(r -> r.getBoolean("recovered")), c.toString());
+    }
   }
 }
