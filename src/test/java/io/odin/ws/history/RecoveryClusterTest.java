@@ -177,12 +177,13 @@ class RecoveryClusterTest {
     await().atMost(Duration.ofSeconds(60)).until(() -> published.get() >= mark2 + 200);
     clients.connectAll(away, second.wsPort);
 
-    // 3. the node holding everyone is killed; they reconnect to a fresh node
+    // 3. the node holding everyone is killed; they reconnect to a fresh node (started beforehand: they come back
+    // within a second, as to a node behind the same load balancer)
+    ChildNode fresh = node("c", 3, false);
+    fresh.awaitReady();
     int mark3 = published.get();
     await().atMost(Duration.ofSeconds(60)).until(() -> published.get() >= mark3 + 100);
     second.kill();
-    ChildNode fresh = node("c", 3, false);
-    fresh.awaitReady();
     await().atMost(Duration.ofSeconds(60)).until(() -> all.stream().noneMatch(Client::connected));
     clients.connectAll(all, fresh.wsPort);
     int mark4 = published.get();
