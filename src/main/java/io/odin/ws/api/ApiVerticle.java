@@ -305,7 +305,8 @@ public final class ApiVerticle extends VerticleBase {
         .put("broadcast", share.count(RoutingPlan.Route.BROADCAST))
         .put("fallback", share.count(RoutingPlan.Route.FALLBACK))
         .put("undeliverable", share.count(RoutingPlan.Route.UNDELIVERABLE))
-        .put("filtered", share.count(RoutingPlan.Route.FILTERED))))
+        .put("filtered", share.count(RoutingPlan.Route.FILTERED))
+        .put("channel", share.count(RoutingPlan.Route.CHANNEL))))
       .onFailure(t -> {
         boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
         // a timeout: the dispatcher is behind (it may still deliver them); otherwise it refused or failed them

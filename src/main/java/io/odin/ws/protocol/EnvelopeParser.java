@@ -21,14 +21,16 @@ import java.util.regex.Pattern;
  * producers may add their own.
  * <p>
  * Routing fails closed: a message goes to every connection only when the producer says so (a type in
- * {@code dispatch.broadcastTypes}, the channel {@code global}, or {@code "broadcast": true}). An envelope that
- * names no token and asks for no broadcast is refused ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or
- * misspelt {@code token} can never turn a private message into a broadcast. Thread-safe.
+ * {@code dispatch.broadcastTypes}, the channel {@code global}, or {@code "broadcast": true}). A message with no
+ * token and a {@code channel} goes to that channel's subscribers (the name must then follow the {@link ChannelName}
+ * grammar). An envelope that names no token, no channel and asks for no broadcast is refused
+ * ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or misspelt {@code token} can never turn a private
+ * message into a broadcast. Thread-safe.
  */
 public final class EnvelopeParser {
 
   /** The channel whose messages go to every connection. */
-  public static final String GLOBAL_CHANNEL = "global";
+  public static final String GLOBAL_CHANNEL = ChannelName.GLOBAL;
   public static final int MAX_TYPE_LENGTH = 128;
   public static final int MAX_CHANNEL_LENGTH = 256;
   /** The default of {@code dispatch.maxTokensPerEnvelope}. */
@@ -89,7 +91,7 @@ public final class EnvelopeParser {
           }
           try {
             // one pass over the body: the envelope is read from the batch's own parser, no parser per envelope
-            out.add(parseObject(p, json, false, null, null, publishedAtMillis));
+            out.add(parseObject(p, json, false, null, null, null, publishedAtMillis));
           } catch (EnvelopeException e) {
             throw e.at(index);
           }
@@ -103,7 +105,7 @@ public final class EnvelopeParser {
       }
       return out;
     }
-    return List.of(parse(json, null, null, publishedAtMillis));
+    return List.of(parse(json, null, null, null, publishedAtMillis));
   }
 
   /**
@@ -113,6 +115,19 @@ public final class EnvelopeParser {
    * @param fallbackType  the type when the envelope has none (a Kafka record header), or null
    */
   public Envelope parse(byte[] json, String fallbackToken, String fallbackType, long publishedAtMillis) throws EnvelopeException {
+    return parse(json, fallbackToken, fallbackType, null, publishedAtMillis);
+  }
+
+  /**
+   * One envelope, as a Kafka record's value is.
+   *
+   * @param fallbackToken   the token when the envelope has neither a token nor a channel (the Kafka record key), or null
+   * @param fallbackType    the type when the envelope has none (a Kafka record header), or null
+   * @param fallbackChannel the channel when the envelope has neither a token nor a channel (its topic is mapped to a
+   *                        channel, {@code kafka.channelTopics}); it wins over {@code fallbackToken}. Null for none
+   */
+  public Envelope parse(byte[] json, String fallbackToken, String fallbackType, String fallbackChannel,
+                        long publishedAtMillis) throws EnvelopeException {
     if (json == null) {
       throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "value: missing");
     }
@@ -125,7 +140,7 @@ public final class EnvelopeParser {
       if (nextToken(p) != JsonToken.START_OBJECT) {
         throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
       }
-      return parseObject(p, json, true, fallbackToken, fallbackType, publishedAtMillis);
+      return parseObject(p, json, true, fallbackToken, fallbackType, fallbackChannel, publishedAtMillis);
     } catch (IOException e) {
       throw notJson(e);
     }
@@ -137,7 +152,7 @@ public final class EnvelopeParser {
    * {@code json} (nothing may follow it).
    */
   private Envelope parseObject(JsonParser p, byte[] json, boolean whole, String fallbackToken, String fallbackType,
-                               long publishedAtMillis) throws IOException, EnvelopeException {
+                               String fallbackChannel, long publishedAtMillis) throws IOException, EnvelopeException {
     int from = (int) p.currentTokenLocation().getByteOffset();
     String type = null;
     String channel = null;
@@ -210,14 +225,23 @@ public final class EnvelopeParser {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TYPE, "type: missing (a non-empty string is required)");
     }
     boolean broadcast = broadcastAsked || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
-    if (!broadcast && tokens == null && fallbackToken != null) {
+    if (!broadcast && tokens == null && channel == null && fallbackChannel != null) {
+      channel = fallbackChannel;
+    }
+    if (!broadcast && tokens == null && channel != null) {
+      // a channel message: the name must be one clients can subscribe to
+      String problem = ChannelName.problem(channel);
+      if (problem != null) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_CHANNEL, "channel: " + problem);
+      }
+    } else if (!broadcast && tokens == null && fallbackToken != null) {
       if (!Token.isValid(fallbackToken)) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
       }
       tokens = new String[] {fallbackToken};
     }
-    if (!broadcast && tokens == null) {
-      throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true"
+    if (!broadcast && tokens == null && channel == null) {
+      throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\", \"channel\" or \"broadcast\": true"
         + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)"
           : unread1 != null ? " (odin-ws reads no field " + quoted(unread1) + (unread2 != null ? ", " + quoted(unread2) : "")
             + ": the recipients go in \"token\")" : ""));

@@ -166,28 +166,27 @@ final class HistoryScripts {
     Map<String, Integer> streams = new LinkedHashMap<>();
     IdentityHashMap<byte[], Integer> frames = new IdentityHashMap<>();
     List<byte[]> frameList = new ArrayList<>();
+    List<String[]> streamsOf = new ArrayList<>(batch.size());
     int count = 0;
     for (Envelope e : batch) {
-      count += e.isBroadcast() ? 1 : e.tokens().length;
+      String[] of = Streams.of(e);
+      streamsOf.add(of);
+      count += of.length;
     }
     int[] streamOf = new int[count];
     int[] frameOf = new int[count];
     int a = 0;
-    for (Envelope e : batch) {
+    for (int i = 0; i < batch.size(); i++) {
+      Envelope e = batch.get(i);
       Integer f = frames.get(e.frame());
       if (f == null) {
         f = frameList.size();
         frames.put(e.frame(), f);
         frameList.add(e.frame());
       }
-      if (e.isBroadcast()) {
-        streamOf[a] = streams.computeIfAbsent(Streams.BROADCAST, s -> streams.size());
+      for (String stream : streamsOf.get(i)) {
+        streamOf[a] = streams.computeIfAbsent(stream, s -> streams.size());
         frameOf[a++] = f;
-      } else {
-        for (String token : e.tokens()) {
-          streamOf[a] = streams.computeIfAbsent(Streams.token(token), s -> streams.size());
-          frameOf[a++] = f;
-        }
       }
     }
     return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf);
@@ -231,7 +230,7 @@ final class HistoryScripts {
     String stamp = out.get(3).toString();
     int a = 0;
     for (Envelope e : batch) {
-      int n = e.isBroadcast() ? 1 : e.tokens().length;
+      int n = e.isBroadcast() || e.isChannelMessage() ? 1 : e.tokens().length;
       long[] positions = new long[n * 2];
       String order = orderKey(stamp, a + 1);
       for (int i = 0; i < n; i++, a++) {

@@ -13,6 +13,9 @@ package io.odin.ws.registry;
  *       dispatch order and {@code f} frame), {@code odin:h:{<stream>}:m} its position (hash: {@code e} epoch,
  *       {@code s} last sequence number, {@code i} the store identity it belongs to); {@code <stream>} is
  *       {@code t:<token>} or {@code b} (broadcasts), in braces so a stream and its position share a cluster slot;</li>
+ *   <li>{@code odin:p:{c:<channel>}}: a channel's subscriber counts (hash: field = shard address, value = its
+ *       subscribers there), beside its interest entries {@code odin:t:#<channel>} (a channel's interest is kept as a
+ *       token named {@code #<channel>} is: see {@link io.odin.ws.protocol.ChannelName#interestKey});</li>
  *   <li>{@code odin:h:gen}: the history generation, raised when messages were dispatched without being stored, so
  *       that every stream takes a new epoch.</li>
  * </ul>
@@ -56,6 +59,16 @@ public final class RegistryKeys {
   /** The position of stream {@code stream} (a hash: epoch, last sequence number, store identity). */
   public String historyPosition(String stream) {
     return prefix + "h:{" + stream + "}:m";
+  }
+
+  /** A channel's subscriber counts per shard (a hash). */
+  public String subscribers(String channel) {
+    return subscribersPrefix() + channel + "}";
+  }
+
+  /** {@code subscribers(c) == subscribersPrefix() + c + "}"}: scripts derive the key from an interest entry. */
+  public String subscribersPrefix() {
+    return prefix + "p:{c:";
   }
 
   /** The history generation (see the class comment). */

@@ -80,13 +80,17 @@ final class RegistryScripts {
 
   /**
    * Finishes a sync of one shard. KEYS[1] = index, KEYS[2] = sync index, KEYS[3] = marker;
-   * ARGV[1] = shard, ARGV[2] = TTL ms, ARGV[3] = token key prefix, ARGV[4] = marker value.
-   * Removes the shard from tokens it no longer holds, swaps the rebuilt index in, writes the marker.
+   * ARGV[1] = shard, ARGV[2] = TTL ms, ARGV[3] = token key prefix, ARGV[4] = marker value, ARGV[5] = the subscriber
+   * counts' key prefix. Removes the shard from tokens (and channels: their counts too) it no longer holds, swaps the
+   * rebuilt index in, writes the marker.
    */
   static final String SYNC_END = """
     local shard, ttl, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
     local stale = redis.call('SDIFF', KEYS[1], KEYS[2])
-    for _, token in ipairs(stale) do redis.call('ZREM', prefix .. token, shard) end
+    for _, token in ipairs(stale) do
+      redis.call('ZREM', prefix .. token, shard)
+      if string.byte(token, 1) == 35 then redis.call('HDEL', ARGV[5] .. string.sub(token, 2) .. '}', shard) end
+    end
     if redis.call('EXISTS', KEYS[2]) == 1 then
       redis.call('RENAME', KEYS[2], KEYS[1])
       redis.call('PEXPIRE', KEYS[1], ttl)
@@ -99,12 +103,16 @@ final class RegistryScripts {
 
   /**
    * Deletes every entry of a shard that is gone. KEYS[1] = index, KEYS[2] = sync index, KEYS[3] = marker;
-   * ARGV[1] = shard, ARGV[2] = token key prefix. About a microsecond per token, once per stopped shard.
+   * ARGV[1] = shard, ARGV[2] = token key prefix, ARGV[3] = the subscriber counts' key prefix. About a microsecond per
+   * token, once per stopped shard.
    */
   static final String CLEANUP = """
     local shard, prefix = ARGV[1], ARGV[2]
     local tokens = redis.call('SMEMBERS', KEYS[1])
-    for _, token in ipairs(tokens) do redis.call('ZREM', prefix .. token, shard) end
+    for _, token in ipairs(tokens) do
+      redis.call('ZREM', prefix .. token, shard)
+      if string.byte(token, 1) == 35 then redis.call('HDEL', ARGV[3] .. string.sub(token, 2) .. '}', shard) end
+    end
     redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
     return #tokens
     """;
@@ -131,7 +139,26 @@ final class RegistryScripts {
     return {1, out}
     """;
 
+  /**
+   * A shard's subscriber counts. KEYS = the channels' count hashes; ARGV[1] = shard, ARGV[2] = TTL ms, ARGV[3..] = one
+   * count per key (0 removes the shard's field). A hash lives a TTL after its last write: heartbeats re-assert counts.
+   */
+  static final String COUNTS = """
+    local shard, ttl = ARGV[1], tonumber(ARGV[2])
+    for i = 1, #KEYS do
+      local n = tonumber(ARGV[i + 2])
+      if n > 0 then
+        redis.call('HSET', KEYS[i], shard, n)
+        redis.call('PEXPIRE', KEYS[i], ttl)
+      else
+        redis.call('HDEL', KEYS[i], shard)
+      end
+    end
+    return #KEYS
+    """;
+
   static final String APPLY_SHA = sha1(APPLY);
+  static final String COUNTS_SHA = sha1(COUNTS);
   static final String SYNC_END_SHA = sha1(SYNC_END);
   static final String CLEANUP_SHA = sha1(CLEANUP);
   static final String LOOKUP_SHA = sha1(LOOKUP);
@@ -142,7 +169,7 @@ final class RegistryScripts {
   /** SCRIPT LOAD of every script, the history's too, sent when Redis answers NOSCRIPT (first use, or after a restart). */
   static List<Request> load() {
     List<Request> out = new ArrayList<>();
-    List<String> scripts = new ArrayList<>(List.of(APPLY, SYNC_END, CLEANUP, LOOKUP));
+    List<String> scripts = new ArrayList<>(List.of(APPLY, SYNC_END, CLEANUP, LOOKUP, COUNTS));
     scripts.addAll(HistoryScripts.scripts());
     for (String script : scripts) {
       out.add(Request.cmd(Command.SCRIPT).arg("LOAD").arg(script));
@@ -168,7 +195,7 @@ final class RegistryScripts {
         case CLEANUP:
           out.add(Request.cmd(Command.EVALSHA).arg(CLEANUP_SHA).arg(3)
             .arg(keys.index(shard)).arg(keys.syncIndex(shard)).arg(keys.marker(shard))
-            .arg(shard).arg(keys.tokenPrefix()));
+            .arg(shard).arg(keys.tokenPrefix()).arg(keys.subscribersPrefix()));
           break;
         case SYNC_BEGIN:
           out.add(Request.cmd(Command.DEL).arg(keys.syncIndex(shard)));
@@ -186,7 +213,7 @@ final class RegistryScripts {
             r.arg(keys.historyGeneration())
               .arg(keys.history(Streams.BROADCAST)).arg(keys.historyPosition(Streams.BROADCAST));
             for (String token : tokens) {
-              String stream = Streams.token(token);
+              String stream = Streams.ofRegistryKey(token);
               r.arg(keys.history(stream)).arg(keys.historyPosition(stream));
             }
           }
@@ -200,8 +227,20 @@ final class RegistryScripts {
         case SYNC_END:
           out.add(Request.cmd(Command.EVALSHA).arg(SYNC_END_SHA).arg(3)
             .arg(keys.index(shard)).arg(keys.syncIndex(shard)).arg(keys.marker(shard))
-            .arg(shard).arg(ttlMillis).arg(keys.tokenPrefix()).arg(markerValue));
+            .arg(shard).arg(ttlMillis).arg(keys.tokenPrefix()).arg(markerValue).arg(keys.subscribersPrefix()));
           break;
+        case COUNTS: {
+          Request r = Request.cmd(Command.EVALSHA).arg(COUNTS_SHA).arg(step.tokens().size());
+          for (String channel : step.tokens()) {
+            r.arg(keys.subscribers(channel));
+          }
+          r.arg(shard).arg(ttlMillis);
+          for (int n : step.counts()) {
+            r.arg(n);
+          }
+          out.add(r);
+          break;
+        }
         default:
           throw new IllegalStateException(step.kind().toString());
       }

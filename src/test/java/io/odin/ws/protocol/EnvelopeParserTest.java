@@ -70,7 +70,7 @@ class EnvelopeParserTest {
 
   @Test
   void noTargetIsRefusedNeverBroadcast() {
-    assertProblem("{\"type\":\"t\"}", EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true");
+    assertProblem("{\"type\":\"t\"}", EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\", \"channel\" or \"broadcast\": true");
     assertProblem("{\"type\":\"t\",\"broadcast\":false}", EnvelopeException.Reason.NO_TARGET, "no target");
     assertProblem("{\"type\":\"t\",\"token\":null}", EnvelopeException.Reason.BAD_TOKEN, "token: must be a string");
     // the typo of the issue: "tokens" is not a field, so the envelope has no target, and the answer says why
@@ -79,7 +79,7 @@ class EnvelopeParserTest {
     assertProblem("[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"to\":\"b\"}]", EnvelopeException.Reason.NO_TARGET, "[1].token: no target");
     // any other misspelling is named too: the fields odin-ws does not read (the first two)
     assertProblem("{\"type\":\"otp\",\"tokn\":\"alice\",\"data\":{}}", EnvelopeException.Reason.NO_TARGET,
-      "token: no target: give \"token\" or \"broadcast\": true (odin-ws reads no field \"tokn\": the recipients go in \"token\")");
+      "token: no target: give \"token\", \"channel\" or \"broadcast\": true (odin-ws reads no field \"tokn\": the recipients go in \"token\")");
     assertProblem("{\"id\":7,\"type\":\"otp\",\"tokn\":\"alice\",\"ts\":1}", EnvelopeException.Reason.NO_TARGET,
       "(odin-ws reads no field \"id\", \"tokn\": the recipients go in \"token\")");
     assertProblem("{\"type\":\"t\",\"broadcast\":\"yes\"}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
