@@ -376,16 +376,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (st.registered) {
       return Future.succeededFuture(null);
     }
-    if (st.registration == null) {
+    Future<Registered> f = st.registration;
+    if (f == null) {
       channelMetrics.interest(1);
-      Future<Registered> f = registry.register(st.interestKey, address);
+      f = registry.register(st.interestKey, address);
       st.registration = f;
+      // (at once when the registry answers at once)
       f.onComplete(ar -> {
         st.registration = null;
         st.registered = true;
       });
     }
-    return st.registration;
+    return f;
   }
 
   /** A subscribe op: answered {@code subscribed} once the connection receives the channel, or an error now. */
