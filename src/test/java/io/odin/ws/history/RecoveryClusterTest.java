@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * holding everyone is killed with SIGKILL and they reconnect to a fresh node. Every client must end with every
  * message addressed to it (its token's and the broadcasts) exactly once and in order, every reconnect recovered.
  */
-class RecoveryClusterTest {
+public class RecoveryClusterTest {
 
   static final String TOPIC = "recovery-events";
   static final int CLIENTS = 60;
@@ -223,7 +223,7 @@ class RecoveryClusterTest {
   }
 
   /** What is missing, doubled or out of order, briefly. */
-  static String difference(List<String> expected, List<String> got) {
+  public static String difference(List<String> expected, List<String> got) {
     List<String> missing = new ArrayList<>(expected);
     missing.removeAll(got);
     List<String> doubled = new ArrayList<>();
