@@ -64,6 +64,15 @@ public final class PolledBatch {
    */
   public static PolledBatch of(Iterable<ConsumerRecord<String, byte[]>> records, EnvelopeParser parser,
                                String typeHeader, int dispatchers) {
+    return of(records, parser, typeHeader, Map.of(), dispatchers);
+  }
+
+  /**
+   * @param channelTopics topic to the channel its records go to when their envelope names no target
+   *                      ({@code kafka.channelTopics}; {@code {key}} stands for the record key)
+   */
+  public static PolledBatch of(Iterable<ConsumerRecord<String, byte[]>> records, EnvelopeParser parser,
+                               String typeHeader, Map<String, String> channelTopics, int dispatchers) {
     PolledBatch batch = new PolledBatch(dispatchers);
     for (ConsumerRecord<String, byte[]> r : records) {
       batch.records++;
@@ -74,7 +83,8 @@ public final class PolledBatch {
       }
       part.commitOffsets.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
       try {
-        part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader), r.timestamp()));
+        part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader),
+          KafkaSettings.channelOf(channelTopics, r.topic(), r.key()), r.timestamp()));
       } catch (EnvelopeException e) {
         batch.bad.add(new BadRecord(r, e));
       }
