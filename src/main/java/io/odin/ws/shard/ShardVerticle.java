@@ -28,13 +28,11 @@ import io.odin.ws.history.StreamPosition;
 import io.odin.ws.history.StreamRead;
 import io.odin.ws.history.Streams;
 import io.odin.ws.metrics.ChannelMetrics;
-import io.odin.ws.metrics.ChannelMetrics.SubscribeResult;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.metrics.HistoryMetrics;
 import io.odin.ws.metrics.HistoryMetrics.RecoveryResult;
 import io.odin.ws.node.NodeContext;
-import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.Cursor;
 import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
@@ -51,7 +49,6 @@ import io.vertx.core.internal.ContextInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -115,7 +112,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ChannelAccess channelAccess;
   /** Hands join and leave events to a dispatcher (they are channel messages like any other). */
   private final Function<List<Envelope>, Future<?>> publisher;
-  private List<Envelope> presenceEvents;
   private final WriteBufferWaterMark writeQueueBound;
   private final WebSocketTransport transport;
   /** Connections written to in the batch being delivered: flushed once each at its end. */
@@ -124,6 +120,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private ContextInternal ctx;
   private EventLoop eventLoop;
   private ShardSockets sockets;
+  private ChannelOps channelOps;
   private ShardConnections<ClientConnection> connections;
   private MessageConsumer<ShardBatch> consumer;
   private long sweepTimer = -1;
@@ -167,6 +164,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     eventLoop = ctx.nettyEventLoop();
     sockets = new ShardSockets(settings, metrics, ctx);
     connections = sockets.connections;
+    channelOps = new ChannelOps(settings, channels, registry, address, channelMetrics, channelAccess, publisher, ctx,
+      this::sendChannelAnswer);
     reads = new HistoryReads(history, task -> ctx.runOnContext(v -> task.run()));
     consumer = vertx.eventBus().consumer(address, this::onBatch);
     if (sockets.sweepTickMs() > 0) {
@@ -190,6 +189,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   public Future<?> stop() {
     stopping = true;
     sockets.stopping();
+    channelOps.stopping();
     gate.stop();
     // routing first, so dispatchers stop sending here; then the sockets, which clients will reopen elsewhere
     node.directory().remove(address);
@@ -247,7 +247,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       ShardChannels.State st = channels.open(name);
       st.pending++;
       starting.add(st);
-      all.add(interest(st));
+      all.add(channelOps.interest(st));
     }
     Future.all(all).onComplete(ar -> {
       for (ShardChannels.State st : starting) {
@@ -271,7 +271,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         ch.close();
       }
       for (ShardChannels.State st : starting) {
-        releaseIfIdle(st);
+        channelOps.releaseIfIdle(st);
       }
       onUpgraded(u, null, false);
     });
@@ -308,7 +308,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     for (int i = 0; i < starting.size(); i++) {
       ShardChannels.State st = starting.get(i);
       channels.join(st, c, channelRegistrations.get(i));
-      subscribed(c, st);
+      channelOps.subscribed(c, st);
     }
     sockets.joining(token, c);
     if (u.since != null) {
@@ -336,7 +336,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     gate.release(u.clientAddress);
     if (c != null) {
       sockets.notOpened(c);
-      leaveAll(c, false);
+      channelOps.leaveAll(c, false);
     }
     if (!connections.holds(token) && !opening.containsKey(token)) {
       forgetToken(token);
@@ -369,138 +369,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   // ------------------------------------------------------------------ channels
 
   /**
-   * The channel's interest registration: done (null: it was registered here already), or in flight. Never fails (a
-   * registry that gives up answers {@link Registered#UNKNOWN}).
-   */
-  private Future<Registered> interest(ShardChannels.State st) {
-    if (st.registered) {
-      return Future.succeededFuture(null);
-    }
-    Future<Registered> f = st.registration;
-    if (f == null) {
-      channelMetrics.interest(1);
-      f = registry.register(st.interestKey, address);
-      st.registration = f;
-      // (at once when the registry answers at once)
-      f.onComplete(ar -> {
-        st.registration = null;
-        st.registered = true;
-      });
-    }
-    return f;
-  }
-
-  /** A subscribe op: answered {@code subscribed} once the connection receives the channel, or an error now. */
-  private byte[] subscribe(ClientConnection c, String name) {
-    if (c.subs != null && c.subs.indexOf(name) >= 0) {
-      // already subscribed: the same answer again
-      sendChannelAnswer(c, "subscribed", name);
-      return null;
-    }
-    if (c.pendingChannels != null && c.pendingChannels.contains(name)) {
-      // answered once its registration is done
-      return null;
-    }
-    int held = (c.subs == null ? 0 : c.subs.size()) + (c.pendingChannels == null ? 0 : c.pendingChannels.size());
-    if (held >= settings.maxSubscriptions) {
-      channelMetrics.subscribe(SubscribeResult.TOO_MANY);
-      return ClientOps.channelError("subscribe", name, settings.maxSubscriptions == 0
-        ? "subscriptions are off (ws.maxSubscriptionsPerConnection is 0)"
-        : "too many subscriptions: at most " + settings.maxSubscriptions + " per connection (ws.maxSubscriptionsPerConnection)");
-    }
-    String refusal = channelAccess.refusal(name, c.grants);
-    if (refusal != null) {
-      channelMetrics.subscribe(ChannelName.isValid(name) ? SubscribeResult.REFUSED : SubscribeResult.INVALID);
-      return ClientOps.channelError("subscribe", name, refusal);
-    }
-    ShardChannels.State st = channels.open(name);
-    if (st.registered) {
-      channels.join(st, c, null);
-      subscribed(c, st);
-      sendChannelAnswer(c, "subscribed", name);
-      return null;
-    }
-    if (c.pendingChannels == null) {
-      c.pendingChannels = new ArrayList<>(2);
-    }
-    c.pendingChannels.add(name);
-    st.pending++;
-    interest(st).onComplete(ar -> {
-      st.pending--;
-      boolean wanted = c.pendingChannels != null && c.pendingChannels.remove(name);
-      if (wanted && !c.closing && c.slot() >= 0 && !stopping) {
-        channels.join(st, c, ar.result());
-        subscribed(c, st);
-        sendChannelAnswer(c, "subscribed", name);
-      } else {
-        releaseIfIdle(st);
-      }
-    });
-    return null;
-  }
-
-  /** {@code c} just joined {@code st}: counted, and announced when its namespace has join events. */
-  private void subscribed(ClientConnection c, ShardChannels.State st) {
-    channelMetrics.subscribe(SubscribeResult.SUBSCRIBED);
-    registry.subscribers(st.name, address, st.subscribers.size());
-    presence(st.name, "join", c.token);
-  }
-
-  /** An unsubscribe op: answered {@code unsubscribed}; nothing of the channel reaches the connection after it. */
-  private byte[] unsubscribe(ClientConnection c, String name) {
-    if (c.pendingChannels != null && c.pendingChannels.remove(name)) {
-      sendChannelAnswer(c, "unsubscribed", name);
-      return null;
-    }
-    int entry = c.subs == null ? -1 : c.subs.indexOf(name);
-    if (entry < 0) {
-      return ClientOps.channelError("unsubscribe", name, "not subscribed");
-    }
-    leave(c, entry, true);
-    sendChannelAnswer(c, "unsubscribed", name);
-    return null;
-  }
-
-  /** Ends subscription {@code entry} of {@code c}. */
-  private void leave(ClientConnection c, int entry, boolean announce) {
-    ShardChannels.State st = channels.get(c.subs.channel(entry));
-    channels.leave(st, c, entry);
-    channelMetrics.unsubscribed();
-    if (!stopping) {
-      registry.subscribers(st.name, address, st.subscribers.size());
-    }
-    if (announce) {
-      presence(st.name, "leave", c.token);
-    }
-    releaseIfIdle(st);
-  }
-
-  /** Ends every subscription of a connection that is gone (announced when it had been open). */
-  private void leaveAll(ClientConnection c, boolean announce) {
-    c.pendingChannels = null;
-    if (c.subs != null) {
-      for (int i = c.subs.size() - 1; i >= 0; i--) {
-        leave(c, i, announce);
-      }
-    }
-  }
-
-  /** A channel nobody here receives or waits for any more: its entry goes from the registry, its state from here. */
-  private void releaseIfIdle(ShardChannels.State st) {
-    if (!st.idle() || channels.get(st.name) != st) {
-      return;
-    }
-    channels.forget(st);
-    if (st.order.timer >= 0) {
-      vertx.cancelTimer(st.order.timer);
-    }
-    channelMetrics.interest(-1);
-    if (!stopping) {
-      registry.unregister(st.interestKey, address);
-    }
-  }
-
-  /**
    * {@code subscribed} or {@code unsubscribed}, with the connection's cursor after it (which now covers the channel, or
    * no longer does): written now when the connection is live, else after what it is catching up on.
    */
@@ -518,27 +386,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     c.channel.flush();
   }
 
-  /** A join or leave event for {@code channel}'s subscribers, when its namespace asks for them; sent at the turn's end. */
-  private void presence(String channel, String type, String token) {
-    if (stopping || !settings.joinLeaveNamespaces.contains(ChannelName.namespace(channel))) {
-      return;
-    }
-    // a token needs no escaping in JSON
-    byte[] data = ("{\"token\":\"" + token + "\"}").getBytes(StandardCharsets.US_ASCII);
-    Envelope e = new Envelope(type, null, channel, FrameEncoder.message(type, channel, data, 0, data.length), false,
-      System.currentTimeMillis());
-    if (presenceEvents == null) {
-      presenceEvents = new ArrayList<>();
-      ctx.runOnContext(v -> {
-        List<Envelope> events = presenceEvents;
-        presenceEvents = null;
-        publisher.apply(events).onFailure(t ->
-          log.debug("shard {}: {} join/leave events not dispatched: {}", address, events.size(), t.toString()));
-      });
-    }
-    presenceEvents.add(e);
-    channelMetrics.presenceEvent();
-  }
 
   // ------------------------------------------------------------------ client frames
 
@@ -575,7 +422,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     ContextInternal prev = ctx.beginDispatch();
     try {
       gate.release(c.address);
-      leaveAll(c, true);
+      channelOps.leaveAll(c, true);
       if (sockets.closed(c) && !opening.containsKey(c.token)) {
         forgetToken(c.token);
         if (!stopping) {
@@ -628,12 +475,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
           @Override
           public byte[] subscribe(String channel) {
-            return ShardVerticle.this.subscribe(c, channel);
+            return channelOps.subscribe(c, channel);
           }
 
           @Override
           public byte[] unsubscribe(String channel) {
-            return ShardVerticle.this.unsubscribe(c, channel);
+            return channelOps.unsubscribe(c, channel);
           }
         });
         if (answer != null) {
