@@ -68,6 +68,7 @@ final class ChildFleet implements Fleet {
             copyCounters(s, latest);
             pendingHistograms.targeted.add(s.targeted);
             pendingHistograms.broadcast.add(s.broadcast);
+            pendingHistograms.channel.add(s.channel);
           }
         } else if ("ack".equals(ev) || "bye".equals(ev)) {
           CompletableFuture<JsonObject> f;
@@ -124,6 +125,7 @@ final class ChildFleet implements Fleet {
     }
     s.targeted.add(pendingHistograms.targeted);
     s.broadcast.add(pendingHistograms.broadcast);
+    s.channel.add(pendingHistograms.channel);
     pendingHistograms = new FleetStats();
     return s;
   }

@@ -59,6 +59,7 @@ public final class ClientFleet implements Fleet {
   private final JWTAuth jwtSigner;
   private final Recorder targeted = new Recorder(3_600_000_000L, 3);
   private final Recorder broadcast = new Recorder(3_600_000_000L, 3);
+  private final Recorder channel = new Recorder(3_600_000_000L, 3);
   private final LongAdder received = new LongAdder();
   private final LongAdder foreign = new LongAdder();
   private final LongAdder other = new LongAdder();
@@ -120,6 +121,7 @@ public final class ClientFleet implements Fleet {
     s.rampDone = s.opened + s.failed >= s.planned;
     s.targeted.add(targeted.getIntervalHistogram());
     s.broadcast.add(broadcast.getIntervalHistogram());
+    s.channel.add(channel.getIntervalHistogram());
     s.rssKiB = ProcStats.rssKiB(ProcStats.selfPid());
     s.cpuMillis = ProcStats.cpuMillis(ProcStats.selfPid());
     return s;
@@ -246,10 +248,13 @@ public final class ClientFleet implements Fleet {
       c.attempts++;
       Endpoint e = spec.endpoints().get(c.id % spec.endpoints().size());
       String token = spec.plan().name(spec.plan().tokenOf(c.id));
+      int ch = spec.plan().channelOf(c.id);
+      String channels = ch < 0 ? "" : "channels=" + spec.plan().channelName(ch);
       WebSocketConnectOptions o = new WebSocketConnectOptions()
         .setHost(e.host())
         .setPort(e.port())
-        .setURI(jwtSigner == null ? e.path() + "?token=" + token : e.path())
+        .setURI(jwtSigner == null ? e.path() + "?token=" + token + (channels.isEmpty() ? "" : "&" + channels)
+          : e.path() + (channels.isEmpty() ? "" : "?" + channels))
         .setTimeout(spec.connectTimeoutMillis());
       if (jwtSigner != null) {
         // one JWT per connection, signed as the operator's backend would: the handshake cost of auth.mode=jwt
@@ -298,7 +303,8 @@ public final class ClientFleet implements Fleet {
       while (true) {
         if (receipt.ours) {
           long latency = Math.max(0, Math.min(now - receipt.tsMicros, 3_600_000_000L));
-          (receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
+          (receipt.kind == Payload.BROADCAST ? broadcast : receipt.kind == Payload.CHANNEL ? channel : targeted)
+            .recordValue(latency);
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);

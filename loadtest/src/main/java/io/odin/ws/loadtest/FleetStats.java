@@ -32,6 +32,7 @@ public final class FleetStats {
   public boolean rampDone;
   public final Histogram targeted = newHistogram();
   public final Histogram broadcast = newHistogram();
+  public final Histogram channel = newHistogram();
 
   public static Histogram newHistogram() {
     return new Histogram(3_600_000_000L, 3);
@@ -59,5 +60,6 @@ public final class FleetStats {
     }
     targeted.add(o.targeted);
     broadcast.add(o.broadcast);
+    channel.add(o.channel);
   }
 }

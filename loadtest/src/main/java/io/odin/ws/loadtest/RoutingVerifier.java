@@ -12,7 +12,8 @@ import java.util.Map;
  *   <li><b>missing</b>: a message did not reach a connection it was for (every connection for a broadcast, the
  *       connections of its tokens for a targeted one) although that connection was open for the whole time the
  *       message was in flight: from {@code settle} before it was sent until {@code grace} after;</li>
- *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have;</li>
+ *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have, or a channel
+ *       message of a channel it is not subscribed to;</li>
  *   <li><b>duplicate</b>: a connection received the same message more than once;</li>
  *   <li><b>unknown</b>: a connection received a sequence number of this run that was never published.</li>
  * </ul>
@@ -49,6 +50,7 @@ public final class RoutingVerifier {
     // per message, in sequence order: broadcasts, and the targeted messages of each token
     IntList broadcasts = new IntList();
     Map<Integer, IntList> byToken = new java.util.HashMap<>();
+    Map<Integer, IntList> byChannel = new java.util.HashMap<>();
     boolean[] failed = new boolean[messages];
     long[] sentAt = new long[messages];
     for (int seq = 0; seq < messages; seq++) {
@@ -56,6 +58,8 @@ public final class RoutingVerifier {
       sentAt[seq] = log.sentAtMicros(seq);
       if (log.isBroadcast(seq)) {
         broadcasts.add(seq);
+      } else if (log.channel(seq) >= 0) {
+        byChannel.computeIfAbsent(log.channel(seq), k -> new IntList()).add(seq);
       } else {
         for (int t : log.tokens(seq)) {
           byToken.computeIfAbsent(t, k -> new IntList()).add(seq);
@@ -86,7 +90,7 @@ public final class RoutingVerifier {
           r.count(Kind.UNKNOWN, "connection " + c.id() + " received message " + seq + ", which was never published");
           continue;
         }
-        if (!log.isFor(seq, c.token())) {
+        if (!log.isFor(seq, c.token(), plan.channelOf(c.id()))) {
           r.count(Kind.MISROUTED, "message " + seq + " for " + describeTargets(seq) + " reached connection " + c.id()
             + " of token " + plan.name(c.token()));
         }
@@ -98,6 +102,10 @@ public final class RoutingVerifier {
       IntList mine = byToken.get(c.token());
       if (mine != null) {
         checkRequired(mine, c, got, from, until, failed, sentAt, required, missingPerMessage, missingExamples, r);
+      }
+      IntList channel = byChannel.get(plan.channelOf(c.id()));
+      if (channel != null) {
+        checkRequired(channel, c, got, from, until, failed, sentAt, required, missingPerMessage, missingExamples, r);
       }
     }
     for (Map.Entry<Integer, IntList> e : missingExamples.entrySet()) {
@@ -152,6 +160,9 @@ public final class RoutingVerifier {
   private String describeTargets(int seq) {
     if (log.isBroadcast(seq)) {
       return "everybody";
+    }
+    if (log.channel(seq) >= 0) {
+      return "channel " + plan.channelName(log.channel(seq));
     }
     int[] tokens = log.tokens(seq);
     if (tokens.length == 1) {

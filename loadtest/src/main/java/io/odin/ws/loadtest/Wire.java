@@ -42,7 +42,8 @@ final class Wire {
       .put("cpuMillis", s.cpuMillis)
       .put("rampDone", s.rampDone)
       .put("targeted", encode(s.targeted))
-      .put("broadcast", encode(s.broadcast));
+      .put("broadcast", encode(s.broadcast))
+      .put("channel", encode(s.channel));
   }
 
   /** Cumulative counters from a stats event; histograms are added to {@code into}'s. */
@@ -60,6 +61,7 @@ final class Wire {
     into.rampDone = j.getBoolean("rampDone");
     into.targeted.add(decode(j.getString("targeted")));
     into.broadcast.add(decode(j.getString("broadcast")));
+    into.channel.add(decode(j.getString("channel")));
   }
 
   static String encode(Histogram h) {
