@@ -176,7 +176,7 @@ final class ChannelOps {
     releaseIfIdle(st);
   }
 
-  /** Ends every subscription of a connection that is gone (announced when it had been open). */
+  /** Ends every subscription of a connection that is gone, with leave events where its joins had them. */
   void leaveAll(ClientConnection c, boolean announce) {
     c.pendingChannels = null;
     if (c.subs != null) {

@@ -336,7 +336,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     gate.release(u.clientAddress);
     if (c != null) {
       sockets.notOpened(c);
-      channelOps.leaveAll(c, false);
+      // its channels' join events went out at the join: their leave events follow
+      channelOps.leaveAll(c, true);
     }
     if (!connections.holds(token) && !opening.containsKey(token)) {
       forgetToken(token);
