@@ -157,31 +157,29 @@ final class ChannelOps {
     if (entry < 0) {
       return ClientOps.channelError("unsubscribe", name, "not subscribed");
     }
-    leave(c, entry, true);
+    leave(c, entry);
     answers.answer(c, "unsubscribed", name);
     return null;
   }
 
   /** Ends subscription {@code entry} of {@code c}. */
-  private void leave(ClientConnection c, int entry, boolean announce) {
+  private void leave(ClientConnection c, int entry) {
     ShardChannels.State st = channels.get(c.subs.channel(entry));
     channels.leave(st, c, entry);
     channelMetrics.unsubscribed();
     if (!stopping) {
       registry.subscribers(st.name, address, st.subscribers.size());
     }
-    if (announce) {
-      presence(st.name, "leave", c.token);
-    }
+    presence(st.name, "leave", c.token);
     releaseIfIdle(st);
   }
 
   /** Ends every subscription of a connection that is gone, with leave events where its joins had them. */
-  void leaveAll(ClientConnection c, boolean announce) {
+  void leaveAll(ClientConnection c) {
     c.pendingChannels = null;
     if (c.subs != null) {
       for (int i = c.subs.size() - 1; i >= 0; i--) {
-        leave(c, i, announce);
+        leave(c, i);
       }
     }
   }

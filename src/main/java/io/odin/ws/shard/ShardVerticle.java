@@ -337,7 +337,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (c != null) {
       sockets.notOpened(c);
       // its channels' join events went out at the join: their leave events follow
-      channelOps.leaveAll(c, true);
+      channelOps.leaveAll(c);
     }
     if (!connections.holds(token) && !opening.containsKey(token)) {
       forgetToken(token);
@@ -423,7 +423,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     ContextInternal prev = ctx.beginDispatch();
     try {
       gate.release(c.address);
-      channelOps.leaveAll(c, true);
+      channelOps.leaveAll(c);
       if (sockets.closed(c) && !opening.containsKey(c.token)) {
         forgetToken(c.token);
         if (!stopping) {
