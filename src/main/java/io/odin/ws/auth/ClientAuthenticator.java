@@ -189,6 +189,12 @@ public final class ClientAuthenticator {
     if (grants == null) {
       return Decision.refuse(401, "claim " + settings.channelsClaim + " must be an array of channel names or patterns");
     }
+    for (String pattern : grants) {
+      String problem = io.odin.ws.protocol.ChannelName.patternProblem(pattern);
+      if (problem != null) {
+        return Decision.refuse(401, "claim " + settings.channelsClaim + ": an entry " + problem);
+      }
+    }
     return Decision.accept((String) token, expiresAt, grants, subscribe);
   }
 

@@ -137,6 +137,7 @@ class ChannelAuthorizationTest {
     // a claim that is not a list of names is a bad JWT
     assertEquals(401, refused(TestJwts.hs256(SECRET, TestJwts.claims("odd", 600).put("subscribe", 7)), null));
     assertEquals(401, refused(jwt("odd2", null, new JsonArray().add("not valid")), null));
+    assertEquals(401, refused(jwt("odd3", new JsonArray().add("pri*ces"), null), null));
   }
 
   @Test
