@@ -799,7 +799,14 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       handOn(stream, token, ready.get(i));
     }
     if (order.waiting()) {
-      awaitGap(stream, token, order);
+      if (token == null && connections.size() == 0) {
+        // a gap in the broadcasts of a shard nobody is connected to: nothing to wait for, nobody to read it for
+        for (StreamMessage later : order.skip()) {
+          handOn(stream, null, later);
+        }
+      } else {
+        awaitGap(stream, token, order);
+      }
     }
   }
 
