@@ -1044,9 +1044,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     StreamPosition replayBroadcastTo = joinedBroadcast;
     String tokenStream = Streams.token(c.token);
     Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
-      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE));
+      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE), joinedToken);
     Future<StreamPage> bcast = readFor(Streams.BROADCAST, broadcastOrder,
-      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE));
+      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE), replayBroadcastTo);
     Future.all(token, bcast).onComplete(ar -> {
       if (c.closing || c.slot() < 0) {
         return;
@@ -1075,13 +1075,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       page.messages().stream().filter(m -> m.seq() <= top).toList());
   }
 
-  /** A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the cache or the store. */
-  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read) {
+  /**
+   * A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the shard's
+   * recent broadcasts, else the store. The shard's own answers are used only when they reach {@code atLeast} (where the
+   * replay must end: a registration may have seen broadcasts still on their way here, which the store has).
+   */
+  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read, StreamPosition atLeast) {
     StreamPosition last = order != null ? order.last() : StreamPosition.UNKNOWN;
-    if (last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
+    boolean reaches = !atLeast.known() || (last.epoch() == atLeast.epoch() && last.seq() >= atLeast.seq());
+    if (reaches && last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
       return Future.succeededFuture(new StreamPage(last.epoch(), last.seq(), true, List.of()));
     }
-    if (Streams.BROADCAST.equals(stream)) {
+    if (reaches && Streams.BROADCAST.equals(stream)) {
       StreamPage cached = broadcastCache.read(read, broadcastOrder.last());
       if (cached != null) {
         return Future.succeededFuture(cached);
@@ -1186,7 +1191,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     Replay replay = c.replay;
     for (StreamRead read : replay.reads()) {
       StreamOrder order = Streams.BROADCAST.equals(read.stream()) ? broadcastOrder : tokenOrders.get(c.token);
-      readFor(read.stream(), order, read).onComplete(ar -> {
+      readFor(read.stream(), order, read, StreamPosition.UNKNOWN).onComplete(ar -> {
         if (c.closing || c.slot() < 0 || c.replay != replay) {
           return;
         }
