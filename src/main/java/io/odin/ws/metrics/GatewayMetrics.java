@@ -55,7 +55,7 @@ public final class GatewayMetrics {
    */
   public static final java.util.List<String> HTTP_REJECT_REASONS = java.util.List.of(
     "malformed_http", "unsupported_media_type", "body_too_large", "in_flight_bytes", "request_timeout",
-    "no_target", "too_many_tokens", "too_many_envelopes", "not_json");
+    "no_target", "conflicting_target", "too_many_tokens", "too_many_envelopes", "not_json");
 
   /**
    * The stages of a message's way through the node, for {@code odin_ingest_stage_seconds{stage}}: where the time
