@@ -109,6 +109,9 @@ public final class ApiVerticle extends VerticleBase {
     router.errorHandler(400, ctx -> rejected("malformed_http", "management request refused: {}", describe(ctx.failure())));
     router.errorHandler(500, ctx -> log.error("management request {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure()));
     server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()
+      // HTTP/1.1 only: no h2c upgrade or prior-knowledge HTTP/2 (Vert.x's default is on), whose streams multiplexed
+      // on one connection would sidestep the per-request limits below; with TLS, ALPN stays off so h2 is not offered
+      .setHttp2ClearTextEnabled(false)
       // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed. A read
       // idle timeout only: an all-idle one puts a listener on every write of the process's HTTP connections, which
       // cost targeted delivery a third more CPU and several times its p99 (docs/benchmarks.md)
