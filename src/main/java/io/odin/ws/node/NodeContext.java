@@ -38,7 +38,7 @@ public final class NodeContext {
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
-  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp). */
+  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp, ws.maxConnectionsPerToken). */
   private final ConnectionLimits connectionLimits;
   private final DispatchControl dispatchControl;
   private final PrometheusMeterRegistry prometheus;
