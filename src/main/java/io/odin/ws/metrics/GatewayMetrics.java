@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Timer;
 
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.odin.ws.logging.AcceptErrorLog;
+import io.odin.ws.logging.ClusterPortLog;
 import io.odin.ws.protocol.DispatchPath;
 
 import java.time.Duration;
@@ -199,6 +200,9 @@ public final class GatewayMetrics {
       .register(registry);
     FunctionCounter.builder("odin.ws.accept.errors", AcceptErrorLog.class, c -> AcceptErrorLog.count())
       .description("Failures to accept a TCP connection (e.g. the open-file limit), in this process").register(registry);
+    FunctionCounter.builder("odin.cluster.bad.connections", ClusterPortLog.class, c -> ClusterPortLog.count())
+      .description("Connections to the Hazelcast port closed for not speaking its member protocol, in this process")
+      .register(registry);
     for (DispatchPath p : DispatchPath.values()) {
       int i = p.ordinal();
       pathMessages[i] = Counter.builder("odin.path.messages").tag("path", p.label())
