@@ -425,13 +425,19 @@ public final class ApiVerticle extends VerticleBase {
   private void ready(RoutingContext ctx) {
     int expected = ShardSettings.shardCount(node.config());
     int listening = node.shards().size();
-    // every verticle deployed (cluster membership and Kafka pool included), not only the shards listening
-    boolean ready = node.started() && listening >= expected;
-    json(ctx, ready ? 200 : 503, new JsonObject()
+    // every verticle deployed (cluster membership and Kafka pool included), not only the shards listening, and
+    // nothing else missing (JWT signing keys when the JWKS is the only source)
+    Map<String, String> waiting = node.notReady();
+    boolean ready = node.started() && listening >= expected && waiting.isEmpty();
+    JsonObject body = new JsonObject()
       .put("ready", ready)
       .put("started", node.started())
       .put("shardsListening", listening)
-      .put("shardsExpected", expected));
+      .put("shardsExpected", expected);
+    if (!waiting.isEmpty()) {
+      body.put("waitingFor", new JsonObject(new HashMap<>(waiting)));
+    }
+    json(ctx, ready ? 200 : 503, body);
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {

@@ -146,6 +146,11 @@ public final class ClientAuthenticator {
     return usable.size();
   }
 
+  /** Signing keys held now, from every source (HMAC secret, PEM files, JWKS); 0: every JWT is refused. */
+  public int keyCount() {
+    return verifier.keys();
+  }
+
   /** Called (on the handshake's thread) when a JWT names a key no source has: the refresher fetches the JWKS. */
   public void onUnknownKey(Runnable action) {
     this.onUnknownKey = action;

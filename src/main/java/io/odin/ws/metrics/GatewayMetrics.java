@@ -119,6 +119,10 @@ public final class GatewayMetrics {
   private final Counter tokenRefreshes;
   private final Counter apiUnauthorized;
   private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> jwksFetchErrors = new ConcurrentHashMap<>();
+
+  /** The {@code reason} labels of {@code odin_auth_jwks_fetch_errors_total} (auth.JwksRefresher). */
+  public static final List<String> JWKS_FETCH_ERRORS = List.of("timeout", "too_large", "http_status", "invalid", "unreachable");
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -231,6 +235,10 @@ public final class GatewayMetrics {
       jwksFetches.put(ok, Counter.builder("odin.auth.jwks.fetches").tag("result", ok ? "ok" : "error")
         .description("JWKS fetches (auth.jwt.jwksUrl)").register(registry));
     }
+    for (String reason : JWKS_FETCH_ERRORS) {
+      jwksFetchErrors.put(reason, Counter.builder("odin.auth.jwks.fetch.errors").tag("reason", reason)
+        .description("JWKS fetches that failed, by reason (auth.jwt.jwksTimeoutMs, auth.jwt.jwksMaxBytes)").register(registry));
+    }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
   }
@@ -319,6 +327,11 @@ public final class GatewayMetrics {
 
   public void apiUnauthorized() {
     apiUnauthorized.increment();
+  }
+
+  /** {@code odin_auth_jwks_fetch_errors_total{reason}}: one of {@link #JWKS_FETCH_ERRORS}. */
+  public void jwksFetchFailed(String reason) {
+    jwksFetchErrors.get(reason).increment();
   }
 
   public void jwksFetched(boolean ok) {
