@@ -11,15 +11,20 @@ import io.odin.ws.testsupport.TestPki;
 import io.odin.ws.testsupport.WsClients;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.odin.ws.testsupport.TestNode;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.util.Arrays;
@@ -182,6 +187,32 @@ class JwksFailClosedTest {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
         .until(() -> handshake(node, jwt(keyB, "kid-b", "bob")) == 101);
       assertTrue(metric(node, "odin_auth_jwks_fetches_total", "result", "ok") >= 2);
+    }
+  }
+
+  /**
+   * Over https the provider's certificate is checked against the JVM's trust store: a JWKS server with a
+   * certificate from an unknown CA is not believed (its keys are not installed, the fetch counts as unreachable).
+   */
+  @Test
+  void anHttpsJwksWithAnUntrustedCertificateIsNotBelieved(@TempDir Path dir) throws Exception {
+    TestPki.ca(dir, "rogue-ca");
+    TestPki.Certs certs = TestPki.signed(dir, "rogue-ca", "idp");
+    HttpServer tls = WsClients.awaitResult(vertx.createHttpServer(new HttpServerOptions().setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(certs.cert().toString()).setKeyPath(certs.key().toString())))
+      .requestHandler(req -> req.response().end(keys(keyA).encode()))
+      .listen(Ports.free(), "127.0.0.1"));
+    try (TestNode node = TestNode.start(1, new JsonObject()
+      .put("auth.mode", "jwt")
+      .put("auth.jwt.hmacSecret", "an-hmac-secret-of-at-least-32-characters")
+      .put("auth.jwt.jwksUrl", "https://127.0.0.1:" + tls.actualPort() + "/jwks")
+      .put("auth.jwt.jwksTimeoutMs", TIMEOUT_MS))) {
+      GatewayMetrics metrics = node.node().metrics();
+      assertTrue(metrics.registry().counter("odin.auth.jwks.fetch.errors", "reason", "unreachable").count() >= 1);
+      assertEquals(0.0, metrics.registry().counter("odin.auth.jwks.fetches", "result", "ok").count());
+      try (RawWebSocket raw = new RawWebSocket(node.wsPort, "/ws?access_token=" + jwt(keyA, "kid-a", "alice"), 0)) {
+        assertEquals(401, raw.handshakeStatus, "a key from an untrusted endpoint signs nothing");
+      }
     }
   }
 
