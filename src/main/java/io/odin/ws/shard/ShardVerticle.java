@@ -530,8 +530,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         WebSocketCloseStatus status = ((CorruptedWebSocketFrameException) t).closeStatus();
         metrics.clientError();
         close(c, (short) status.code(), truncate(t.getMessage()), DisconnectReason.ERROR);
-      } else if (t instanceof DecoderException) {
-        // the deflate extension's decoder: a frame that inflates past ws.maxFrameBytes (1009), or bad deflate data
+      } else if (t instanceof DecoderException && !(t.getCause() instanceof javax.net.ssl.SSLException)) {
+        // the deflate extension's decoder (TLS errors close the connection by themselves): a frame that inflates
+        // past ws.maxFrameBytes (1009), or bad deflate data
         Throwable inflate = t instanceof DecompressionException ? t : t.getCause();
         boolean tooBig = inflate instanceof DecompressionException && String.valueOf(inflate.getMessage()).contains("maximum size");
         metrics.clientError();
