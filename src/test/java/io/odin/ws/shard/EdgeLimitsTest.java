@@ -293,8 +293,8 @@ class EdgeLimitsTest {
         }
         assertTrue(f == null || f.opcode == 0x9, "only pings, no close: opcode " + (f == null ? -1 : f.opcode));
       }
-      // 4.5 s at one ping a second: 4 or 5 (the tick wheel started when the node did); on every tick it was 45
-      assertTrue(pings >= 3 && pings <= 6, pings + " pings in 4.5 s at ws.pingIntervalMs=1000");
+      // 4.5 s at one ping a second: 4 or 5 (fewer if a loaded machine delays the ticks); on every tick it was 45
+      assertTrue(pings >= 2 && pings <= 6, pings + " pings in 4.5 s at ws.pingIntervalMs=1000");
       assertEquals(0, metrics(node).disconnectsCount(DisconnectReason.FLOOD), "answers to pings are not counted");
     }
   }
