@@ -17,6 +17,8 @@ import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.dispatch.DispatchVerticle;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
+import io.odin.ws.history.HistorySettings;
+import io.odin.ws.history.MemoryHistory;
 import io.odin.ws.ingest.KafkaPoolVerticle;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
@@ -101,6 +103,11 @@ public final class BootstrapVerticle extends VerticleBase {
       log.warn("clustered without redis.url: every targeted message goes to every shard of the cluster");
     }
     registerCodecs(vertx.eventBus());
+    if (registry.history() instanceof MemoryHistory memory) {
+      // streams of tokens nobody holds any more go history.ttlMs after their last message
+      HistorySettings history = new HistorySettings(config);
+      vertx.setPeriodic(Math.max(1_000, history.ttlMillis / 10), id -> memory.sweep());
+    }
     int shards = ShardSettings.shardCount(config);
     int dispatchers = node.dispatcherCount();
     AtomicInteger nextDispatcher = new AtomicInteger();

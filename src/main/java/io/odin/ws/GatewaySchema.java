@@ -9,6 +9,7 @@ import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigSchema;
 import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.history.HistorySettings;
 import io.odin.ws.ingest.KafkaSettings;
 import io.odin.ws.logging.LogSettings;
 import io.odin.ws.node.NodeContext;
@@ -33,6 +34,7 @@ public final class GatewaySchema {
     DispatchSettings.KEYS,
     ApiSettings.KEYS,
     RegistrySettings.KEYS,
+    HistorySettings.KEYS,
     KafkaSettings.KEYS,
     ClusterSettings.KEYS,
     LogSettings.KEYS,

@@ -61,6 +61,8 @@ public final class ClusterVerticle extends VerticleBase {
   private long timer = -1;
   private long registryWatch = -1;
   private boolean registryComplete = true;
+  /** This node's unstored batches as last announced. */
+  private long unstored;
   private boolean stopping;
 
   public ClusterVerticle(NodeContext node) {
@@ -102,11 +104,15 @@ public final class ClusterVerticle extends VerticleBase {
     node.clusterStats(this::clusterStats);
     timer = vertx.setPeriodic(settings.announceIntervalMs, id -> announce(false));
     // other nodes take unknown tokens as offline only while this node's entries are complete: tell them at once
+    // and at once when this node sent messages it could not store: the others then give their streams new epochs
     registryComplete = node.registry().complete();
+    unstored = node.registry().unstored();
     registryWatch = vertx.setPeriodic(REGISTRY_WATCH_MS, id -> {
       boolean complete = node.registry().complete();
-      if (complete != registryComplete) {
+      long unstoredNow = node.registry().unstored();
+      if (complete != registryComplete || unstoredNow != unstored) {
         registryComplete = complete;
+        unstored = unstoredNow;
         announce(false);
       }
     });
@@ -164,6 +170,7 @@ public final class ClusterVerticle extends VerticleBase {
       .put("member", localMember())
       .put("hello", hello)
       .put("registryComplete", node.registry().complete())
+      .put("unstored", node.registry().unstored())
       .put("shards", new JsonArray(new ArrayList<>(shards))));
   }
 
@@ -192,6 +199,7 @@ public final class ClusterVerticle extends VerticleBase {
     }
     node.directory().putNode(from, shards);
     node.directory().registryComplete(from, a.getBoolean("registryComplete", true));
+    node.directory().unstored(from, a.getLong("unstored", 0L));
     if (isNew) {
       log.info("node {} (member {}) announced {} shards", from, member, shards.size());
     }

@@ -17,7 +17,8 @@ import java.util.Map;
  * written once, not 8 times), then for each shard its address and the indexes of its envelopes.
  * <pre>
  * int envelopeCount, then per envelope: byte flags (1 broadcast, 2 targeted path, 4 broadcast path), long publishedAt, str type, str channel,
- *                                       int tokenCount, str tokens..., int frameLength, bytes frame
+ *                                       int tokenCount, str tokens..., int frameLength, bytes frame,
+ *                                       int storedCount (-1: not stored), long stored... (epoch, seq pairs), str storedOrder
  * int shardCount, then per shard: str address, int count, int index...
  * </pre>
  */
@@ -54,6 +55,14 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
       }
       buffer.appendInt(e.frame().length);
       buffer.appendBytes(e.frame());
+      long[] stored = e.stored();
+      buffer.appendInt(stored == null ? -1 : stored.length);
+      if (stored != null) {
+        for (long v : stored) {
+          buffer.appendLong(v);
+        }
+        appendString(buffer, e.storedOrder());
+      }
     }
     buffer.appendInt(batch.byShard().size());
     for (Map.Entry<String, List<Envelope>> shard : batch.byShard().entrySet()) {
@@ -82,6 +91,14 @@ public final class NodeBatchCodec implements MessageCodec<NodeBatch, NodeBatch> 
       }
       byte[] frame = r.readBytes(r.readInt());
       envelopes[i] = new Envelope(type, tokens, channel, frame, broadcast, publishedAt);
+      int storedCount = r.readInt();
+      if (storedCount >= 0) {
+        long[] stored = new long[storedCount];
+        for (int s = 0; s < storedCount; s++) {
+          stored[s] = r.readLong();
+        }
+        envelopes[i].stored(stored, r.readString());
+      }
       envelopes[i].routedOn((flags & TARGETED_PATH) != 0 ? DispatchPath.TARGETED
         : (flags & BROADCAST_PATH) != 0 ? DispatchPath.BROADCAST : null);
     }

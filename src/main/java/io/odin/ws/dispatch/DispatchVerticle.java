@@ -40,6 +40,7 @@ public final class DispatchVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final RateLimitedLog unreachableLog = new RateLimitedLog(log, 10_000);
+  private final RateLimitedLog unstoredLog = new RateLimitedLog(log, 10_000);
   private MessageConsumer<DispatchBatch> consumer;
   private DeliveryOptions relayOptions;
 
@@ -72,18 +73,38 @@ public final class DispatchVerticle extends VerticleBase {
     Pending p = new Pending(message, envelopes, node.dispatchControl().current());
     pending.add(p);
     Set<String> tokens = RoutingPlanner.tokensToLookUp(envelopes, p.setting);
-    if (tokens.isEmpty()) {
+    // every message is stored before any shard is handed it, in the lookup's round trip (docs/protocol.md)
+    List<Envelope> toStore = node.registry().history().enabled() ? envelopes : null;
+    if (tokens.isEmpty() && toStore == null) {
       p.complete(null, false);
     } else {
-      node.registry().lookup(tokens).onComplete(ar -> {
+      node.registry().lookup(tokens, toStore).onComplete(ar -> {
         metrics.ingestStage(GatewayMetrics.IngestStage.LOOKUP, System.nanoTime() - receivedAt);
         if (ar.failed()) {
           log.debug("registry lookup failed, falling back to all shards: {}", ar.cause().toString());
+        }
+        if (toStore != null) {
+          countUnstored(toStore);
         }
         p.complete(ar.succeeded() ? ar.result() : null, ar.failed());
       });
     }
     drain();
+  }
+
+  /** Messages that go out without a place in the history: a client that misses them cannot recover. */
+  private void countUnstored(List<Envelope> envelopes) {
+    int unstored = 0;
+    for (Envelope e : envelopes) {
+      if (e.stored() == null) {
+        unstored++;
+      }
+    }
+    if (unstored > 0) {
+      metrics.history().unstored(unstored);
+      unstoredLog.warn("unstored", "{} messages dispatched without being stored in the history (Redis down or slow):"
+        + " clients that miss them get recovered:false", unstored);
+    }
   }
 
   /** Hands over every batch at the head of the queue whose lookup is done. */

@@ -119,6 +119,7 @@ public final class GatewayMetrics {
   private final Counter tokenRefreshes;
   private final Counter apiUnauthorized;
   private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
+  private final HistoryMetrics history;
   private final ConcurrentMap<String, Counter> jwksFetchErrors = new ConcurrentHashMap<>();
 
   /** The {@code reason} labels of {@code odin_auth_jwks_fetch_errors_total} (auth.JwksRefresher). */
@@ -170,7 +171,7 @@ public final class GatewayMetrics {
       .minimumExpectedValue(Duration.ofNanos(100_000))
       .maximumExpectedValue(Duration.ofSeconds(10))
       .register(registry);
-    for (String op : new String[] {"lookup", "write", "probe"}) {
+    for (String op : new String[] {"lookup", "write", "probe", "history"}) {
       redisErrors.put(op, Counter.builder("odin.redis.errors").tag("op", op)
         .description("Redis registry calls that failed or timed out (lookups then fall back to every shard)").register(registry));
     }
@@ -241,6 +242,12 @@ public final class GatewayMetrics {
     }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
+    history = new HistoryMetrics(registry);
+  }
+
+  /** The history's and recovery's meters. */
+  public HistoryMetrics history() {
+    return history;
   }
 
   /** {@code odin_dispatch_targeted_percent}, {@code odin_dispatch_mode{mode}} and the setting's version, read at each scrape. */

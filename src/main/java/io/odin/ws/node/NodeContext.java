@@ -79,6 +79,7 @@ public final class NodeContext {
       () -> dispatchControl.current().version());
     this.registry = registryFactory.apply(this);
     dependencies.put("registry", () -> new JsonObject().put("kind", registry.kind()).put("status", "up"));
+    dependencies.put("history", () -> registry.history().health());
   }
 
   /** What an empty {@code node.id} becomes. */

@@ -18,6 +18,9 @@ public final class Envelope {
   private final long publishedAtMillis;
   /** Set by the dispatcher before hand-over (the event-bus send publishes it to the shards); null for broadcasts. */
   private DispatchPath path;
+  /** Where the message was stored (see {@link #stored()}); set before hand-over, null when it was not stored. */
+  private long[] stored;
+  private String storedOrder;
 
   public Envelope(String type, String[] tokens, String channel, byte[] frame, boolean broadcast, long publishedAtMillis) {
     this.type = type;
@@ -59,6 +62,29 @@ public final class Envelope {
   /** Called by the dispatcher (or a relay decoding it) once, before the message is handed to shards. */
   public void routedOn(DispatchPath path) {
     this.path = path;
+  }
+
+  /**
+   * Where the history stored the message, as epoch and sequence number pairs: one pair for a broadcast (the
+   * broadcast stream), else one per token in {@link #tokens()} order (each token's stream). Null when the message was
+   * not stored (history off or unavailable): a client that receives it can no longer recover from its cursor.
+   */
+  public long[] stored() {
+    return stored;
+  }
+
+  /**
+   * The message's place in the store's dispatch order (a fixed-width string that sorts across streams): a replay
+   * interleaves a token's stream and the broadcast stream by it. Null when not stored.
+   */
+  public String storedOrder() {
+    return storedOrder;
+  }
+
+  /** Called by the registry that stored the message (or by a relay decoding it), before hand-over. */
+  public void stored(long[] positions, String order) {
+    this.stored = positions;
+    this.storedOrder = order;
   }
 
   /** When the message entered the system (Kafka record timestamp or publish time), for delivery latency. */

@@ -1,15 +1,20 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.history.HistoryStore;
+import io.odin.ws.history.Registered;
+import io.odin.ws.protocol.Envelope;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
  * Where connections live: for each client token, the addresses of the shards that hold at least one of its
  * connections. Shards report the first connection and the last disconnection of each token; dispatchers
- * resolve a whole batch of tokens at once.
+ * resolve a whole batch of tokens at once. The registry also stores each batch's messages in the node's
+ * {@link #history() history}, in the same round trip as the lookup, before any shard can be handed them.
  */
 public interface ConnectionRegistry {
 
@@ -17,9 +22,11 @@ public interface ConnectionRegistry {
    * The shard at {@code shardAddress} now holds a connection of {@code token} (its first one there). The future
    * completes once every lookup, on any node, sees the entry (at once in memory; after the coalesced write reached
    * Redis), or when the registry gives up on it (Redis down: lookups fall back then). It never fails. Shards finish
-   * the WebSocket handshake only then, so a connected client is never missed by a lookup.
+   * the WebSocket handshake only then, so a connected client is never missed by a lookup. It answers where the
+   * token's stream and the broadcast stream stood at that point ({@link Registered#UNKNOWN} without history, or when
+   * the registry gave up): every message stored after it is routed to this shard.
    */
-  Future<Void> register(String token, String shardAddress);
+  Future<Registered> register(String token, String shardAddress);
 
   /** The shard at {@code shardAddress} no longer holds any connection of {@code token}. */
   void unregister(String token, String shardAddress);
@@ -39,7 +46,30 @@ public interface ConnectionRegistry {
    * Resolves all {@code tokens} in one round trip. Fails when the registry cannot answer (dispatch falls back).
    * The future completes on the caller's event loop: dispatchers touch their own state in the callback.
    */
-  Future<RegistryLookup> lookup(Collection<String> tokens);
+  default Future<RegistryLookup> lookup(Collection<String> tokens) {
+    return lookup(tokens, null);
+  }
+
+  /**
+   * Stores {@code toStore} in the history (unless null), then resolves {@code tokens}, in one round trip: every
+   * stored envelope gets its {@link Envelope#stored() positions} before the future completes, whether the lookup
+   * succeeds or fails; an envelope the history could not store keeps none. Fails when the registry cannot answer.
+   */
+  Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore);
+
+  /**
+   * Batches this node dispatched without storing them (Redis down or slow): the cluster announces it, and every
+   * node's next stored batch then gives every stream a new epoch (a client that missed such a message must not be
+   * told it recovered).
+   */
+  default long unstored() {
+    return 0;
+  }
+
+  /** Where this node reads stored messages back; {@link HistoryStore#none} when it keeps none. */
+  default HistoryStore history() {
+    return HistoryStore.none("history.enabled is false");
+  }
 
   /**
    * True while every entry of this node's shards is in the registry (Redis: breaker closed, every local shard in

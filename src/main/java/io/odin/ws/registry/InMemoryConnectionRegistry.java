@@ -1,5 +1,9 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.history.HistoryStore;
+import io.odin.ws.history.MemoryHistory;
+import io.odin.ws.history.Registered;
+import io.odin.ws.protocol.Envelope;
 import io.vertx.core.Future;
 
 import java.util.ArrayList;
@@ -16,44 +20,66 @@ import java.util.concurrent.ConcurrentHashMap;
  * cluster: correct, but not targeted; a cluster wants the Redis registry. Shards call it from their own event
  * loops, dispatchers from theirs, so it is a concurrent map. A token's value is its one shard's address (the usual
  * case: no set per connection) or an immutable list of several, replaced on every change.
+ * <p>Alone, it keeps the node's {@link MemoryHistory}: a batch is stored before its lookup, and a registration reads
+ * the streams' positions after it is visible, so every message stored after that position is routed to the shard.
  */
 public final class InMemoryConnectionRegistry implements ConnectionRegistry {
 
   /** Token to shard address (a String) or to addresses (an immutable List of two or more). */
   private final ConcurrentHashMap<String, Object> shardsByToken = new ConcurrentHashMap<>();
   private final boolean authoritative;
+  /** Null without history. */
+  private final MemoryHistory history;
 
   public InMemoryConnectionRegistry(boolean authoritative) {
+    this(authoritative, null);
+  }
+
+  public InMemoryConnectionRegistry(boolean authoritative, MemoryHistory history) {
     this.authoritative = authoritative;
+    this.history = history;
   }
 
   @Override
-  public Future<Void> register(String token, String shardAddress) {
+  public Future<Registered> register(String token, String shardAddress) {
+    boolean[] added = new boolean[1];
     shardsByToken.compute(token, (t, shards) -> {
-      if (shards == null || shards.equals(shardAddress)) {
+      if (shards == null) {
+        added[0] = true;
         return shardAddress;
       }
       List<String> all = shardsOf(shards);
       if (all.contains(shardAddress)) {
         return shards;
       }
+      added[0] = true;
       List<String> more = new ArrayList<>(all);
       more.add(shardAddress);
       return List.copyOf(more);
     });
-    return Future.succeededFuture();
+    if (history == null) {
+      return Future.succeededFuture(Registered.UNKNOWN);
+    }
+    // read after the entry is visible: every message stored after these positions is routed to the shard
+    return Future.succeededFuture(added[0] ? history.register(token) : history.positions(token));
   }
 
   @Override
   public void unregister(String token, String shardAddress) {
+    boolean[] removed = new boolean[1];
     shardsByToken.computeIfPresent(token, (t, shards) -> {
       if (shards instanceof String) {
-        return shards.equals(shardAddress) ? null : shards;
+        removed[0] = shards.equals(shardAddress);
+        return removed[0] ? null : shards;
       }
       List<String> fewer = new ArrayList<>(shardsOf(shards));
-      fewer.remove(shardAddress);
+      removed[0] = fewer.remove(shardAddress);
       return fewer.isEmpty() ? null : fewer.size() == 1 ? fewer.get(0) : List.copyOf(fewer);
     });
+    if (removed[0] && history != null) {
+      // the stream is kept history.ttlMs from now, for the client to come back
+      history.unregister(token);
+    }
   }
 
   @Override
@@ -64,7 +90,10 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   }
 
   @Override
-  public Future<RegistryLookup> lookup(Collection<String> tokens) {
+  public Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore) {
+    if (history != null && toStore != null) {
+      history.append(toStore);
+    }
     if (!authoritative) {
       return Future.succeededFuture(new RegistryLookup(Map.of(), false));
     }
@@ -86,6 +115,12 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   /** Number of tokens with at least one connection. */
   public int size() {
     return shardsByToken.size();
+  }
+
+  @Override
+  public HistoryStore history() {
+    return history != null ? history : HistoryStore.none(authoritative ? "history.enabled is false"
+      : "a cluster without Redis keeps no history (each node's memory would disagree): set redis.url");
   }
 
   @Override

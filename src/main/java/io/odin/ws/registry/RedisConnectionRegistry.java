@@ -1,6 +1,12 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.history.HistorySettings;
+import io.odin.ws.history.HistoryStore;
+import io.odin.ws.history.Registered;
+import io.odin.ws.history.StreamPage;
+import io.odin.ws.history.StreamRead;
 import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.protocol.Envelope;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -19,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -45,6 +52,10 @@ import java.util.function.Supplier;
  *       fails, so dispatch falls back, when Redis errs or is slower than {@code redis.timeout}, while the breaker is
  *       open, and while a live shard's entries are not complete in Redis (its marker is missing: Redis restarted
  *       empty, or the shard has not finished re-registering).</li>
+ *   <li>With history ({@link HistoryScripts}), the lookup's script first stores the batch's messages (still one
+ *       round trip per batch), a registration answers where the streams stood, and {@link #history()} reads pages
+ *       back on the caller's own connection. A batch that could not be stored raises the history generation with
+ *       the next one that is, so no stream keeps an epoch across messages that went out unstored.</li>
  * </ul>
  * Write-side state is confined to one context ({@code ctx}); shards and dispatchers call in from their own.
  */
@@ -75,12 +86,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
   private final CircuitBreaker breaker;
+  /** Null without history. */
+  private final HistorySettings historySettings;
+  private final HistoryStore history;
 
   // confined to ctx
   private final WriteQueue queue = new WriteQueue();
   private final Set<String> dirty = new HashSet<>();
   private final Set<String> syncRequested = new HashSet<>();
-  private List<Runnable> waiters = new ArrayList<>();
+  private List<Waiter> waiters = new ArrayList<>();
   private boolean flushScheduled;
   private boolean flushing;
   private boolean lastFlushFailed;
@@ -105,8 +119,25 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final AtomicLong flushes = new AtomicLong();
   private final AtomicLong flushFailures = new AtomicLong();
   private final AtomicLong writtenOps = new AtomicLong();
+  /** Batches that went out without being stored; each raises the generation once a later batch is stored. */
+  private final AtomicLong unstoredBatches = new AtomicLong();
+  /** The last count of unstored batches (here and elsewhere) that a stored batch's generation raise covered. */
+  private volatile long generationRaisedThrough;
+  /** The store identity (run id and generation) the last script answered with: the history's epoch in /health. */
+  private volatile String storeIdentity = "";
 
   private record Attached(Context context, Supplier<Collection<String>> tokens) {
+  }
+
+  /** A registration waiting for its flush, answered on its shard's context. */
+  private record Waiter(String shard, String token, Context caller, Promise<Registered> promise) {
+    void settle(Registered registered) {
+      if (caller == null) {
+        promise.tryComplete(registered);
+      } else {
+        caller.runOnContext(v -> promise.tryComplete(registered));
+      }
+    }
   }
 
   /** Why a lookup did not ask Redis; no stack trace, it happens on every batch while Redis is down. */
@@ -123,6 +154,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   public RedisConnectionRegistry(Vertx vertx, Context ctx, RedisOptions options, RegistrySettings settings, String nodeId,
                                  ShardDirectory directory, GatewayMetrics metrics,
                                  BiConsumer<String, Supplier<JsonObject>> health) {
+    this(vertx, ctx, options, settings, null, nodeId, directory, metrics, health);
+  }
+
+  /**
+   * @param history the history's settings, or null to keep none
+   */
+  public RedisConnectionRegistry(Vertx vertx, Context ctx, RedisOptions options, RegistrySettings settings,
+                                 HistorySettings history, String nodeId, ShardDirectory directory, GatewayMetrics metrics,
+                                 BiConsumer<String, Supplier<JsonObject>> health) {
     this.vertx = vertx;
     this.ctx = ctx;
     this.redis = Redis.createClient(vertx, options);
@@ -134,6 +174,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     this.directory = directory;
     this.metrics = metrics;
     this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerProbeMillis, System::currentTimeMillis);
+    this.historySettings = history;
+    this.history = history != null ? new RedisHistory() : HistoryStore.none("history.enabled is false");
     health.accept("redis", this::health);
     ctx.runOnContext(v -> {
       if (!closed) {
@@ -163,20 +205,19 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   @Override
-  public Future<Void> register(String token, String shardAddress) {
-    Context caller = Vertx.currentContext();
-    Promise<Void> promise = Promise.promise();
+  public Future<Registered> register(String token, String shardAddress) {
+    Waiter waiter = new Waiter(shardAddress, token, Vertx.currentContext(), Promise.promise());
     ctx.runOnContext(v -> {
       if (closed || !breaker.allowRequest()) {
         // Redis is down: do not hold the handshake; the shard re-registers everything when Redis is back
-        settle(caller, promise);
+        waiter.settle(Registered.UNKNOWN);
         return;
       }
       queue.add(shardAddress, token);
-      waiters.add(() -> settle(caller, promise));
+      waiters.add(waiter);
       scheduleFlush();
     });
-    return promise.future();
+    return waiter.promise().future();
   }
 
   @Override
@@ -199,14 +240,6 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       queue.cleanup(shardAddress);
       scheduleFlush();
     });
-  }
-
-  private static void settle(Context caller, Promise<Void> promise) {
-    if (caller == null) {
-      promise.tryComplete();
-    } else {
-      caller.runOnContext(v -> promise.tryComplete());
-    }
   }
 
   /** Asks the shard, on its own context, for everything it holds, and queues it as a full sync. */
@@ -268,16 +301,19 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
     WriteQueue.Flush flush = queue.take(CHUNK);
     pendingWrites = 0;
-    List<Runnable> done = waiters;
+    List<Waiter> done = waiters;
     waiters = new ArrayList<>();
     flushing = true;
-    List<Request> requests = RegistryScripts.flush(flush, keys, settings.ttlMillis, nodeId);
+    List<Request> requests = RegistryScripts.flush(flush, keys, settings.ttlMillis,
+      historySettings != null ? historySettings.ttlMillis : 0, nodeId);
     writeBatch(requests).onComplete(ar -> ctx.runOnContext(v -> flushed(flush, done, ar)));
   }
 
-  private void flushed(WriteQueue.Flush flush, List<Runnable> done, AsyncResult<List<Response>> ar) {
+  private void flushed(WriteQueue.Flush flush, List<Waiter> done, AsyncResult<List<Response>> ar) {
     flushing = false;
+    Map<String, Registered> registered = Map.of();
     if (ar.succeeded()) {
+      registered = registeredPositions(flush, ar.result());
       lastFlushFailed = false;
       flushes.incrementAndGet();
       writtenOps.addAndGet(flush.operations());
@@ -307,7 +343,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       }
     }
     updateInSync();
-    done.forEach(Runnable::run);
+    for (Waiter w : done) {
+      w.settle(registered.getOrDefault(w.shard() + " " + w.token(), Registered.UNKNOWN));
+    }
     if (breaker.allowRequest() && !closed) {
       for (String shard : dirty) {
         if (!queue.syncQueued(shard)) {
@@ -319,6 +357,29 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       scheduleFlush();
     }
     checkDrained();
+  }
+
+  /** Where each registered (shard, token) found the streams, from the flush's APPLY answers; keyed "shard token". */
+  private Map<String, Registered> registeredPositions(WriteQueue.Flush flush, List<Response> responses) {
+    if (historySettings == null) {
+      return Map.of();
+    }
+    Map<String, Registered> out = new HashMap<>();
+    List<WriteQueue.Step> steps = flush.steps();
+    for (int i = 0; i < steps.size() && i < responses.size(); i++) {
+      WriteQueue.Step step = steps.get(i);
+      if (step.kind() != WriteQueue.Kind.APPLY) {
+        continue;
+      }
+      List<Registered> positions = HistoryScripts.registered(responses.get(i), step.tokens().size());
+      int p = 0;
+      for (int t = 0; t < step.tokens().size() && p < positions.size(); t++) {
+        if (step.adds().get(t)) {
+          out.put(step.shard() + " " + step.tokens().get(t), positions.get(p++));
+        }
+      }
+    }
+    return out;
   }
 
   /**
@@ -360,48 +421,75 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   // ------------------------------------------------------------------ lookups
 
   @Override
-  public Future<RegistryLookup> lookup(Collection<String> tokens) {
-    if (closed) {
-      return Future.failedFuture(CLOSED);
+  public Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore) {
+    boolean store = historySettings != null && toStore != null && !toStore.isEmpty();
+    if (closed || !breaker.allowRequest()) {
+      if (store) {
+        unstoredBatches.incrementAndGet();
+      }
+      return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
     }
-    if (!breaker.allowRequest()) {
-      return Future.failedFuture(BREAKER_OPEN);
-    }
-    if (!inSync) {
+    // not in sync: the registry's answer would not be trusted, but the batch is still stored
+    boolean resolve = inSync;
+    if (!resolve) {
       lookupsNotInSync.incrementAndGet();
-      return Future.failedFuture(NOT_IN_SYNC);
+      if (!store) {
+        return Future.failedFuture(NOT_IN_SYNC);
+      }
     }
     Context caller = Vertx.currentContext();
     Thread callerThread = Thread.currentThread();
-    List<String> live = directory.all();
-    Request request = RegistryScripts.lookup(keys, live, tokens);
+    List<String> live = resolve ? directory.all() : List.of();
+    Collection<String> asked = resolve ? tokens : List.of();
+    HistoryScripts.Appends appends = store ? HistoryScripts.appends(toStore) : null;
+    // batches that went out unstored, here or on another node (it announces them): the next stored batch raises the
+    // generation, so no stream keeps an epoch across a message a client may have missed and cannot replay
+    long unstored = unstoredBatches.get() + directory.unstoredElsewhere();
+    boolean raise = store && unstored > generationRaisedThrough;
+    Request request = store
+      ? HistoryScripts.dispatch(keys, live, asked, appends, historySettings.size, historySettings.ttlMillis, raise)
+      : RegistryScripts.lookup(keys, live, tokens);
     Promise<RegistryLookup> promise = Promise.promise();
     long start = System.nanoTime();
     long timer = vertx.setTimer(settings.timeoutMillis, id -> {
       if (promise.tryFail(new TimeoutException("Redis lookup took more than " + settings.timeoutMillis + " ms"))) {
-        lookupFailed(promise.future().cause());
+        lookupFailed(promise.future().cause(), store);
       }
     });
-    lookups.incrementAndGet();
+    if (resolve) {
+      lookups.incrementAndGet();
+    }
     Handler<AsyncResult<Response>> answer = ar -> {
       vertx.cancelTimer(timer);
       if (promise.future().isComplete()) {
+        // timed out: the batch went on unstored, its envelopes are no longer this lookup's to touch
         return;
       }
       if (ar.failed()) {
-        lookupFailed(ar.cause());
+        lookupFailed(ar.cause(), store);
         promise.tryFail(ar.cause());
         return;
       }
       RegistryScripts.LookupAnswer parsed;
       try {
-        parsed = RegistryScripts.parseLookup(ar.result(), live, tokens);
+        if (store) {
+          storeIdentity = HistoryScripts.stored(ar.result(), toStore, appends);
+          if (raise && unstored > generationRaisedThrough) {
+            generationRaisedThrough = unstored;
+          }
+          metrics.history().appendSeconds(System.nanoTime() - start);
+        }
+        parsed = resolve ? RegistryScripts.parseLookup(ar.result(), live, tokens) : null;
       } catch (RuntimeException e) {
-        lookupFailed(e);
+        lookupFailed(e, store);
         promise.tryFail(e);
         return;
       }
       breaker.onSuccess();
+      if (!resolve) {
+        promise.tryFail(NOT_IN_SYNC);
+        return;
+      }
       metrics.redisLookup(System.nanoTime() - start);
       if (!parsed.complete()) {
         lookupsNotInSync.incrementAndGet();
@@ -412,7 +500,16 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), true));
       }
     };
-    sendLookup(caller, request)
+    sendScript(caller, callerThread, request, answer);
+    return promise.future();
+  }
+
+  /**
+   * Sends a script call on the caller's loop connection, loading the scripts first when Redis lost them, and hands
+   * the answer to {@code answer} on the caller's context.
+   */
+  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer) {
+    sendOnLoop(caller, request)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
         : Future.failedFuture(t))
@@ -423,7 +520,94 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           caller.runOnContext(v -> answer.handle(ar));
         }
       });
-    return promise.future();
+  }
+
+  @Override
+  public HistoryStore history() {
+    return history;
+  }
+
+  @Override
+  public long unstored() {
+    return unstoredBatches.get();
+  }
+
+  /**
+   * The history in this Redis: pages are read with one READ script call per {@link #read}, on the caller's own
+   * connection (a shard's event loop has one, as a dispatcher's does).
+   */
+  private final class RedisHistory implements HistoryStore {
+    private final AtomicLong reads = new AtomicLong();
+    private final AtomicLong readFailures = new AtomicLong();
+
+    @Override
+    public Future<List<StreamPage>> read(List<StreamRead> streams) {
+      if (closed || !breaker.allowRequest()) {
+        return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
+      }
+      Context caller = Vertx.currentContext();
+      Thread callerThread = Thread.currentThread();
+      Request request = HistoryScripts.read(keys, streams, historySettings.ttlMillis);
+      reads.incrementAndGet();
+      Promise<List<StreamPage>> promise = Promise.promise();
+      long timer = vertx.setTimer(settings.timeoutMillis, id -> {
+        if (promise.tryFail(new TimeoutException("Redis history read took more than " + settings.timeoutMillis + " ms"))) {
+          readFailed(promise.future().cause());
+        }
+      });
+      Handler<AsyncResult<Response>> answer = ar -> {
+        vertx.cancelTimer(timer);
+        if (promise.future().isComplete()) {
+          return;
+        }
+        if (ar.failed()) {
+          readFailed(ar.cause());
+          promise.tryFail(ar.cause());
+          return;
+        }
+        try {
+          storeIdentity = HistoryScripts.identity(ar.result());
+          promise.tryComplete(HistoryScripts.pages(ar.result()));
+          breaker.onSuccess();
+        } catch (RuntimeException e) {
+          readFailed(e);
+          promise.tryFail(e);
+        }
+      };
+      sendScript(caller, callerThread, request, answer);
+      return promise.future();
+    }
+
+    private void readFailed(Throwable t) {
+      readFailures.incrementAndGet();
+      failure("history", t);
+      if (breaker.onFailure()) {
+        ctx.runOnContext(v -> opened());
+      }
+    }
+
+    @Override
+    public boolean enabled() {
+      return true;
+    }
+
+    @Override
+    public String kind() {
+      return "redis";
+    }
+
+    @Override
+    public JsonObject health() {
+      String status = closed ? "closed" : !breaker.allowRequest() ? "down" : "up";
+      return new JsonObject().put("store", "redis").put("status", status)
+        // the store identity: a Redis restart, a failover or messages that went out unstored change it, and with it
+        // every stream's epoch
+        .put("epoch", storeIdentity)
+        .put("size", historySettings.size).put("ttlMs", historySettings.ttlMillis)
+        .put("maxReplay", historySettings.maxReplay)
+        .put("unstoredBatches", unstoredBatches.get())
+        .put("reads", reads.get()).put("readFailures", readFailures.get());
+    }
   }
 
   /** A lookup connection bound to one event loop; used only from that loop's thread. */
@@ -437,7 +621,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  private Future<Response> sendLookup(Context caller, Request request) {
+  /** Sends on the caller's event loop's own connection (pooled when the caller is not on an event loop). */
+  private Future<Response> sendOnLoop(Context caller, Request request) {
     if (caller == null || !caller.isEventLoopContext()) {
       return redis.send(request);
     }
@@ -466,7 +651,10 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  private void lookupFailed(Throwable t) {
+  private void lookupFailed(Throwable t, boolean store) {
+    if (store) {
+      unstoredBatches.incrementAndGet();
+    }
     lookupFailures.incrementAndGet();
     failure("lookup", t);
     if (breaker.onFailure()) {
@@ -507,9 +695,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     pendingWrites = queue.size();
     dirty.addAll(attached.keySet());
     updateInSync();
-    List<Runnable> done = waiters;
+    List<Waiter> done = waiters;
     waiters = new ArrayList<>();
-    done.forEach(Runnable::run);
+    done.forEach(w -> w.settle(Registered.UNKNOWN));
     if (probeTimer < 0 && !closed) {
       probeTimer = vertx.setPeriodic(Math.max(10, settings.breakerProbeMillis / 4), id -> probe());
     }

@@ -9,6 +9,12 @@ package io.odin.ws.registry;
  *   <li>{@code odin:s:<shard>:sync}: the same set while a heartbeat rebuilds it;</li>
  *   <li>{@code odin:s:<shard>:live}: the shard's marker: present while its entries are complete in Redis (written by
  *       each heartbeat, with the TTL). Lookups trust Redis only while every live shard's marker exists.</li>
+ *   <li>{@code odin:h:{<stream>}}: a stream's history (a Redis stream, entry ids {@code <seq>-0}, fields {@code o}
+ *       dispatch order and {@code f} frame), {@code odin:h:{<stream>}:m} its position (hash: {@code e} epoch,
+ *       {@code s} last sequence number, {@code i} the store identity it belongs to); {@code <stream>} is
+ *       {@code t:<token>} or {@code b} (broadcasts), in braces so a stream and its position share a cluster slot;</li>
+ *   <li>{@code odin:h:gen}: the history generation, raised when messages were dispatched without being stored, so
+ *       that every stream takes a new epoch.</li>
  * </ul>
  */
 public final class RegistryKeys {
@@ -40,5 +46,20 @@ public final class RegistryKeys {
 
   public String marker(String shard) {
     return prefix + "s:" + shard + ":live";
+  }
+
+  /** The history of stream {@code stream} (a Redis stream). */
+  public String history(String stream) {
+    return prefix + "h:{" + stream + "}";
+  }
+
+  /** The position of stream {@code stream} (a hash: epoch, last sequence number, store identity). */
+  public String historyPosition(String stream) {
+    return prefix + "h:{" + stream + "}:m";
+  }
+
+  /** The history generation (see the class comment). */
+  public String historyGeneration() {
+    return prefix + "h:gen";
   }
 }

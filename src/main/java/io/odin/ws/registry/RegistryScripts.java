@@ -1,5 +1,6 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.history.Streams;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -19,32 +20,62 @@ import java.util.Map;
  * call, so a flush or a lookup is one pipelined round trip whatever the number of tokens, and a lookup shows up
  * in {@code INFO commandstats} as exactly one {@code evalsha_ro} call. Deadlines come from the Redis clock
  * ({@code TIME}), so the nodes' clocks do not matter. Requires Redis 7 ({@code EVALSHA_RO}). Scripts touch keys
- * they derive from tokens, so they run on a standalone or Sentinel-managed Redis, not on Redis Cluster.
+ * they derive from tokens, so they run on a standalone or Sentinel-managed Redis, not on Redis Cluster. The
+ * history's scripts ({@link HistoryScripts}) share this Redis and these calls.
  */
 final class RegistryScripts {
 
   /**
-   * Writes entries of one shard. KEYS[1] = the token index to update, KEYS[2..] = token keys;
-   * ARGV[1] = shard address, ARGV[2] = TTL ms, ARGV[3..] = one op per token key: "+token" or "-token".
+   * Writes entries of one shard, with the history's part (docs/registry.md, "History"). KEYS[1] = the token index to
+   * update, KEYS[2..n+1] = token keys; with history also the history generation, the broadcast stream's history and
+   * position, then (history, position) per token. ARGV[1] = shard address, ARGV[2] = TTL ms, ARGV[3] =
+   * history.ttlMs (0: no history), ARGV[4] = epoch seed, ARGV[5..] = one op per token: "+token" or "-token".
+   * With history, a held token's stream is kept alive ({@code history.ttlMs} from now: heartbeats pass here) and its
+   * position answered; a released one lives {@code history.ttlMs} from its release. Returns
+   * {n, {epoch, seq per "+" op}, {broadcast epoch, seq}}: where the streams stood once the entries were visible.
    */
-  static final String APPLY = """
+  static final String APPLY = HistoryScripts.FUNCTIONS + """
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local shard, ttl, index = ARGV[1], tonumber(ARGV[2]), KEYS[1]
-    for i = 2, #KEYS do
-      local op, key = ARGV[i + 1], KEYS[i]
+    local httl, seed = tonumber(ARGV[3]), tonumber(ARGV[4])
+    local n = #ARGV - 4
+    local ident
+    if httl > 0 then ident = identity(KEYS[n + 2]) end
+    local positions = {}
+    for i = 1, n do
+      local op, key = ARGV[i + 4], KEYS[i + 1]
+      local hs, hm = KEYS[n + 3 + i * 2], KEYS[n + 4 + i * 2]
       if string.byte(op, 1) == 43 then
         redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
         redis.call('ZADD', key, now + ttl, shard)
         if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
         redis.call('SADD', index, string.sub(op, 2))
+        if httl > 0 then
+          local e, s = ensure(hs, hm, ident, seed + i, httl)
+          redis.call('PEXPIRE', hs, httl)
+          redis.call('PEXPIRE', hm, httl)
+          positions[#positions + 1] = e
+          positions[#positions + 1] = s
+        end
       else
         redis.call('ZREM', key, shard)
         redis.call('SREM', index, string.sub(op, 2))
+        if httl > 0 then
+          redis.call('PEXPIRE', hs, httl)
+          redis.call('PEXPIRE', hm, httl)
+        end
       end
     end
     if redis.call('PTTL', index) ~= -2 then redis.call('PEXPIRE', index, ttl) end
-    return #KEYS - 1
+    local b = {}
+    if httl > 0 then
+      local e, s = ensure(KEYS[n + 3], KEYS[n + 4], ident, seed, httl)
+      redis.call('PEXPIRE', KEYS[n + 3], httl)
+      redis.call('PEXPIRE', KEYS[n + 4], httl)
+      b = {e, s}
+    end
+    return {n, positions, b}
     """;
 
   /**
@@ -108,10 +139,12 @@ final class RegistryScripts {
   private RegistryScripts() {
   }
 
-  /** SCRIPT LOAD of every script, sent when Redis answers NOSCRIPT (first use, or after a restart). */
+  /** SCRIPT LOAD of every script, the history's too, sent when Redis answers NOSCRIPT (first use, or after a restart). */
   static List<Request> load() {
     List<Request> out = new ArrayList<>();
-    for (String script : List.of(APPLY, SYNC_END, CLEANUP, LOOKUP)) {
+    List<String> scripts = new ArrayList<>(List.of(APPLY, SYNC_END, CLEANUP, LOOKUP));
+    scripts.addAll(HistoryScripts.scripts());
+    for (String script : scripts) {
       out.add(Request.cmd(Command.SCRIPT).arg("LOAD").arg(script));
     }
     return out;
@@ -121,8 +154,13 @@ final class RegistryScripts {
     return t != null && t.getMessage() != null && t.getMessage().contains("NOSCRIPT");
   }
 
-  /** The requests of one flush, in order: one per step. */
-  static List<Request> flush(WriteQueue.Flush flush, RegistryKeys keys, long ttlMillis, String markerValue) {
+  /**
+   * The requests of one flush, in order: one per step.
+   *
+   * @param historyTtlMillis history.ttlMs, or 0 without history
+   */
+  static List<Request> flush(WriteQueue.Flush flush, RegistryKeys keys, long ttlMillis, long historyTtlMillis,
+                             String markerValue) {
     List<Request> out = new ArrayList<>(flush.steps().size());
     for (WriteQueue.Step step : flush.steps()) {
       String shard = step.shard();
@@ -137,12 +175,22 @@ final class RegistryScripts {
           break;
         case APPLY: {
           List<String> tokens = step.tokens();
-          Request r = Request.cmd(Command.EVALSHA).arg(APPLY_SHA).arg(1 + tokens.size())
+          boolean history = historyTtlMillis > 0;
+          Request r = Request.cmd(Command.EVALSHA).arg(APPLY_SHA)
+            .arg(1 + tokens.size() + (history ? 3 + tokens.size() * 2 : 0))
             .arg(step.toSyncIndex() ? keys.syncIndex(shard) : keys.index(shard));
           for (String token : tokens) {
             r.arg(keys.token(token));
           }
-          r.arg(shard).arg(ttlMillis);
+          if (history) {
+            r.arg(keys.historyGeneration())
+              .arg(keys.history(Streams.BROADCAST)).arg(keys.historyPosition(Streams.BROADCAST));
+            for (String token : tokens) {
+              String stream = Streams.token(token);
+              r.arg(keys.history(stream)).arg(keys.historyPosition(stream));
+            }
+          }
+          r.arg(shard).arg(ttlMillis).arg(historyTtlMillis).arg(HistoryScripts.epochSeed());
           for (int i = 0; i < tokens.size(); i++) {
             r.arg((step.adds().get(i) ? "+" : "-") + tokens.get(i));
           }
@@ -204,7 +252,7 @@ final class RegistryScripts {
     return new LookupAnswer(true, found, List.of());
   }
 
-  private static String sha1(String script) {
+  static String sha1(String script) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {

@@ -3,6 +3,8 @@ package io.odin.ws.registry;
 import io.odin.ws.config.ConfigException;
 import io.odin.ws.config.ConfigKey;
 import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.history.HistorySettings;
+import io.odin.ws.history.MemoryHistory;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -131,18 +133,22 @@ public final class RegistrySettings {
   }
 
   /**
-   * The registry of node {@code nodeId}: Redis when configured, else in memory.
+   * The registry of node {@code nodeId}, with the node's history: Redis when configured, else in memory (history in
+   * this node's memory, or none in a cluster: each node's would disagree).
    *
    * @param health where the Redis registry reports its state for /health
    */
   public static ConnectionRegistry create(Vertx vertx, GatewayConfig config, String nodeId, ShardDirectory directory,
                                           GatewayMetrics metrics, BiConsumer<String, Supplier<JsonObject>> health) {
+    HistorySettings history = new HistorySettings(config);
     if (!redisEnabled(config)) {
       // alone it sees every connection; in a cluster only this node's (see InMemoryConnectionRegistry)
-      return new InMemoryConnectionRegistry(!vertx.isClustered());
+      boolean alone = !vertx.isClustered();
+      return new InMemoryConnectionRegistry(alone,
+        alone && history.enabled ? new MemoryHistory(history, System::currentTimeMillis) : null);
     }
     return new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), redisOptions(config),
-      new RegistrySettings(config), nodeId, directory, metrics, health);
+      new RegistrySettings(config), history.enabled ? history : null, nodeId, directory, metrics, health);
   }
 
   /** The endpoint for logs and /health, without credentials. */

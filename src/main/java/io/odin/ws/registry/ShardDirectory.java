@@ -26,6 +26,10 @@ public final class ShardDirectory {
   private volatile Snapshot snapshot = new Snapshot(Map.of());
   /** Other nodes that announced their registry entries incomplete (Redis unreachable from there, or re-syncing). */
   private final Set<String> incompleteRegistries = ConcurrentHashMap.newKeySet();
+  /** Unstored batches each other node announced ({@link ConnectionRegistry#unstored()}). */
+  private final Map<String, Long> unstoredByNode = new ConcurrentHashMap<>();
+  /** How often another node announced more unstored batches than before. */
+  private final java.util.concurrent.atomic.AtomicLong unstoredElsewhere = new java.util.concurrent.atomic.AtomicLong();
 
   public ShardDirectory(String localNode) {
     this.localNode = localNode;
@@ -74,6 +78,19 @@ public final class ShardDirectory {
     }
   }
 
+  /** What another node announced about its unstored batches; a rise counts once in {@link #unstoredElsewhere()}. */
+  public void unstored(String node, long count) {
+    Long before = unstoredByNode.put(node, count);
+    if (count > (before == null ? 0 : before)) {
+      unstoredElsewhere.incrementAndGet();
+    }
+  }
+
+  /** Rises in other nodes' unstored batches seen so far: each needs a new history generation. */
+  public long unstoredElsewhere() {
+    return unstoredElsewhere.get();
+  }
+
   /**
    * False while some other node says its connections may be missing from the registry: a token a lookup does not
    * find may then be connected there, so it is not taken as offline.
@@ -85,6 +102,8 @@ public final class ShardDirectory {
   /** Forgets every shard of a node that left; returns their addresses. */
   public synchronized List<String> removeNode(String node) {
     incompleteRegistries.remove(node);
+    // a node that comes back under the same id counts its unstored batches from 0 again
+    unstoredByNode.remove(node);
     Map<String, String> next = new HashMap<>(snapshot.nodeByShard);
     List<String> removed = new ArrayList<>();
     next.entrySet().removeIf(e -> {

@@ -34,6 +34,30 @@ final class ClientConnection extends ChannelInboundHandlerAdapter implements Sha
   long expiryTimer = -1;
   private int slot = -1;
 
+  /** Its WebSocket upgrade is done: frames may be written (until then it only collects its messages). */
+  boolean opened;
+  /**
+   * Writing straight to the socket: opened, recovered (or connected without a cursor) and caught up. Until then its
+   * messages wait in {@link #backlog}, behind the replay.
+   */
+  boolean live;
+  /** A reconnect's history reads are in flight: nothing is written until they are answered. */
+  boolean recovering;
+  /** {@code {"type":"resumed",...}}, written first once the connection is open; null when sent or not owed. */
+  byte[] resumed;
+  /** What it missed while away, being written (a reconnect with {@code since=} that recovered). */
+  Replay replay;
+  /** Messages for it that arrived before it was live, in arrival order. */
+  java.util.ArrayDeque<Replay.Item> backlog;
+  /**
+   * Where it stands in its token's stream and in the broadcast stream: the cursor of the next frame it gets (epoch 0:
+   * unknown, it received a message that was not stored).
+   */
+  long tokenEpoch;
+  long tokenSeq;
+  long broadcastEpoch;
+  long broadcastSeq;
+
   ClientConnection(ShardVerticle shard, Channel channel, String token, String address, long nowMillis) {
     this.shard = shard;
     this.channel = channel;
@@ -59,6 +83,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter implements Sha
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     shard.onClosed(this);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (channel.isWritable()) {
+      shard.onWritable(this);
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override

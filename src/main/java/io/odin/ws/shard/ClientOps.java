@@ -56,6 +56,15 @@ final class ClientOps {
     return o.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /**
+   * {@code {"type":"resumed","recovered":BOOL,"replayed":N}}: the first frame after a connect with {@code since=}; with
+   * recovered true the N missed messages follow, then live ones.
+   */
+  static byte[] resumed(boolean recovered, long replayed) {
+    return ("{\"type\":\"resumed\",\"recovered\":" + recovered + ",\"replayed\":" + replayed + "}")
+      .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
   static boolean isError(byte[] frame) {
     return frame.length > 15 && new String(frame, 0, 15, java.nio.charset.StandardCharsets.US_ASCII).equals("{\"type\":\"error\"");
   }

@@ -49,6 +49,16 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.config.ListenFailure;
+import io.odin.ws.history.HistorySettings;
+import io.odin.ws.history.HistoryStore;
+import io.odin.ws.history.Registered;
+import io.odin.ws.history.StreamPage;
+import io.odin.ws.history.StreamPosition;
+import io.odin.ws.history.StreamRead;
+import io.odin.ws.history.Streams;
+import io.odin.ws.metrics.HistoryMetrics;
+import io.odin.ws.metrics.HistoryMetrics.RecoveryResult;
+import io.odin.ws.protocol.Cursor;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DisconnectReason;
 import io.odin.ws.node.NodeContext;
@@ -83,6 +93,11 @@ import java.util.function.BiConsumer;
  * shard's event loop, so the shard reads and writes it on its own thread: a connection needs no queue between
  * threads, and once upgraded its pipeline holds only the WebSocket frame decoder and encoder and its
  * {@link ClientConnection} (docs/benchmarks.md, "Where the memory goes").
+ * <p>Each message frame carries the connection's cursor ({@code id}): where it stands in its token's stream and in
+ * the broadcast stream. Each stream's messages are handed on strictly in order ({@link StreamOrder}); a connection
+ * that reconnects with {@code since=} first gets {@code resumed}, then what it missed ({@link Replay}, read through
+ * {@link HistoryReads}), then what arrived meanwhile, and only then goes live (docs/protocol.md, "Reconnecting
+ * without loss").
  */
 public final class ShardVerticle extends VerticleBase implements NodeContext.ShardStatus, ShardListener.Shard {
 
@@ -110,7 +125,22 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ConnectionRegistry registry;
   private final ShardListener listener;
   private final ShardConnections<ClientConnection> connections = new ShardConnections<>();
-  private final BiConsumer<ClientConnection, ByteBuf> deliver = this::deliver;
+  private final BiConsumer<ClientConnection, StreamMessage> deliver = this::deliver;
+  private final HistorySettings historySettings;
+  private final HistoryStore history;
+  private final HistoryMetrics historyMetrics;
+  /** Each held token's stream order, and the broadcast stream's: see {@link StreamOrder}. */
+  private final Map<String, StreamOrder> tokenOrders = new HashMap<>();
+  private final StreamOrder broadcastOrder = new StreamOrder();
+  private final BroadcastCache broadcastCache;
+  private HistoryReads reads;
+  /** The stream and shared frame tail of the message being delivered (the deliver callback's context). */
+  private String deliveringStream;
+  private ByteBuf deliveringTail;
+  /** Where a connection's cursor is encoded before it is copied into its frame (one event loop: one buffer). */
+  private final byte[] cursorBytes = new byte[Cursor.MAX_LENGTH];
+  /** Connections whose upgrade is not done: in {@code connections} (they collect their messages), not in /health. */
+  private int pendingCount;
   private final BiConsumer<ClientConnection, Object> ping = this::ping;
   /** Tokens with a handshake in progress here, registered before it completes: handshakes per token. */
   private final Map<String, Integer> opening = new HashMap<>();
@@ -137,6 +167,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private int sweepCursor;
   private PingSchedule pingSchedule;
   private long writes;
+  /** When the batch being delivered arrived (delivery latency). */
+  private long deliveryNow;
   /** The dispatch path of the message being delivered (per-path metrics); null for broadcasts. */
   private DispatchPath currentPath;
   private boolean stopping;
@@ -148,6 +180,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.settings = new ShardSettings(node.config());
     this.metrics = node.metrics();
     this.registry = node.registry();
+    this.history = registry.history();
+    this.historySettings = new HistorySettings(node.config());
+    this.historyMetrics = metrics.history();
+    this.broadcastCache = new BroadcastCache(historySettings.size);
     this.clientAuth = clientAuth;
     this.listener = listener;
     this.gate = new HandshakeGate(settings.path, node.connectionLimits(), clientAuth);
@@ -199,6 +235,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     preloadConnectionClasses();
     ctx = (ContextInternal) context;
     eventLoop = ctx.nettyEventLoop();
+    reads = new HistoryReads(history, task -> ctx.runOnContext(v -> task.run()));
     consumer = vertx.eventBus().consumer(address, this::onBatch);
     if (settings.pingIntervalMs > 0) {
       // the sweep is spread over the interval in small slices, so pings never stall the shard's deliveries
@@ -368,45 +405,86 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       return;
     }
     String token = decision.token;
+    String since = ClientAuthenticator.queryParam(query, "since");
     // nothing more is read until the upgrade: the client waits for its 101
     h.upgrading = true;
     ch.config().setAutoRead(false);
     DefaultFullHttpRequest upgrade = new DefaultFullHttpRequest(request.protocolVersion(), request.method(), uri,
       Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE);
     // a token's first connection here is registered before the handshake completes: once the client is
-    // connected, every lookup on every node finds this shard (docs/registry.md)
-    Future<Void> registered = connections.holds(token) ? Future.succeededFuture() : registry.register(token, address);
+    // connected, every lookup on every node finds this shard (docs/registry.md); the registration answers where the
+    // token's and the broadcast stream stood then, the connection's first cursor
+    Future<Registered> registered = connections.holds(token) ? Future.succeededFuture(null) : registry.register(token, address);
     opening.merge(token, 1, Integer::sum);
+    // the token's stream order from now on: what is routed here before the connection joins moves it on (nobody to
+    // hand it to), so the connection starts after it and its replay, if any, covers it
+    tokenOrders.computeIfAbsent(token, t -> new StreamOrder());
     registered.onComplete(ar -> {
       if (ar.succeeded() && ch.isActive() && !stopping) {
+        ClientConnection c = join(ch, token, clientAddress, ar.result(), since);
         try {
-          handshaker.handshake(ch, upgrade).addListener(f -> onUpgraded(h, f.isSuccess(), token, clientAddress, decision.expiresAtMillis));
+          handshaker.handshake(ch, upgrade).addListener(f -> onUpgraded(h, c, f.isSuccess(), token, clientAddress, decision.expiresAtMillis));
           return;
         } catch (RuntimeException e) {
           log.debug("handshake failed on {}: {}", address, e.toString());
+          respond(ch, HttpResponseStatus.BAD_REQUEST, "not a WebSocket handshake\n", false);
+          onUpgraded(h, c, false, token, clientAddress, decision.expiresAtMillis);
+          return;
         }
       }
       if (ar.succeeded() && ch.isActive()) {
-        // shutting down meanwhile, or an upgrade Netty refused
-        respond(ch, stopping ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.BAD_REQUEST,
-          stopping ? "server shutting down\n" : "not a WebSocket handshake\n", false);
+        // shutting down meanwhile
+        respond(ch, HttpResponseStatus.SERVICE_UNAVAILABLE, "server shutting down\n", false);
       } else if (ar.failed()) {
         log.debug("registration of a handshake failed on {}: {}", address, ar.cause().toString());
         ch.close();
       }
-      onUpgraded(h, false, token, clientAddress, decision.expiresAtMillis);
+      onUpgraded(h, null, false, token, clientAddress, decision.expiresAtMillis);
     });
   }
 
+  /**
+   * A handshake whose registration is done: its connection joins the token's connections at once, before the
+   * upgrade completes, so that no message routed here after the registration passes it by (it collects them until it
+   * is open). Its cursor starts where the shard's streams stand (or, for the token's first connection, where the
+   * registration found them); with {@code since=} it recovers from there.
+   */
+  private ClientConnection join(Channel ch, String token, String clientAddress, Registered registered, String since) {
+    ClientConnection c = new ClientConnection(this, ch, token, clientAddress, System.currentTimeMillis());
+    c.backlog = new java.util.ArrayDeque<>(4);
+    StreamOrder tokenOrder = tokenOrders.computeIfAbsent(token, t -> new StreamOrder());
+    if (registered != null) {
+      if (!connections.holds(token)) {
+        // nobody here has the token's messages yet: what the store held at the registration is before this
+        // connection (or in its replay), and every later message is routed here
+        tokenOrder.advanceTo(registered.token());
+      }
+      broadcastOrder.start(registered.broadcast());
+    }
+    StreamPosition t = tokenOrder.last();
+    StreamPosition b = broadcastOrder.last();
+    c.tokenEpoch = t.epoch();
+    c.tokenSeq = t.seq();
+    c.broadcastEpoch = b.epoch();
+    c.broadcastSeq = b.seq();
+    connections.add(token, c);
+    pendingCount++;
+    if (since != null) {
+      recover(c, since, registered != null ? registered.broadcast() : StreamPosition.UNKNOWN);
+    }
+    return c;
+  }
+
   /** The end of an accepted handshake: an open socket, or its capacity slot and registration given back. */
-  private void onUpgraded(Handshake h, boolean upgraded, String token, String clientAddress, long expiresAtMillis) {
+  private void onUpgraded(Handshake h, ClientConnection c, boolean upgraded, String token, String clientAddress,
+                          long expiresAtMillis) {
     ContextInternal prev = ctx.beginDispatch();
     try {
       opening.computeIfPresent(token, (t, n) -> n > 1 ? n - 1 : null);
       Channel ch = h.ch;
-      if (upgraded && ch.isActive() && !stopping) {
+      if (upgraded && c != null && ch.isActive() && !stopping) {
         h.timer.cancel(false);
-        onOpen(h, token, clientAddress, expiresAtMillis);
+        onOpen(h, c, expiresAtMillis);
         return;
       }
       if (upgraded) {
@@ -414,23 +492,40 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         ch.writeAndFlush(new CloseWebSocketFrame(CLOSE_GOING_AWAY, "server shutting down")).addListener(ChannelFutureListener.CLOSE);
       }
       gate.release(clientAddress, token);
-      if (!connections.holds(token) && !opening.containsKey(token) && !stopping) {
-        registry.unregister(token, address);
+      if (c != null) {
+        pendingCount--;
+        c.closing = true;
+        connections.remove(token, c);
+      }
+      if (!connections.holds(token) && !opening.containsKey(token)) {
+        forgetToken(token);
+        if (!stopping) {
+          registry.unregister(token, address);
+        }
       }
     } finally {
       ctx.endDispatch(prev);
     }
   }
 
-  private void onOpen(Handshake h, String token, String clientAddress, long expiresAtMillis) {
+  private void onOpen(Handshake h, ClientConnection c, long expiresAtMillis) {
     Channel ch = h.ch;
-    ClientConnection c = new ClientConnection(this, ch, token, clientAddress, System.currentTimeMillis());
     // the HTTP handler goes, with the request it saw: the socket's pipeline is the frame codec and c
     ch.pipeline().replace(h, "ws", c);
-    connections.add(token, c);
+    c.opened = true;
+    pendingCount--;
     metrics.connected();
     expireAt(c, expiresAtMillis);
     ch.config().setAutoRead(true);
+    advance(c);
+  }
+
+  /** A token's last connection here is gone: its stream order with it. */
+  private void forgetToken(String token) {
+    StreamOrder order = tokenOrders.remove(token);
+    if (order != null && order.timer >= 0) {
+      vertx.cancelTimer(order.timer);
+    }
   }
 
   private void onPlainRequest(Channel ch, HttpRequest request, String path) {
@@ -567,8 +662,11 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         }
       }
       gate.release(c.address, c.token);
-      if (connections.remove(c.token, c) && !stopping && !opening.containsKey(c.token)) {
-        registry.unregister(c.token, address);
+      if (connections.remove(c.token, c) && !opening.containsKey(c.token)) {
+        forgetToken(c.token);
+        if (!stopping) {
+          registry.unregister(c.token, address);
+        }
       }
     } finally {
       ctx.endDispatch(prev);
@@ -678,69 +776,119 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       metrics.ingestStage(GatewayMetrics.IngestStage.SHARD, startNanos - sentAtNanos);
     }
     List<Envelope> envelopes = message.body().envelopes();
-    long now = System.currentTimeMillis();
-    writes = 0;
-    long targetedPathWrites = 0;
-    long broadcastPathWrites = 0;
+    deliveryNow = System.currentTimeMillis();
     try {
       for (int i = 0, n = envelopes.size(); i < n; i++) {
         Envelope e = envelopes.get(i);
-        currentPath = e.path();
-        long writesBefore = writes;
-        int reached;
-        // the message's frame, encoded once for every socket it goes to (per-socket deflate when compressing)
-        ByteBuf wire = settings.compression ? Unpooled.wrappedBuffer(e.frame()) : WireFrames.text(alloc(), e.frame());
-        try {
-          if (e.isBroadcast()) {
-            reached = connections.forEach(wire, deliver);
-          } else {
-            reached = 0;
-            String[] tokens = e.tokens();
-            for (String token : tokens) {
-              reached += connections.forEachOf(token, wire, deliver);
-            }
-          }
-        } finally {
-          wire.release();
-        }
-        if (reached > 0) {
-          metrics.deliveryLatencyMillis(now - e.publishedAtMillis());
-          if (currentPath != null) {
-            metrics.pathLatencyMillis(currentPath, now - e.publishedAtMillis());
-            if (currentPath == DispatchPath.TARGETED) {
-              targetedPathWrites += writes - writesBefore;
-            } else {
-              broadcastPathWrites += writes - writesBefore;
+        if (e.isBroadcast()) {
+          offer(Streams.BROADCAST, null, broadcastOrder, StreamMessage.of(e, 0));
+        } else {
+          String[] tokens = e.tokens();
+          for (int t = 0; t < tokens.length; t++) {
+            StreamOrder order = tokenOrders.get(tokens[t]);
+            if (order != null) {
+              offer(Streams.token(tokens[t]), tokens[t], order, StreamMessage.of(e, t));
             }
           }
         }
       }
     } finally {
-      // one flush per socket per batch, however many of its messages the batch had
-      for (int i = 0, n = toFlush.size(); i < n; i++) {
-        ClientConnection c = toFlush.get(i);
-        c.flushPending = false;
-        c.channel.flush();
+      flushWritten();
+    }
+    metrics.ingestStage(GatewayMetrics.IngestStage.WRITE, System.nanoTime() - startNanos);
+  }
+
+  /** One flush per socket per batch, however many of its messages the batch had. */
+  private void flushWritten() {
+    for (int i = 0, n = toFlush.size(); i < n; i++) {
+      ClientConnection c = toFlush.get(i);
+      c.flushPending = false;
+      c.channel.flush();
+    }
+    toFlush.clear();
+  }
+
+  /** A message of {@code stream} (a token's, whose token is {@code token}, or the broadcasts' with null) arrived. */
+  private void offer(String stream, String token, StreamOrder order, StreamMessage m) {
+    List<StreamMessage> ready = order.offer(m);
+    if (ready == StreamOrder.DUPLICATE) {
+      historyMetrics.duplicate();
+      return;
+    }
+    for (int i = 0, n = ready.size(); i < n; i++) {
+      handOn(stream, token, ready.get(i));
+    }
+    if (order.waiting()) {
+      if (token == null && connections.size() == 0) {
+        // a gap in the broadcasts of a shard nobody is connected to: nothing to wait for, nobody to read it for
+        for (StreamMessage later : order.skip()) {
+          handOn(stream, null, later);
+        }
+      } else {
+        awaitGap(stream, token, order);
       }
-      toFlush.clear();
+    }
+  }
+
+  /** Writes a stream's next message to every connection of the stream (or its backlog), in the stream's order. */
+  private void handOn(String stream, String token, StreamMessage m) {
+    Envelope e = m.envelope;
+    currentPath = e != null ? e.path() : null;
+    long writesBefore = writes;
+    // the message's frame after its id, encoded once for every socket it goes to
+    deliveringTail = settings.compression ? Unpooled.wrappedBuffer(m.frame, 1, m.frame.length - 1)
+      : WireFrames.messageTail(alloc(), m.frame);
+    deliveringStream = stream;
+    int reached;
+    try {
+      reached = token == null ? connections.forEach(m, deliver) : connections.forEachOf(token, m, deliver);
+    } finally {
+      deliveringTail.release();
+      deliveringTail = null;
+    }
+    if (token == null) {
+      broadcastCache.add(m);
+    }
+    long written = writes - writesBefore;
+    metrics.delivered(written);
+    if (e == null) {
+      historyMetrics.replayed(written);
+    } else if (reached > 0) {
+      metrics.deliveryLatencyMillis(deliveryNow - e.publishedAtMillis());
+      if (currentPath != null) {
+        metrics.pathLatencyMillis(currentPath, deliveryNow - e.publishedAtMillis());
+        metrics.pathDelivered(currentPath, written);
+      }
     }
     currentPath = null;
-    metrics.ingestStage(GatewayMetrics.IngestStage.WRITE, System.nanoTime() - startNanos);
-    metrics.delivered(writes);
-    metrics.pathDelivered(DispatchPath.TARGETED, targetedPathWrites);
-    metrics.pathDelivered(DispatchPath.BROADCAST, broadcastPathWrites);
   }
 
   private io.netty.buffer.ByteBufAllocator alloc() {
     return io.netty.buffer.PooledByteBufAllocator.DEFAULT;
   }
 
-  /** Writes one message to one socket, unless the socket is slow: then it is dropped and the socket closed. */
-  private void deliver(ClientConnection c, ByteBuf wire) {
+  /**
+   * Delivers one message of {@link #deliveringStream} to one socket: written when the socket is live, else kept in
+   * its backlog (behind its handshake or its replay). A live socket that is slow loses it and is closed.
+   */
+  private void deliver(ClientConnection c, StreamMessage m) {
     if (c.closing) {
       // the server is closing this socket (slow, silent or misbehaving client, or shutdown): the message is
       // lost to a client the shard gave up on, not to a missing connection
       metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
+      return;
+    }
+    if (!c.live) {
+      if (c.backlog.size() >= historySettings.maxReplay) {
+        // it cannot keep up while it catches up: a slow client (it will recover from its cursor)
+        metrics.dropped(GatewayMetrics.DropReason.SLOW_CLIENT, 1);
+        close(c, CLOSE_TRY_AGAIN_LATER, "slow client: too many messages while catching up", DisconnectReason.SLOW_CLIENT);
+        if (c.recovering || c.replay != null) {
+          historyMetrics.recovery(RecoveryResult.ABORTED);
+        }
+        return;
+      }
+      c.backlog.addLast(new Replay.Item(deliveringStream, m));
       return;
     }
     if (!c.channel.isWritable() && c.flushPending) {
@@ -755,14 +903,348 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }
-    // a retained duplicate of the shared frame: no copy, no encoding per socket
-    Object msg = settings.compression ? new TextWebSocketFrame(wire.retainedDuplicate()) : wire.retainedDuplicate();
-    c.channel.write(msg, c.channel.voidPromise());
+    write(c, deliveringStream, m, deliveringTail);
+  }
+
+  /**
+   * Writes {@code m} of {@code stream} to {@code c} with the cursor it has after it, unless {@code c} already had it
+   * (a replay and the messages that arrived meanwhile overlap). {@code tail}: the message's shared tail
+   * ({@link WireFrames#messageTail}), not released here.
+   *
+   * @return false when it was not written (a duplicate)
+   */
+  private boolean write(ClientConnection c, String stream, StreamMessage m, ByteBuf tail) {
+    boolean broadcast = Streams.BROADCAST.equals(stream);
+    if (!m.stored()) {
+      // a message the store does not have: the cursor can no longer be recovered from (epoch 0)
+      if (broadcast) {
+        c.broadcastEpoch = 0;
+        c.broadcastSeq = 0;
+      } else {
+        c.tokenEpoch = 0;
+        c.tokenSeq = 0;
+      }
+    } else if (!m.late) {
+      long epoch = broadcast ? c.broadcastEpoch : c.tokenEpoch;
+      long seq = broadcast ? c.broadcastSeq : c.tokenSeq;
+      if (epoch == m.epoch && m.seq <= seq) {
+        historyMetrics.duplicate();
+        return false;
+      }
+      if (broadcast) {
+        c.broadcastEpoch = m.epoch;
+        c.broadcastSeq = m.seq;
+      } else {
+        c.tokenEpoch = m.epoch;
+        c.tokenSeq = m.seq;
+      }
+    }
+    int n = Cursor.write(cursorBytes, 0, c.tokenEpoch, c.tokenSeq, c.broadcastEpoch, c.broadcastSeq);
+    ByteBuf head = WireFrames.messageHead(alloc(), cursorBytes, n, m.frame.length, !settings.compression);
+    if (settings.compression) {
+      c.channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(head, tail.retainedDuplicate())), c.channel.voidPromise());
+    } else {
+      c.channel.write(head, c.channel.voidPromise());
+      c.channel.write(tail.retainedDuplicate(), c.channel.voidPromise());
+    }
     if (!c.flushPending) {
       c.flushPending = true;
       toFlush.add(c);
     }
     writes++;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ gaps
+
+  /** A stream has a message waiting for earlier ones: wait {@code history.gapWaitMs} for them, then read them. */
+  private void awaitGap(String stream, String token, StreamOrder order) {
+    if (order.timer >= 0 || order.reading) {
+      return;
+    }
+    order.timer = vertx.setTimer(historySettings.gapWaitMillis, id -> {
+      order.timer = -1;
+      if (!isCurrent(token, order)) {
+        return;
+      }
+      if (!order.waiting()) {
+        historyMetrics.gap(HistoryMetrics.GapResult.ARRIVED);
+        return;
+      }
+      readGap(stream, token, order);
+    });
+  }
+
+  private boolean isCurrent(String token, StreamOrder order) {
+    return token == null ? !stopping : tokenOrders.get(token) == order;
+  }
+
+  private void readGap(String stream, String token, StreamOrder order) {
+    order.reading = true;
+    reads.read(order.gapRead(stream)).onComplete(ar -> {
+      order.reading = false;
+      if (!isCurrent(token, order)) {
+        return;
+      }
+      deliveryNow = System.currentTimeMillis();
+      try {
+        if (ar.failed()) {
+          historyMetrics.readFailed();
+          if (++order.readFailures < 3) {
+            awaitGap(stream, token, order);
+          } else {
+            lostGap(stream, token, order);
+          }
+          return;
+        }
+        order.readFailures = 0;
+        List<StreamMessage> ready = order.filled(ar.result());
+        if (ready == null) {
+          lostGap(stream, token, order);
+          return;
+        }
+        historyMetrics.gap(HistoryMetrics.GapResult.FILLED);
+        for (StreamMessage m : ready) {
+          handOn(stream, token, m);
+        }
+        if (order.waiting()) {
+          readGap(stream, token, order);
+        }
+      } finally {
+        flushWritten();
+      }
+    });
+  }
+
+  /**
+   * The history does not have what a stream's connections are missing: they are closed with 1013 (a reconnect with
+   * their cursor answers recovered:false, so the application knows), and the stream goes on after the hole.
+   */
+  private void lostGap(String stream, String token, StreamOrder order) {
+    historyMetrics.gap(HistoryMetrics.GapResult.LOST);
+    log.warn("shard {}: messages of the {} stream never arrived and the history does not have them: its connections"
+      + " are closed with 1013", address, token == null ? "broadcast" : "a token's");
+    BiConsumer<ClientConnection, Object> closeIt = (c, x) ->
+      close(c, CLOSE_TRY_AGAIN_LATER, "missed messages: reconnect with since= to recover", DisconnectReason.SLOW_CLIENT);
+    if (token == null) {
+      connections.forEach(null, closeIt);
+    } else {
+      connections.forEachOf(token, null, closeIt);
+    }
+    for (StreamMessage m : order.skip()) {
+      handOn(stream, token, m);
+    }
+    if (order.waiting()) {
+      awaitGap(stream, token, order);
+    }
+  }
+
+  // ------------------------------------------------------------------ recovery
+
+  /**
+   * A connection with {@code since=}: reads what it missed on each of its streams (coalesced with the other
+   * reconnects of this turn; broadcasts from {@link BroadcastCache} when it has them), then decides whether it
+   * recovers ({@link #recovered}). Its messages collect in its backlog meanwhile.
+   */
+  private void recover(ClientConnection c, String since, StreamPosition registeredBroadcast) {
+    c.recovering = true;
+    Cursor cursor = Cursor.parse(since);
+    if (cursor == null || !history.enabled()) {
+      decided(c, cursor == null ? RecoveryResult.MALFORMED : RecoveryResult.UNAVAILABLE, 0);
+      return;
+    }
+    // what it gets from the shard from now on (its backlog) starts after these: the replay ends at them. The
+    // broadcasts stored before the registration may still be on their way here: the replay takes them too (their
+    // copies in the backlog are skipped), so that it holds everything dispatched before the token messages it holds
+    StreamPosition joinedToken = new StreamPosition(c.tokenEpoch, c.tokenSeq);
+    StreamPosition joinedBroadcast = new StreamPosition(c.broadcastEpoch, c.broadcastSeq);
+    if (registeredBroadcast.epoch() == joinedBroadcast.epoch() && registeredBroadcast.seq() > joinedBroadcast.seq()) {
+      joinedBroadcast = registeredBroadcast;
+    }
+    StreamPosition replayBroadcastTo = joinedBroadcast;
+    String tokenStream = Streams.token(c.token);
+    Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
+      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE), joinedToken);
+    Future<StreamPage> bcast = readFor(Streams.BROADCAST, broadcastOrder,
+      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE), replayBroadcastTo);
+    Future.all(token, bcast).onComplete(ar -> {
+      if (c.closing || c.slot() < 0) {
+        return;
+      }
+      if (ar.failed()) {
+        historyMetrics.readFailed();
+        decided(c, RecoveryResult.UNAVAILABLE, 0);
+        return;
+      }
+      recovered(c, cursor, upTo(token.result(), cursor.tokenSeq, joinedToken),
+        upTo(bcast.result(), cursor.broadcastSeq, replayBroadcastTo));
+    });
+  }
+
+  /**
+   * A recovery's first page cut at where the connection joined the shard's stream: what came after reaches it in its
+   * backlog, in the order the shard hands messages on, so the replay and the backlog meet without reordering (the
+   * store may already hold later messages, still on their way to the shard).
+   */
+  private static StreamPage upTo(StreamPage page, long after, StreamPosition joined) {
+    if (!page.contiguous() || joined.epoch() != page.epoch() || joined.seq() >= page.top()) {
+      return page;
+    }
+    long top = Math.max(after, joined.seq());
+    return new StreamPage(page.epoch(), top, true,
+      page.messages().stream().filter(m -> m.seq() <= top).toList());
+  }
+
+  /**
+   * A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the shard's
+   * recent broadcasts, else the store. The shard's own answers are used only when they reach {@code atLeast} (where the
+   * replay must end: a registration may have seen broadcasts still on their way here, which the store has).
+   */
+  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read, StreamPosition atLeast) {
+    StreamPosition last = order != null ? order.last() : StreamPosition.UNKNOWN;
+    boolean reaches = !atLeast.known() || (last.epoch() == atLeast.epoch() && last.seq() >= atLeast.seq());
+    if (reaches && last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
+      return Future.succeededFuture(new StreamPage(last.epoch(), last.seq(), true, List.of()));
+    }
+    if (reaches && Streams.BROADCAST.equals(stream)) {
+      StreamPage cached = broadcastCache.read(read, broadcastOrder.last());
+      if (cached != null) {
+        return Future.succeededFuture(cached);
+      }
+    }
+    return reads.read(read);
+  }
+
+  /** The recovery's first pages are in: it recovers when both streams still hold all it missed, and not too much. */
+  private void recovered(ClientConnection c, Cursor cursor, StreamPage token, StreamPage bcast) {
+    RecoveryResult result;
+    long missed = 0;
+    if (!token.contiguous() || !bcast.contiguous()) {
+      result = token.epoch() != cursor.tokenEpoch || bcast.epoch() != cursor.broadcastEpoch
+        ? RecoveryResult.EPOCH_CHANGED : RecoveryResult.TOO_OLD;
+    } else {
+      missed = (token.top() - cursor.tokenSeq) + (bcast.top() - cursor.broadcastSeq);
+      result = missed > historySettings.maxReplay ? RecoveryResult.TOO_MANY : RecoveryResult.RECOVERED;
+    }
+    if (result == RecoveryResult.RECOVERED) {
+      Replay replay = new Replay();
+      replay.add(Streams.token(c.token), cursor.tokenSeq, token);
+      replay.add(Streams.BROADCAST, cursor.broadcastSeq, bcast);
+      c.replay = replay.done() ? null : replay;
+      // the replay starts from the cursor; what the backlog holds up to the streams' tops it repeats, and is skipped
+      c.tokenEpoch = cursor.tokenEpoch;
+      c.tokenSeq = cursor.tokenSeq;
+      c.broadcastEpoch = cursor.broadcastEpoch;
+      c.broadcastSeq = cursor.broadcastSeq;
+    }
+    decided(c, result, missed);
+  }
+
+  /**
+   * The recovery is decided: {@code resumed} is owed first. Not recovered, the connection keeps the cursor it joined
+   * with (where the shard's streams stood), so it misses nothing from its connect on.
+   */
+  private void decided(ClientConnection c, RecoveryResult result, long missed) {
+    historyMetrics.recovery(result);
+    boolean recovered = result == RecoveryResult.RECOVERED;
+    c.resumed = ClientOps.resumed(recovered, recovered ? missed : 0);
+    c.recovering = false;
+    advance(c);
+  }
+
+  /**
+   * Moves a connection that is not live yet as far as it can: once open and decided, {@code resumed}, then the
+   * replay (reading its next pages as they run out), then its backlog, as fast as the socket takes them; then live.
+   */
+  private void advance(ClientConnection c) {
+    if (!c.opened || c.recovering || c.closing || c.live) {
+      return;
+    }
+    if (c.resumed != null) {
+      c.channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(c.resumed)), c.channel.voidPromise());
+      c.resumed = null;
+    }
+    while (c.channel.isWritable()) {
+      if (c.replay != null) {
+        Replay.Item item = c.replay.next();
+        if (item != null) {
+          writeStored(c, item);
+          continue;
+        }
+        if (c.replay.broken()) {
+          abortReplay(c);
+          return;
+        }
+        if (!c.replay.done()) {
+          readReplay(c);
+          break;
+        }
+        c.replay = null;
+      }
+      Replay.Item item = c.backlog.pollFirst();
+      if (item == null) {
+        c.live = true;
+        c.backlog = null;
+        break;
+      }
+      writeStored(c, item);
+    }
+    c.channel.flush();
+  }
+
+  /** Writes a replayed or held-back message to a connection that is catching up. */
+  private void writeStored(ClientConnection c, Replay.Item item) {
+    StreamMessage m = item.message();
+    ByteBuf tail = settings.compression ? Unpooled.wrappedBuffer(m.frame, 1, m.frame.length - 1)
+      : WireFrames.messageTail(alloc(), m.frame);
+    try {
+      if (write(c, item.stream(), m, tail) && m.envelope == null) {
+        historyMetrics.replayed(1);
+      }
+    } finally {
+      tail.release();
+    }
+  }
+
+  /** The replay ran out of a stream's page: its next pages, then on. */
+  private void readReplay(ClientConnection c) {
+    Replay replay = c.replay;
+    for (StreamRead read : replay.reads()) {
+      StreamOrder order = Streams.BROADCAST.equals(read.stream()) ? broadcastOrder : tokenOrders.get(c.token);
+      readFor(read.stream(), order, read, StreamPosition.UNKNOWN).onComplete(ar -> {
+        if (c.closing || c.slot() < 0 || c.replay != replay) {
+          return;
+        }
+        if (ar.failed() || !replay.page(read.stream(), ar.result())) {
+          if (ar.failed()) {
+            historyMetrics.readFailed();
+          }
+          abortReplay(c);
+          return;
+        }
+        advance(c);
+      });
+    }
+  }
+
+  /**
+   * The store lost what the replay promised after {@code resumed} said it would come (or cannot be read now): the
+   * client is closed with 1013 and reconnects from the cursor it reached, learning then whether it can recover.
+   */
+  private void abortReplay(ClientConnection c) {
+    historyMetrics.recovery(RecoveryResult.ABORTED);
+    close(c, CLOSE_TRY_AGAIN_LATER, "replay interrupted: reconnect with since= to recover", DisconnectReason.ERROR);
+    c.channel.flush();
+  }
+
+  /** The socket takes writes again: a connection catching up goes on. */
+  void onWritable(ClientConnection c) {
+    ContextInternal prev = ctx.beginDispatch();
+    try {
+      advance(c);
+    } finally {
+      ctx.endDispatch(prev);
+    }
   }
 
   /** Pings one slice of the connections and closes those silent for longer than the idle timeout. */
@@ -773,6 +1255,10 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   }
 
   private void ping(ClientConnection c, Object unused) {
+    if (!c.opened) {
+      // still upgrading: ws.handshakeTimeoutMs guards it
+      return;
+    }
     long now = System.currentTimeMillis();
     if (c.closing) {
       // a backstop for the close timer: a closing socket never stays past its close timeout
@@ -827,6 +1313,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
   @Override
   public int connections() {
-    return connections.size() - closingCount;
+    return connections.size() - closingCount - pendingCount;
   }
 }

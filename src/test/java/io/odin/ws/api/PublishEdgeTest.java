@@ -101,10 +101,10 @@ class PublishEdgeTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> conns.stream().allMatch(c -> c.frames.size() >= (c == alice ? 4 : 2)));
     assertEquals(List.of("{\"type\":\"system-announcement\",\"data\":{\"secret\":\"alice-only\"}}",
       "{\"type\":\"t\",\"channel\":\"global\",\"data\":{\"secret\":2}}",
-      "{\"type\":\"system-announcement\",\"data\":\"all\"}", "{\"type\":\"marker\",\"data\":null}"), alice.frames);
+      "{\"type\":\"system-announcement\",\"data\":\"all\"}", "{\"type\":\"marker\",\"data\":null}"), alice.bodies());
     for (Conn c : conns.subList(1, 3)) {
       assertEquals(List.of("{\"type\":\"system-announcement\",\"data\":\"all\"}", "{\"type\":\"marker\",\"data\":null}"),
-        c.frames, c.token + " received only the broadcasts");
+        c.bodies(), c.token + " received only the broadcasts");
     }
     conns.forEach(Conn::close);
   }
@@ -151,7 +151,7 @@ class PublishEdgeTest {
     assertEquals(202, api.post("{\"type\":\"marker\",\"broadcast\":true}").status);
     await().atMost(Duration.ofSeconds(10)).until(() -> conns.stream().allMatch(c -> !c.frames.isEmpty()));
     for (Conn c : conns) {
-      assertEquals(List.of("{\"type\":\"marker\",\"data\":null}"), c.frames, c.token + " received only the marker");
+      assertEquals(List.of("{\"type\":\"marker\",\"data\":null}"), c.bodies(), c.token + " received only the marker");
       c.close();
     }
   }

@@ -88,7 +88,7 @@ class RedisConnectionRegistryTest {
     void hold(RedisConnectionRegistry registry, Collection<String> held) {
       Promise<Void> all = Promise.promise();
       context.runOnContext(v -> {
-        List<Future<Void>> fs = new ArrayList<>();
+        List<Future<?>> fs = new ArrayList<>();
         for (String t : held) {
           tokens.add(t);
           fs.add(registry.register(t, address));

@@ -77,7 +77,7 @@ class RedisSentinelTest {
     await().atMost(Duration.ofSeconds(10)).until(registry::available);
     Promise<Void> registered = Promise.promise();
     shardContext.runOnContext(v -> {
-      List<Future<Void>> fs = new ArrayList<>();
+      List<Future<?>> fs = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
         held.add("t" + i);
         fs.add(registry.register("t" + i, shard));

@@ -73,7 +73,7 @@ class KafkaLocalScriptTest {
       Result produced = script(List.of("produce", "--key", "user-42", "{\"type\":\"order-update\",\"data\":{\"id\":42}}"), null, 120);
       assertEquals(0, produced.status, produced.output);
       await().atMost(Duration.ofSeconds(30)).until(() -> keyed.frames.size() == 1);
-      assertEquals("{\"type\":\"order-update\",\"data\":{\"id\":42}}", keyed.frames.get(0));
+      assertEquals("{\"type\":\"order-update\",\"data\":{\"id\":42}}", keyed.bodies().get(0));
 
       // from stdin, one record per line, the token in the envelope; --bootstrap names the broker (here the same one,
       // as for the container stack's Kafka) and needs no broker of the script's own (another KAFKA_LOCAL_DIR has none)
@@ -82,7 +82,7 @@ class KafkaLocalScriptTest {
         Map.of("KAFKA_LOCAL_DIR", Files.createTempDirectory("kafka-local-none").toString()));
       assertEquals(0, piped.status, piped.output);
       await().atMost(Duration.ofSeconds(30)).until(() -> other.frames.size() == 2);
-      assertEquals(List.of("{\"type\":\"a\",\"data\":1}", "{\"type\":\"b\",\"data\":2}"), other.frames);
+      assertEquals(List.of("{\"type\":\"a\",\"data\":1}", "{\"type\":\"b\",\"data\":2}"), other.bodies());
       assertEquals(1, keyed.frames.size(), "nothing for user-42 but its own record");
     }
   }

@@ -1,11 +1,14 @@
 package io.odin.ws.testsupport;
 
+import io.odin.ws.history.Registered;
+import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.InMemoryConnectionRegistry;
 import io.odin.ws.registry.RegistryLookup;
 import io.vertx.core.Future;
 
 import java.util.Collection;
+import java.util.List;
 
 /**
  * A connection registry that keeps registrations but cannot answer lookups, like a registry whose store is down:
@@ -16,7 +19,7 @@ public final class FailingRegistry implements ConnectionRegistry {
   private final InMemoryConnectionRegistry kept = new InMemoryConnectionRegistry(true);
 
   @Override
-  public Future<Void> register(String token, String shardAddress) {
+  public Future<Registered> register(String token, String shardAddress) {
     return kept.register(token, shardAddress);
   }
 
@@ -31,7 +34,7 @@ public final class FailingRegistry implements ConnectionRegistry {
   }
 
   @Override
-  public Future<RegistryLookup> lookup(Collection<String> tokens) {
+  public Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore) {
     return Future.failedFuture(new IllegalStateException("registry unavailable (test)"));
   }
 

@@ -234,6 +234,77 @@ public final class RedisServer implements AutoCloseable {
     return sb.toString();
   }
 
+  /**
+   * {@code MONITOR} on a connection of its own, from now until {@link Monitor#close()}: every command Redis runs,
+   * including those a script calls. Commands sent before this returns are not seen.
+   */
+  public Monitor monitor() {
+    return new Monitor();
+  }
+
+  /** Lines of {@code MONITOR}, e.g. {@code 1700000000.1 [0 127.0.0.1:5000] "EVALSHA" "ab12" "3" "key"}. */
+  public final class Monitor implements AutoCloseable {
+    private final Socket socket = new Socket();
+    private final List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final Thread reader;
+
+    Monitor() {
+      try {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+        OutputStream out = socket.getOutputStream();
+        out.write("*1\r\n$7\r\nMONITOR\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = new BufferedInputStream(socket.getInputStream());
+        if (in.read() != '+' || !line(in).equals("OK")) {
+          throw new IOException("MONITOR refused");
+        }
+        reader = new Thread(() -> {
+          try {
+            int type;
+            while ((type = in.read()) != -1) {
+              String l = line(in);
+              if (type == '+') {
+                lines.add(l);
+              }
+            }
+          } catch (IOException closed) {
+            // the monitor was closed
+          }
+        }, "redis-monitor-" + port);
+        reader.setDaemon(true);
+        reader.start();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /** Commands named {@code command} (as clients sent it, not from scripts) with an argument containing {@code part}. */
+    public long count(String command, String part) {
+      synchronized (lines) {
+        return lines.stream()
+          .filter(l -> !l.contains(" lua] ") && l.toUpperCase().contains("] \"" + command.toUpperCase() + "\"")
+            && l.contains(part))
+          .count();
+      }
+    }
+
+    public List<String> lines() {
+      synchronized (lines) {
+        return new ArrayList<>(lines);
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        socket.close();
+        reader.join(5000);
+      } catch (IOException | InterruptedException ignored) {
+        // closing
+      }
+    }
+  }
+
   /** {@code INFO commandstats}: calls per command, e.g. {@code evalsha_ro -> 12}. */
   public Map<String, Long> commandCalls() {
     Map<String, Long> calls = new HashMap<>();

@@ -100,6 +100,15 @@ public final class WsClients implements AutoCloseable {
     vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
+  /** A message frame without its leading {@code "id":"CURSOR",} (other frames unchanged). */
+  public static String withoutId(String frame) {
+    if (!frame.startsWith("{\"id\":\"")) {
+      return frame;
+    }
+    int end = frame.indexOf("\",", 7);
+    return end < 0 ? frame : "{" + frame.substring(end + 2);
+  }
+
   /** One client connection and what it received. */
   public static final class Conn {
     public final String token;
@@ -123,6 +132,15 @@ public final class WsClients implements AutoCloseable {
 
     public WebSocket socket() {
       return ws;
+    }
+
+    /** The frames as received, with each message frame's leading {@code "id":"CURSOR",} taken out. */
+    public List<String> bodies() {
+      List<String> out = new ArrayList<>(frames.size());
+      for (String f : frames) {
+        out.add(withoutId(f));
+      }
+      return out;
     }
 
     public List<JsonObject> messages() {

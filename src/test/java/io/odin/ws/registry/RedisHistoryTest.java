@@ -1,0 +1,196 @@
+package io.odin.ws.registry;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.odin.ws.GatewaySchema;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.history.HistorySettings;
+import io.odin.ws.history.Registered;
+import io.odin.ws.history.StoredMessage;
+import io.odin.ws.history.StreamPage;
+import io.odin.ws.history.StreamRead;
+import io.odin.ws.history.Streams;
+import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.testsupport.RedisServer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import static io.odin.ws.testsupport.Envelopes.broadcast;
+import static io.odin.ws.testsupport.Envelopes.targeted;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The history in a real Redis, through the registry's scripts: a batch stored in its lookup's round trip,
+ * registrations answering positions, pages read back, and epochs that change whenever the store may have lost data.
+ */
+class RedisHistoryTest {
+
+  RedisServer redis;
+  Vertx vertx;
+  ShardDirectory directory;
+  RedisConnectionRegistry registry;
+  Context shard;
+
+  @BeforeEach
+  void start() {
+    redis = RedisServer.start();
+    vertx = Vertx.vertx();
+    directory = new ShardDirectory("n1");
+    JsonObject c = new JsonObject().put("redis.url", redis.url()).put("redis.breakerProbeMs", 100)
+      .put("redis.timeout", 1000).put("history.size", 5);
+    GatewayConfig config = GatewaySchema.resolve(c, Map.of());
+    registry = new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), RegistrySettings.redisOptions(config),
+      new RegistrySettings(config), new HistorySettings(config), "n1", directory,
+      new GatewayMetrics(new SimpleMeterRegistry()), (name, health) -> { });
+    shard = vertx.getOrCreateContext();
+    registry.attachShard("odin.shard.n1.0", shard, List::of);
+    directory.add("odin.shard.n1.0");
+    await().atMost(Duration.ofSeconds(10)).until(registry::available);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    registry.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    redis.close();
+  }
+
+  /** Runs {@code call} on the shard's context (as shards and dispatchers call the registry) and waits for it. */
+  <T> T on(Supplier<Future<T>> call) {
+    Promise<T> p = Promise.promise();
+    shard.runOnContext(v -> call.get().onComplete(p));
+    try {
+      return p.future().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Stores a batch (and looks its tokens up: the lookup may fail while the registry refills, the store not). */
+  void store(List<Envelope> batch, String... tokens) {
+    on(() -> registry.lookup(List.of(tokens), batch).recover(t -> Future.succeededFuture()));
+    assertNotNull(batch.get(0).stored(), "stored");
+  }
+
+  StreamPage read(StreamRead r) {
+    return on(() -> registry.history().read(List.of(r))).get(0);
+  }
+
+  @Test
+  void aBatchIsStoredInItsLookupsRoundTripAndReadBack() {
+    Registered alice = on(() -> registry.register("alice", "odin.shard.n1.0"));
+    assertTrue(alice.token().known());
+    assertEquals(0, alice.token().seq());
+    redis.resetStats();
+    Envelope a1 = targeted("a1", "alice", "bob");
+    Envelope b1 = broadcast("b1");
+    Envelope a2 = targeted("a2", "alice");
+    RegistryLookup found = on(() -> registry.lookup(List.of("alice", "bob"), List.of(a1, b1, a2)));
+    assertEquals(1, redis.calls("evalsha"), "the batch was stored and looked up in one script call");
+    assertTrue(found.authoritative());
+    assertEquals(List.of("odin.shard.n1.0"), List.copyOf(found.shardsOf("alice")));
+    assertNull(found.shardsOf("bob"), "bob is offline");
+    assertEquals(alice.token().epoch(), a1.stored()[0]);
+    assertEquals(1, a1.stored()[1]);
+    assertEquals(2, a2.stored()[1]);
+    assertEquals(alice.broadcast().epoch(), b1.stored()[0]);
+    assertTrue(a1.storedOrder().compareTo(b1.storedOrder()) < 0 && b1.storedOrder().compareTo(a2.storedOrder()) < 0,
+      "order keys sort in dispatch order across streams");
+
+    StreamPage page = read(new StreamRead(Streams.token("alice"), alice.token().epoch(), 0, 10));
+    assertTrue(page.contiguous());
+    assertEquals(2, page.top());
+    List<StoredMessage> ms = page.messages();
+    assertEquals(2, ms.size());
+    assertArrayEquals(a1.frame(), ms.get(0).frame());
+    assertEquals(a1.storedOrder(), ms.get(0).order());
+    assertArrayEquals(a2.frame(), ms.get(1).frame());
+    assertEquals(1, read(new StreamRead(Streams.BROADCAST, alice.broadcast().epoch(), 0, 10)).messages().size());
+  }
+
+  @Test
+  void aCursorOlderThanTheHistoryOrOfAnotherStreamIsNotContiguous() {
+    Registered alice = on(() -> registry.register("alice", "odin.shard.n1.0"));
+    Registered bob = on(() -> registry.register("bob", "odin.shard.n1.0"));
+    List<Envelope> batch = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      batch.add(targeted("m" + i, "alice"));
+    }
+    store(batch, "alice");
+    String s = Streams.token("alice");
+    long e = alice.token().epoch();
+    assertTrue(read(new StreamRead(s, e, 399, 10)).contiguous());
+    assertTrue(read(new StreamRead(s, e, 400, 10)).messages().isEmpty());
+    assertFalse(read(new StreamRead(s, e, 1, 10)).contiguous(), "trimmed to about history.size");
+    assertFalse(read(new StreamRead(s, e, 401, 10)).contiguous(), "from the future");
+    assertNotEquals(e, bob.token().epoch());
+    assertFalse(read(new StreamRead(s, bob.token().epoch(), 399, 10)).contiguous(), "bob's cursor on alice's stream");
+  }
+
+  @Test
+  void redisRestartedEmptyOrMessagesGoneOutUnstoredGiveEveryStreamANewEpoch() {
+    Registered alice = on(() -> registry.register("alice", "odin.shard.n1.0"));
+    Envelope before = targeted("before", "alice");
+    store(List.of(before), "alice");
+    long epoch = before.stored()[0];
+
+    redis.restartEmpty();
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      Envelope e = targeted("after", "alice");
+      on(() -> registry.lookup(List.of("alice"), List.of(e)).recover(t -> Future.succeededFuture()));
+      return e.stored() != null;
+    });
+    StreamPage after = read(new StreamRead(Streams.token("alice"), epoch, 1, 10));
+    assertFalse(after.contiguous(), "a cursor from before the restart");
+    assertNotEquals(epoch, after.epoch());
+
+    // Redis stopped: a batch goes out unstored; the next stored one raises the generation: new epochs everywhere
+    long epochNow = after.epoch();
+    Envelope broadcastBefore = broadcast("b");
+    store(List.of(broadcastBefore));
+    redis.stop();
+    Envelope lost = targeted("lost", "alice");
+    on(() -> registry.lookup(List.of("alice"), List.of(lost)).recover(t -> Future.succeededFuture()));
+    assertNull(lost.stored());
+    redis.launch();
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      Envelope e = targeted("again", "alice");
+      on(() -> registry.lookup(List.of("alice"), List.of(e)).recover(t -> Future.succeededFuture()));
+      return e.stored() != null;
+    });
+    assertNotEquals(epochNow, read(StreamRead.top(Streams.token("alice"))).epoch());
+    assertNotEquals(broadcastBefore.stored()[0], read(StreamRead.top(Streams.BROADCAST)).epoch());
+    assertNotNull(alice);
+  }
+
+  @Test
+  void aGenerationRaiseGivesNewEpochsWithoutARestart() {
+    Envelope first = targeted("x", "alice");
+    store(List.of(first), "alice");
+    redis.command("INCR", "odin:h:gen");
+    Envelope second = targeted("y", "alice");
+    store(List.of(second), "alice");
+    assertNotEquals(first.stored()[0], second.stored()[0]);
+    assertEquals(1, second.stored()[1], "a new epoch starts at 1");
+  }
+}
