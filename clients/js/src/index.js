@@ -254,7 +254,10 @@ export class OdinClient {
 
   _frame(text) {
     this._lastFrameAt = Date.now();
-    this._pinged = false;
+    if (this._pinged) {
+      this._pinged = false; // answered: the next ping is due pingAfterMs from now
+      this._armPing();
+    }
     let f;
     try {
       f = JSON.parse(text);
