@@ -1,7 +1,7 @@
 // Runs odin-ws-client against real odin-ws nodes for the Java integration tests (io.odin.ws.client.JsClient*Test),
 // in Node.js (the ws package) or in headless Chromium (Debian's, through playwright-core; the page loads the
 // package over HTTP from this process). Talks over stdin/stdout, one JSON object a line:
-//   in:  the harness's commands (harness.js), plus {cmd:'exit'}
+//   in:  the harness's commands (harness.js), plus {cmd:'exit'}; 'release' also answers a busy page's /hold
 //   out: {ev:'ready', tokenUrl}, {ev:'answer', to, ...}, the clients' events ({ev:'message', name, n, id, data ...}),
 //        {ev:'token', name, exp} for each JWT issued, {ev:'fail', message}
 // usage: node driver.mjs --env node|browser [--chromium PATH] [--jwt-secret SECRET]
@@ -44,6 +44,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>odin-ws-client test pa
   window.harnessReady = true;
 </script>`;
 
+const held = []; // answers of /hold, sent on 'release'
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const send = (type, body) => {
@@ -53,6 +54,13 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/') return send('text/html', PAGE);
   if (url.pathname === '/odin-ws-client.js') return send('text/javascript', fs.readFileSync(entry));
   if (url.pathname === '/harness.js') return send('text/javascript', fs.readFileSync(path.join(here, 'harness.js')));
+  if (url.pathname === '/hold') {
+    // a busy page: its synchronous request is answered on 'release' (or after ms)
+    const done = () => { if (!res.writableEnded) send('text/plain', 'released'); };
+    held.push(done);
+    setTimeout(done, Number(url.searchParams.get('ms')));
+    return;
+  }
   if (url.pathname === '/token' && args['jwt-secret']) {
     const ttl = Number(url.searchParams.get('ttl'));
     const jwt = signJwt(url.searchParams.get('sub'), ttl);
@@ -91,13 +99,19 @@ try {
     const { WebSocket } = await import('ws');
     const { createHarness } = await import('./harness.js');
     const storage = new Map();
+    const paused = new Set();
     const harness = createHarness({
       OdinClient, localStorageCursor, WebSocket, report: say,
       storage: { getItem: k => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, v), removeItem: k => storage.delete(k) },
       pauseSocket: (ws, ms) => {
         ws.pause();
+        paused.add(ws);
         setTimeout(() => ws.resume(), ms);
         return { paused: ms };
+      },
+      resumeSockets: () => {
+        for (const ws of paused) ws.resume();
+        paused.clear();
       },
     });
     run = async cmd => harness.run(cmd);
@@ -113,6 +127,7 @@ for await (const line of lines) {
   if (!line.trim()) continue;
   const cmd = JSON.parse(line);
   if (cmd.cmd === 'exit') break;
+  if (cmd.cmd === 'release') held.splice(0).forEach(done => done());
   try {
     say({ ev: 'answer', to: cmd.cmd, ...(await run(cmd)) });
   } catch (e) {

@@ -3,9 +3,10 @@
 // over HTTP) and in Node.js (inside driver.mjs, with the ws package).
 //
 // Commands: {cmd:'open', name, url, token | jwt:{sub, ttls:[seconds...]}, options:{...}, persist:'key'}
-//           {cmd:'close', name}  {cmd:'send', name, frame, times}  {cmd:'busy', name, ms}  {cmd:'state', name}
+//           {cmd:'close', name}  {cmd:'send', name, frame, times}  {cmd:'busy', name, ms}  {cmd:'release'}
+//           {cmd:'state', name}
 
-export function createHarness({ OdinClient, localStorageCursor, WebSocket, report, storage, pauseSocket }) {
+export function createHarness({ OdinClient, localStorageCursor, WebSocket, report, storage, pauseSocket, resumeSockets }) {
   const clients = new Map();
   const received = new Map(); // name -> messages received so far (n)
   const tokensIssued = new Map();
@@ -50,7 +51,9 @@ export function createHarness({ OdinClient, localStorageCursor, WebSocket, repor
     client.on('message', m => {
       const n = received.get(c.name);
       received.set(c.name, n + 1);
-      say('message', { n, hasId: typeof m.id === 'string', id: m.id, type: m.type, data: m.data });
+      // the data without the padding some tests add to make messages big
+      const data = m.data && typeof m.data === 'object' && 'pad' in m.data ? { ...m.data, pad: m.data.pad.length } : m.data;
+      say('message', { n, hasId: typeof m.id === 'string', id: m.id, type: m.type, data });
     });
     client.on('connected', e => {
       if (!WebSocket) labelBrowserSocket(c.name);
@@ -100,12 +103,19 @@ export function createHarness({ OdinClient, localStorageCursor, WebSocket, repor
         return { sent };
       }
       case 'busy': {
-        // the client stops reading for a while: Node pauses the socket, a browser tab's main thread is blocked
+        // the client stops reading until 'release' (or ms): Node pauses the socket; in a browser the page's main
+        // thread waits in a synchronous request that the driver answers on 'release'
         if (pauseSocket) return pauseSocket(sockets.get(cmd.name), cmd.ms);
-        const end = Date.now() + cmd.ms;
-        while (Date.now() < end) { /* a long task on the page's main thread */ }
+        setTimeout(() => {
+          const hold = new XMLHttpRequest();
+          hold.open('GET', '/hold?ms=' + cmd.ms, false);
+          hold.send();
+        }, 0);
         return { busy: cmd.ms };
       }
+      case 'release':
+        if (resumeSockets) resumeSockets();
+        return { released: true };
       case 'state':
         return { name: cmd.name, state: client.state, lastId: client.lastId, received: received.get(cmd.name) };
       default:
