@@ -214,7 +214,16 @@ export class OdinClient {
     else url.searchParams.set('access_token', this._jwt);
     if (this._lastId != null) url.searchParams.set('since', this._lastId);
 
-    const ws = init ? new this._WebSocket(url.href, init) : new this._WebSocket(url.href);
+    let ws;
+    try {
+      ws = init ? new this._WebSocket(url.href, init) : new this._WebSocket(url.href);
+    } catch (e) {
+      // a URL the WebSocket refuses (not ws: or wss:, say) would be refused again: report and stop
+      this._stop();
+      this._emit('disconnected', { code: 1006, reason: String(e && e.message || e), willRetry: false });
+      this._error('closed', 'cannot open a WebSocket to ' + url.origin + url.pathname + ': ' + (e && e.message || e));
+      return;
+    }
     this._ws = ws;
     let opened = false;
     let refused = null; // {code, reason} of a refused handshake, where the WebSocket tells it

@@ -398,6 +398,25 @@ test('online: reconnects at once while waiting, and checks an open connection wi
   assert.equal(FakeWebSocket.instances.length, 7, 'not listening once closed');
 });
 
+test('a URL the WebSocket refuses is reported once and not retried', () => {
+  class Refusing extends FakeWebSocket {
+    constructor(url) {
+      super(url);
+      throw new SyntaxError('The URL\'s scheme must be either \'ws\' or \'wss\'');
+    }
+  }
+  const c = new OdinClient('http://127.0.0.1:3001/ws', { token: 't', WebSocket: Refusing, network: null });
+  const events = [];
+  c.on('disconnected', d => events.push(d));
+  c.on('error', e => events.push(e.kind));
+  c.connect();
+  assert.equal(c.state, 'closed');
+  assert.equal(events[0].willRetry, false);
+  assert.equal(events[1], 'closed');
+  mock.timers.tick(60000);
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
 test('jwtExpiry reads exp; options are checked', () => {
   assert.equal(jwtExpiry(jwt({ exp: 1700000000 })), 1700000000000);
   assert.equal(jwtExpiry(jwt({ sub: 'x' })), null);
