@@ -15,11 +15,12 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A loopback TCP proxy in front of a server, to cut a client off from it (a node that loses Redis, or crashes
  * before it could clean up) while the server keeps running for everyone else. Counts the bytes each way.
+ * {@link #upstream(int)} points new connections at another server, as a load balancer takes a draining node out.
  */
 public final class TcpProxy implements AutoCloseable {
 
   public final int port;
-  private final int upstreamPort;
+  private volatile int upstreamPort;
   private final ServerSocket server;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicLong bytesUp = new AtomicLong();
@@ -37,6 +38,11 @@ public final class TcpProxy implements AutoCloseable {
     Thread acceptor = new Thread(this::accept, "tcp-proxy-" + port);
     acceptor.setDaemon(true);
     acceptor.start();
+  }
+
+  /** New connections go to {@code port}; open ones stay where they are. */
+  public void upstream(int port) {
+    upstreamPort = port;
   }
 
   public String url() {
