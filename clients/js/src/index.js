@@ -298,12 +298,8 @@ export class OdinClient {
         this._error('server', String(f.message));
         return;
       default:
-        // a message from a server without ids (before history), or a control frame this version does not know
-        if (typeof f.type === 'string' && !('id' in f) && CONTROL_TYPES.indexOf(f.type) < 0 && 'data' in f) {
-          this._emit('message', f);
-        } else {
-          this._emit('control', f);
-        }
+        // a control frame this version does not know (every message frame has an id)
+        this._emit('control', f);
     }
   }
 
@@ -410,4 +406,3 @@ export class OdinClient {
 }
 
 const PING = '{"op":"ping"}';
-const CONTROL_TYPES = ['pong', 'error', 'refreshed', 'resumed', 'subscribed', 'unsubscribed'];

@@ -213,11 +213,12 @@ test('frames: control frames are not messages; unknown ones are passed on; error
   ws.frame({ type: 'error', message: 'unknown op' });
   ws.frame('not json');
   ws.frame('[1,2]');
-  ws.frame({ type: 'order', data: 5 }); // a server without history sends messages without id
-  assert.deepEqual(c.of('control'), [{ type: 'subscribed', channel: 'news' }, { type: 'future-control', x: 1 }]);
+  ws.frame({ type: 'order', data: 5 }); // not a message: every message frame has an id
+  assert.deepEqual(c.of('control'), [{ type: 'subscribed', channel: 'news' }, { type: 'future-control', x: 1 },
+    { type: 'order', data: 5 }]);
   assert.deepEqual(c.of('error').map(e => e.kind), ['server', 'frame', 'frame']);
   assert.equal(c.of('error')[0].message, 'unknown op');
-  assert.deepEqual(c.of('message'), [{ type: 'order', data: 5 }]);
+  assert.deepEqual(c.of('message'), []);
   assert.equal(c.lastId, null);
   assert.equal(c.state, 'open', 'none of this closes the connection');
   c.close();

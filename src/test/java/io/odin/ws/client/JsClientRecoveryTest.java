@@ -15,7 +15,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -60,12 +59,9 @@ class JsClientRecoveryTest {
   private TcpProxy balancer;
   private final List<JsClientDriver> drivers = new ArrayList<>();
   private final AtomicInteger published = new AtomicInteger();
-  private Boolean idsOnTheWire;
 
   @BeforeEach
   void cluster() throws Exception {
-    // issue 25: delete this line once main's server sends message ids (since=, resumed); the scenarios then run
-    Assumptions.assumeTrue(serverSendsIds(), "the server sends no message \"id\" yet (issue 25's history and recovery): since/resumed scenario skipped");
     if (redis == null) {
       start();
     }
@@ -96,24 +92,6 @@ class JsClientRecoveryTest {
           // liveness (JsClientTest's) must not end the paused connections of the 1013 scenario first
           .put("pingAfterMs", 30_000).put("pongTimeoutMs", 30_000));
       js.awaitEvent(CLIENT, "connected", 0, WITHIN);
-    }
-  }
-
-  /** Whether a message frame from this build's server carries "id" (the wire contract of issue 25); asked once. */
-  private boolean serverSendsIds() throws Exception {
-    if (idsOnTheWire == null) {
-      idsOnTheWire = firstMessageHasId();
-    }
-    return idsOnTheWire;
-  }
-
-  private static boolean firstMessageHasId() throws Exception {
-    try (TestNode probe = TestNode.start(1); WsClients ws = new WsClients(probe.wsPort); Publisher api = new Publisher(probe.httpPort)) {
-      WsClients.Conn conn = ws.connect("id-probe");
-      await().atMost(Duration.ofSeconds(20)).until(() -> probe.connections() == 1);
-      assertEquals(202, api.post("{\"type\":\"probe\",\"token\":\"id-probe\"}").status);
-      await().atMost(Duration.ofSeconds(20)).until(() -> !conn.messages().isEmpty());
-      return conn.messages().get(0).getValue("id") instanceof String;
     }
   }
 
