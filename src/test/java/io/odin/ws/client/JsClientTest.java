@@ -190,8 +190,9 @@ class JsClientTest {
 
       // the node crashes (SIGKILL) and the balancer sends the client elsewhere: back-off, then connected again
       balancer.upstream(spare.wsPort);
-      node.kill();
+      // counted before the kill: the client may notice the crash before this thread looks
       int before = js.events("c", "disconnected").size();
+      node.kill();
       JsonObject crashed = js.awaitEvent("c", "disconnected", before, WITHIN);
       assertEquals(1006, crashed.getInteger("code"), crashed.encode());
       assertTrue(crashed.getDouble("delayMs") >= 200, "a crash backs off: " + crashed);
