@@ -50,6 +50,7 @@ public final class LoadTest {
   private volatile String phase = "start";
   private volatile FleetStats totals = new FleetStats();
   private long startNanos;
+  private long startEpochMillis;
   private long lastSampleNanos;
   private long lastReceived;
   private long lastSent;
@@ -126,6 +127,7 @@ public final class LoadTest {
   /** Runs the whole test and returns its report (also written to --report / --chart when given). */
   public LoadReport run() {
     startNanos = System.nanoTime();
+    startEpochMillis = System.currentTimeMillis();
     lastSampleNanos = startNanos;
     loadAverageAtStart = ProcStats.loadAverage();
     long serverRssBefore = serverRss();
@@ -636,6 +638,8 @@ public final class LoadTest {
     r.put("label", o.label);
     r.put("runId", o.runId);
     r.put("finishedAt", Instant.now().toString());
+    // the timeline's t = 0, to line it up with other runs' (another tool's events, a node's log)
+    r.put("startedAtEpochMillis", startEpochMillis);
     r.put("machine", new JsonObject()
       .put("cores", Runtime.getRuntime().availableProcessors())
       .put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"))

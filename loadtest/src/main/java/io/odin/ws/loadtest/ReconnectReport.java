@@ -141,6 +141,7 @@ final class ReconnectReport {
     JsonObject j = new JsonObject()
       .put("what", e.what())
       .put("atSeconds", Sample.round(e.atSeconds(), 3))
+      .put("atEpochMillis", e.atMicros() / 1000)
       .put("connectionsClosed", closed)
       .put("back", back.getTotalCount())
       .put("notBack", notBack)
