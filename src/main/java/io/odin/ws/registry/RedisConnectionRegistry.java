@@ -500,6 +500,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), true));
       }
     };
+    sendScript(caller, callerThread, request, answer);
+    return promise.future();
+  }
+
+  /**
+   * Sends a script call on the caller's loop connection, loading the scripts first when Redis lost them, and hands
+   * the answer to {@code answer} on the caller's context.
+   */
+  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer) {
     sendOnLoop(caller, request)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
@@ -511,7 +520,6 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           caller.runOnContext(v -> answer.handle(ar));
         }
       });
-    return promise.future();
   }
 
   @Override
@@ -566,17 +574,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           promise.tryFail(e);
         }
       };
-      sendOnLoop(caller, request)
-        .recover(t -> RegistryScripts.isNoScript(t)
-          ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
-          : Future.failedFuture(t))
-        .onComplete(ar -> {
-          if (caller == null || Thread.currentThread() == callerThread) {
-            answer.handle(ar);
-          } else {
-            caller.runOnContext(v -> answer.handle(ar));
-          }
-        });
+      sendScript(caller, callerThread, request, answer);
       return promise.future();
     }
 

@@ -6,7 +6,8 @@ import io.odin.ws.auth.ClientAuthenticator;
 
 /**
  * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, who it is for
- * (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client address's share of it. A refusal carries the HTTP status, a short reason for
+ * (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client address's and the token's
+ * share of it. A refusal carries the HTTP status, a short reason for
  * the response body (so a client developer sees why, e.g. {@code missing token}) and a metric label.
  * Checks run in order path, authentication, capacity, so that an unauthenticated client never takes a slot.
  * <p>An accepted decision holds a capacity slot: the caller gives it back with {@link #release} when the
@@ -57,6 +58,7 @@ public final class HandshakeGate {
   public static final String ORIGIN = "origin";
   public static final String NODE_FULL = "node_full";
   public static final String ADDRESS_FULL = "address_full";
+  public static final String TOKEN_FULL = "token_full";
   public static final String SHUTTING_DOWN = "shutting_down";
 
   private final String path;
@@ -95,18 +97,21 @@ public final class HandshakeGate {
       String label = who.status() == 401 ? UNAUTHORIZED : who.status() == 403 ? ORIGIN : BAD_TOKEN;
       return Decision.refuse(who.status(), who.reason(), label);
     }
-    ConnectionLimits.Refusal full = limits.tryAcquire(address);
+    ConnectionLimits.Refusal full = limits.tryAcquire(address, who.token());
     if (full == ConnectionLimits.Refusal.NODE_FULL) {
       return Decision.refuse(503, "too many connections", NODE_FULL);
     }
     if (full == ConnectionLimits.Refusal.ADDRESS_FULL) {
       return Decision.refuse(503, "too many connections from this address", ADDRESS_FULL);
     }
+    if (full == ConnectionLimits.Refusal.TOKEN_FULL) {
+      return Decision.refuse(503, "too many connections for this token", TOKEN_FULL);
+    }
     return Decision.accept(who.token(), who.expiresAtMillis());
   }
 
-  /** Gives back the capacity slot of an accepted handshake from {@code address}. */
-  public void release(String address) {
-    limits.release(address);
+  /** Gives back the capacity slot of an accepted handshake from {@code address} for {@code token}. */
+  public void release(String address, String token) {
+    limits.release(address, token);
   }
 }

@@ -259,6 +259,42 @@ class KafkaIngestTest {
     }
   }
 
+  /**
+   * Issue 33: a record keyed by a token goes to that token only, even when its type (from the envelope or the
+   * type header) or its channel would broadcast; "broadcast": true with a token is a bad record; "broadcast": true
+   * is a broadcast whatever the key.
+   */
+  @Test
+  void aRecordThatNamesATokenIsNeverWidenedToEveryone() throws Exception {
+    String topic = "widened";
+    broker.createTopic(topic, 1);
+    try (TestNode node = node(topic, 1, null); WsClients clients = new WsClients(node.wsPort)) {
+      Conn alice = clients.connect("alice");
+      Conn bob = clients.connect("bob");
+      awaitAssigned(node, 1);
+      send(topic, "alice", "{\"type\":\"system-announcement\",\"data\":{\"n\":1}}");
+      ProducerRecord<String, String> typedByHeader = new ProducerRecord<>(topic, "alice", "{\"data\":{\"n\":2}}");
+      typedByHeader.headers().add("type", "maintenance-notify".getBytes(StandardCharsets.UTF_8));
+      producer.send(typedByHeader);
+      send(topic, null, "{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\",\"data\":{\"n\":3}}");
+      send(topic, "alice", "{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\",\"data\":{\"n\":-1}}");
+      send(topic, "a-partition-key", "{\"type\":\"news\",\"broadcast\":true,\"data\":{\"n\":4}}");
+      producer.flush();
+      await().atMost(Duration.ofSeconds(60)).until(() -> alice.frames.size() >= 4 && bob.frames.size() >= 1);
+      List<Integer> toAlice = new ArrayList<>();
+      for (int i = 0; i < alice.frames.size(); i++) {
+        toAlice.add(data(alice, i).getInteger("n"));
+      }
+      assertEquals(List.of(1, 2, 3, 4), toAlice);
+      // one partition, in order: bob's only frame is the broadcast sent last
+      assertEquals(1, bob.frames.size(), "bob got " + bob.frames);
+      assertEquals(4, data(bob, 0).getInteger("n"));
+      var registry = node.node().metrics().registry();
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+        registry.counter("odin.kafka.bad.records", "reason", "conflicting_target").count() == 1);
+    }
+  }
+
   @Test
   void aMissingTopicIsReportedAndConsumedOnceCreated() throws Exception {
     String topic = "created-late";

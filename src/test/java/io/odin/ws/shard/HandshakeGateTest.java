@@ -61,7 +61,7 @@ class HandshakeGateTest {
     assertTrue(gate.decide("/ws", "token=b", "2.2.2.2", null, null).accepted());
     assertRefused(gate.decide("/ws", "token=c", "3.3.3.3", null, null), 503, "too many connections", HandshakeGate.NODE_FULL);
     assertEquals(2, limits.inUse());
-    gate.release("1.1.1.1");
+    gate.release("1.1.1.1", "a");
     assertTrue(gate.decide("/ws", "token=c", "3.3.3.3", null, null).accepted());
   }
 
@@ -75,13 +75,37 @@ class HandshakeGateTest {
       HandshakeGate.ADDRESS_FULL);
     assertTrue(gate.decide("/ws", "token=c", "2.2.2.2", null, null).accepted());
     assertEquals(3, limits.inUse(), "a refusal per address gives its node slot back");
-    gate.release("1.1.1.1");
+    gate.release("1.1.1.1", "a");
     assertTrue(gate.decide("/ws", "token=c", "1.1.1.1", null, null).accepted());
-    gate.release("1.1.1.1");
-    gate.release("1.1.1.1");
-    gate.release("2.2.2.2");
+    gate.release("1.1.1.1", "b");
+    gate.release("1.1.1.1", "c");
+    gate.release("2.2.2.2", "c");
     assertEquals(0, limits.inUse());
     assertEquals(0, limits.addressesTracked(), "no entry left behind per address");
+  }
+
+  /** Issue 33: one leaked token could hold thousands of sockets; now ws.maxConnectionsPerToken of them per node. */
+  @Test
+  void perTokenLimitCountsEachTokenAloneAndGivesBackTheOtherSlots() {
+    ConnectionLimits limits = new ConnectionLimits(100, 3, 2);
+    HandshakeGate gate = gate(limits);
+    assertTrue(gate.decide("/ws", "token=leaked", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=leaked", "2.2.2.2", null, null).accepted());
+    assertRefused(gate.decide("/ws", "token=leaked", "3.3.3.3", null, null), 503, "too many connections for this token",
+      HandshakeGate.TOKEN_FULL);
+    assertEquals(2, limits.inUse(), "a refusal per token gives its node slot back");
+    // and its address slot: 1.1.1.1 still has room for two more
+    assertTrue(gate.decide("/ws", "token=other", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=third", "1.1.1.1", null, null).accepted());
+    gate.release("2.2.2.2", "leaked");
+    assertTrue(gate.decide("/ws", "token=leaked", "3.3.3.3", null, null).accepted());
+    gate.release("1.1.1.1", "leaked");
+    gate.release("3.3.3.3", "leaked");
+    gate.release("1.1.1.1", "other");
+    gate.release("1.1.1.1", "third");
+    assertEquals(0, limits.inUse());
+    assertEquals(0, limits.tokensTracked(), "no entry left behind per token");
+    assertEquals(0, limits.addressesTracked());
   }
 
   @Test

@@ -100,7 +100,7 @@ public final class LoadTestOptions {
     "  --batch N                    envelopes per publish request (default 1)",
     "  --payload-bytes N            padding added to each message's data (default 0)",
     "  --type T                     envelope type (default loadtest)",
-    "  --channel C                  envelope channel (default none; 'global' makes everything a broadcast)",
+    "  --channel C                  envelope channel (default none; a label: targeted messages stay targeted)",
     "  --report FILE                write the JSON report here",
     "  --chart FILE                 write the HTML chart here (default: the report's name with .html)",
     "  --verify-routing             check every delivery; violations are listed and the exit status is 1",
@@ -323,9 +323,6 @@ public final class LoadTestOptions {
           + e.atMillis() / 1000.0 + " s is after the run (--warmup, --duration and --drain add up to "
           + runMillis / 1000.0 + " s)");
       }
-    }
-    if ("global".equals(channel) && mixTargeted > 0 && rate > 0) {
-      throw new UsageException("--channel global makes every message a broadcast: use --mix 0:100");
     }
     if (rate == 0 || connections == 0) {
       publish = rate == 0 ? PublishMode.NONE : publish;

@@ -136,7 +136,6 @@ class LoadTestOptionsTest {
       () -> LoadTestOptions.parse("--connections", "100", "--tokens", "10", "--connections-per-token", "5"));
     assertThrows(LoadTestOptions.UsageException.class,
       () -> LoadTestOptions.parse("--processes", "3", "--source-addresses", "127.0.0.2,127.0.0.3"));
-    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--channel", "global"));
     LoadTestOptions.UsageException e = assertThrows(LoadTestOptions.UsageException.class,
       () -> LoadTestOptions.parse("--rate"));
     assertTrue(e.getMessage().contains("--rate needs a value"));
