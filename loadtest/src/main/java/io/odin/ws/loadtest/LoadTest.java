@@ -214,6 +214,9 @@ public final class LoadTest {
         }, o.drainMillis + 1000);
         serverRssEnd = serverRss();
       }
+      // the last sample is the report's: no periodic one after it (the clients go on reconnecting while the
+      // receipts are taken and verified, and the counters must describe the receipts)
+      ticker.shutdownNow();
       phase = "done";
       for (Fleet f : fleets) {
         f.flush();
