@@ -198,19 +198,21 @@ public final class LoadTest {
         long drainEnd = System.nanoTime() + o.drainMillis * 1_000_000L;
         // what is still unanswered then is counted by the outcome (RunOutcome: publishes unanswered)
         publisher.awaitAnswers(o.drainMillis);
-        expectedDeliveries = expectedDeliveries();
+        // after a disruption every connection is owed every broadcast (back with a cursor, it gets what it missed;
+        // without one, or not back, what it missed is lost and counted so), and the drain waits until all are back:
+        // a count of deliveries reached while some are still reconnecting says nothing about those
+        boolean disrupted = disrupted();
+        expectedDeliveries = expectedDeliveries(disrupted ? o.connections : totals.open());
         long expected = expectedDeliveries;
         long[] quiet = {totals.received, System.nanoTime()};
         waitUntil(() -> {
           FleetStats t = totals;
-          if (t.received >= expected) {
-            return true;
-          }
           if (t.received != quiet[0]) {
             quiet[0] = t.received;
             quiet[1] = System.nanoTime();
           }
-          return System.nanoTime() - quiet[1] > 2_500_000_000L || System.nanoTime() > drainEnd;
+          return drained(t, expected, disrupted ? o.connections : 0, System.nanoTime() - quiet[1])
+            || System.nanoTime() > drainEnd;
         }, o.drainMillis + 1000);
         serverRssEnd = serverRss();
       }
@@ -222,7 +224,7 @@ public final class LoadTest {
         f.flush();
       }
       sample();
-      boolean disrupted = o.reconnect || !o.offline.isEmpty() || !o.nodeEvents.isEmpty();
+      boolean disrupted = disrupted();
       if (o.verifyRouting || disrupted) {
         List<ConnectionRecord> records = new ArrayList<>();
         for (Fleet f : fleets) {
@@ -448,9 +450,28 @@ public final class LoadTest {
     };
   }
 
-  /** Deliveries due if every planned connection is open: each accepted message times its recipients. */
-  private long expectedDeliveries() {
-    long open = totals.open();
+  /** Nothing more to wait for after a drain this long without a delivery. */
+  static final long QUIET_NANOS = 2_500_000_000L;
+
+  /**
+   * The drain is over: every expected delivery arrived, or none for {@link #QUIET_NANOS}; but not while fewer than
+   * {@code mustBeOpen} connections are open (after a disruption: until all are back, what they are owed is still on
+   * its way, in replays or as live messages).
+   */
+  static boolean drained(FleetStats t, long expected, long mustBeOpen, long quietNanos) {
+    return t.open() >= mustBeOpen && (t.received >= expected || quietNanos > QUIET_NANOS);
+  }
+
+  /** Connections may close and come back during the run: reconnects, offline spells, nodes drained or killed. */
+  private boolean disrupted() {
+    return o.reconnect || !o.offline.isEmpty() || !o.nodeEvents.isEmpty();
+  }
+
+  /**
+   * Deliveries due: each accepted targeted message once per planned connection of its tokens, each broadcast once
+   * per connection of {@code open}.
+   */
+  private long expectedDeliveries(long open) {
     long n = 0;
     for (int seq = 0, size = log.size(); seq < size; seq++) {
       if (log.status(seq) != MessageLog.Status.ACCEPTED) {
