@@ -401,7 +401,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       request.headers().get(HttpHeaderNames.ORIGIN), request.headers().get(HttpHeaderNames.AUTHORIZATION));
     if (!decision.accepted()) {
       metrics.handshakeRefused(decision.label);
-      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false);
+      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false, decision.retryAfterSeconds);
       return;
     }
     String token = decision.token;
@@ -542,9 +542,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
    * false) gets {@code Connection: close} and the connection is closed once the answer is out.
    */
   private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive) {
+    respond(ch, status, body, keepAlive, 0);
+  }
+
+  /** The same, with {@code Retry-After} when {@code retryAfterSeconds} is above 0 (ws.maxHandshakesPerSecond). */
+  private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive, long retryAfterSeconds) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
       Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+    if (retryAfterSeconds > 0) {
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
     if (!body.isEmpty()) {
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }
