@@ -911,13 +911,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }
-    write(c, deliveringStream, m, deliveringTail);
+    if (write(c, deliveringStream, m, deliveringTail) && !c.flushPending) {
+      c.flushPending = true;
+      toFlush.add(c);
+    }
   }
 
   /**
    * Writes {@code m} of {@code stream} to {@code c} with the cursor it has after it, unless {@code c} already had it
    * (a replay and the messages that arrived meanwhile overlap). {@code tail}: the message's shared tail
-   * ({@link WireFrames#messageTail}), not released here.
+   * ({@link WireFrames#messageTail}), not released here. Not flushed: a batch flushes each socket it wrote to once at its
+   * end ({@link #deliver}), a connection catching up flushes itself ({@link #advance}), so that no closed connection
+   * waits in {@link #toFlush} for a batch that may not come (it held closed sockets until the next message; issue 29).
    *
    * @return false when it was not written (a duplicate)
    */
@@ -954,10 +959,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     } else {
       c.channel.write(head, c.channel.voidPromise());
       c.channel.write(tail.retainedDuplicate(), c.channel.voidPromise());
-    }
-    if (!c.flushPending) {
-      c.flushPending = true;
-      toFlush.add(c);
     }
     writes++;
     return true;
