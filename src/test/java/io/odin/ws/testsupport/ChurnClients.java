@@ -55,6 +55,8 @@ public final class ChurnClients implements AutoCloseable {
   private volatile boolean stopping;
 
   public final AtomicLong connects = new AtomicLong();
+  /** When each connect completed (epoch ms), in order. */
+  public final java.util.concurrent.ConcurrentLinkedQueue<Long> openedAt = new java.util.concurrent.ConcurrentLinkedQueue<>();
   public final AtomicLong messages = new AtomicLong();
   public final AtomicLong recovered = new AtomicLong();
   public final AtomicLong notRecovered = new AtomicLong();
@@ -200,7 +202,7 @@ public final class ChurnClients implements AutoCloseable {
         }
         ws = ar.result();
         open = true;
-        connects.incrementAndGet();
+        opened();
         WebSocket mine = ws;
         mine.textMessageHandler(this::onText);
         mine.closeHandler(v -> closed(mine == ws));
@@ -234,7 +236,7 @@ public final class ChurnClients implements AutoCloseable {
           } else if (response.startsWith("http/1.1 101")) {
             raw = s;
             open = true;
-            connects.incrementAndGet();
+            opened();
           } else {
             s.close();
             int at = response.indexOf("\r\nretry-after: ");
@@ -255,6 +257,11 @@ public final class ChurnClients implements AutoCloseable {
         });
         s.write(upgradeRequest("/ws?token=" + token));
       });
+    }
+
+    private void opened() {
+      connects.incrementAndGet();
+      openedAt.add(System.currentTimeMillis());
     }
 
     private void onText(String text) {
