@@ -116,6 +116,9 @@ export declare function backoffDelay(attempt: number, options?: BackoffOptions, 
 /** What the client does after a close code or refused handshake status. */
 export declare function closeDecision(code: number, opened?: boolean): { retry: boolean; soon: boolean; freshToken: boolean };
 
+/** A Retry-After header (seconds or an HTTP date) in milliseconds, or null. */
+export declare function retryAfterMs(header: string | null | undefined, now?: number): number | null;
+
 /** A JWT's exp in epoch milliseconds, or null. */
 export declare function jwtExpiry(jwt: string): number | null;
 

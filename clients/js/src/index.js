@@ -52,6 +52,18 @@ export function closeDecision(code, opened = true) {
   }
 }
 
+/**
+ * A Retry-After header in milliseconds: delay-seconds (what odin-ws sends with a 503 while it admits a reconnect storm
+ * at ws.maxHandshakesPerSecond) or an HTTP date; null when absent or unreadable.
+ */
+export function retryAfterMs(header, now = Date.now()) {
+  if (header == null) return null;
+  const text = String(header).trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
 /** The expiry of a JWT in epoch milliseconds, from its exp claim; null when it has none or cannot be read. */
 export function jwtExpiry(jwt) {
   try {
@@ -230,7 +242,7 @@ export class OdinClient {
     if (typeof ws.on === 'function') {
       // the ws package: a refused handshake is 'unexpected-response' with the status (a browser sees only 1006)
       ws.on('unexpected-response', (req, res) => {
-        refused = { code: res.statusCode, reason: '' };
+        refused = { code: res.statusCode, reason: '', retryAfterMs: retryAfterMs(res.headers && res.headers['retry-after']) };
         res.setEncoding('utf8');
         res.on('data', chunk => { if (refused.reason.length < 512) refused.reason += chunk; });
         res.on('end', () => ws.terminate());
@@ -256,7 +268,7 @@ export class OdinClient {
     ws.onerror = () => {}; // the close event follows and says what happened
     ws.onclose = ev => {
       if (gen !== this._gen) return;
-      if (refused) this._ended(refused.code, refused.reason.trim(), false);
+      if (refused) this._ended(refused.code, refused.reason.trim(), false, refused.retryAfterMs);
       else this._ended(ev.code, ev.reason, opened);
     };
   }
@@ -383,8 +395,11 @@ export class OdinClient {
     return ws;
   }
 
-  /** The connection ended (or never opened): reconnect as the close code says, or stop. */
-  _ended(code, reason, opened) {
+  /**
+   * The connection ended (or never opened): reconnect as the close code says, or stop. {@code retryAfterMs}: a refused
+   * handshake's Retry-After (a node admitting a reconnect storm at its rate), which replaces the back-off.
+   */
+  _ended(code, reason, opened, retryAfterMs = null) {
     this._detach();
     this._clearTimers();
     this._pinged = false;
@@ -398,7 +413,9 @@ export class OdinClient {
         + ': not retried', { code, reason });
       return;
     }
-    const delayMs = d.soon ? this._random() * this._o.minDelayMs : backoffDelay(this._attempt++, this._o, this._random);
+    // the server's line-up, plus a random share of a second so that the clients told the same second spread over it
+    const delayMs = retryAfterMs != null ? retryAfterMs + this._random() * 1000
+      : d.soon ? this._random() * this._o.minDelayMs : backoffDelay(this._attempt++, this._o, this._random);
     this._state = 'reconnecting';
     this._emit('disconnected', { code, reason, willRetry: true, delayMs });
     this._timer('retry', delayMs, () => this._open());

@@ -65,8 +65,8 @@ export class FakeNodeWebSocket extends FakeWebSocket {
     this.terminated = true;
   }
 
-  refuse(status, body = '') {
-    const res = { statusCode: status, setEncoding() {}, listeners: {}, on(e, fn) { this.listeners[e] = fn; } };
+  refuse(status, body = '', headers = {}) {
+    const res = { statusCode: status, headers, setEncoding() {}, listeners: {}, on(e, fn) { this.listeners[e] = fn; } };
     this.handlers['unexpected-response']({}, res);
     if (body) res.listeners.data(body);
     res.listeners.end();

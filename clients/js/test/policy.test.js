@@ -2,7 +2,7 @@
 // and the online event. The WebSocket is the fake of fake-websocket.js; the timers and the clock are node:test's.
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { OdinClient, backoffDelay, closeDecision, jwtExpiry, localStorageCursor, DEFAULTS } from '../src/index.js';
+import { OdinClient, backoffDelay, closeDecision, jwtExpiry, localStorageCursor, retryAfterMs, DEFAULTS } from '../src/index.js';
 import { FakeWebSocket, FakeNodeWebSocket } from './fake-websocket.js';
 
 const URL_ = 'ws://127.0.0.1:3001/ws';
@@ -115,6 +115,28 @@ test('1013 (too slow) and 503 back off and reconnect', () => {
   mock.timers.tick(2000);
   assert.equal(FakeWebSocket.instances.length, 3);
   c.close();
+});
+
+test('a 503 with Retry-After (a node admitting a reconnect storm) waits what it says plus a share of a second', () => {
+  const c = client({ WebSocket: FakeNodeWebSocket }).connect();
+  FakeWebSocket.last().refuse(503, 'too many handshakes: retry after 7 s', { 'retry-after': '7' });
+  assert.deepEqual(c.of('disconnected')[0],
+    { code: 503, reason: 'too many handshakes: retry after 7 s', willRetry: true, delayMs: 7500 });
+  mock.timers.tick(7499);
+  assert.equal(FakeWebSocket.instances.length, 1);
+  mock.timers.tick(1);
+  assert.equal(FakeWebSocket.instances.length, 2);
+  FakeWebSocket.last().refuse(503, 'too many handshakes: retry after 2 s', { 'retry-after': '2' });
+  assert.equal(c.of('disconnected')[1].delayMs, 2500, 'the server\'s line, not a growing back-off');
+  c.close();
+});
+
+test('Retry-After: seconds or an HTTP date', () => {
+  assert.equal(retryAfterMs('3'), 3000);
+  assert.equal(retryAfterMs(' 0 '), 0);
+  assert.equal(retryAfterMs(new Date(Date.now() + 5000).toUTCString()), 5000);
+  assert.equal(retryAfterMs(undefined), null);
+  assert.equal(retryAfterMs('soon'), null);
 });
 
 for (const [code, how] of [[1008, 'close'], [1009, 'close'], [1007, 'close'], [1002, 'close'], [403, 'refuse'], [400, 'refuse'], [404, 'refuse']]) {
