@@ -20,12 +20,14 @@ import java.util.Set;
  * and completes on the verticle's event loop with the poll's records as one batch, no handler per record. Everything
  * here runs on that event loop.
  *
- * <p>The next poll is asked for as soon as one completes, before its records go to dispatch, so fetching overlaps
- * dispatching. What bounds it is the work in flight (records and batches polled and not yet handed to the shards,
- * counted down with {@link #handedOver}): at {@code maxInFlightRecords} or {@code maxInFlightBatches} the assigned
- * partitions are paused, so no more records come, and the consumer keeps polling without waiting (every poll timeout)
- * so that it stays in its group and takes part in rebalances; once both are back under half, the partitions resume and
- * the next poll follows at once. Commits go to the same consumer thread, between polls.
+ * <p>Two polls are kept queued on the consumer thread, so that it polls again as soon as one returns (not once this
+ * event loop has taken the records and asked), and fetching overlaps dispatching. What bounds it is the work in
+ * flight (records and batches polled and not yet handed to the shards, counted down with {@link #handedOver}): at
+ * {@code maxInFlightRecords} or {@code maxInFlightBatches} the assigned partitions are paused, so no more records
+ * come (the polls queued before are taken in: two polls over the bound at most), and the consumer keeps polling
+ * without waiting (every poll timeout) so that it stays in its group and takes part in rebalances; once both are
+ * back under half, the partitions resume and polling follows at once. Commits go to the same consumer thread,
+ * between polls.
  */
 final class KafkaPoller {
 
@@ -53,8 +55,16 @@ final class KafkaPoller {
   private volatile int inFlightBatches;
   private volatile boolean paused;
   private volatile long lastPollMillis;
-  /** A poll, or the pause or resume of the partitions, is under way on the consumer thread. */
-  private boolean busy;
+  /**
+   * Polls queued on the consumer thread. Two: when one completes the next is already running there, so the consumer
+   * never waits for this event loop to ask for it (the loop may be busy with a shard's writes).
+   */
+  private static final int POLLS_AHEAD = 2;
+  private int polls;
+  /** The pause or resume of the partitions is under way. */
+  private boolean changing;
+  /** A poll failed: the next waits a little. */
+  private boolean failed;
   private boolean running = true;
   private long timer = -1;
 
@@ -137,9 +147,9 @@ final class KafkaPoller {
     return lastPollMillis;
   }
 
-  /** The loop's one step: pause at the limits, resume under half of both, otherwise poll. */
+  /** The loop's one step: pause at the limits, resume under half of both, otherwise keep polls queued. */
   private void next() {
-    if (!running || busy) {
+    if (!running || changing || failed) {
       // what is under way calls this again when it is done
       return;
     }
@@ -147,51 +157,60 @@ final class KafkaPoller {
       paused = true;
       onPause.run();
       log.debug("dispatch lags ({} records, {} batches in flight): partitions paused", inFlightRecords, inFlightBatches);
-      busy = true;
-      consumer.assignment().compose(consumer::pause).onComplete(ar -> done(ar, "pausing the partitions"));
+      // after the polls already queued, whose records are taken in: the bound is exceeded by two polls at most
+      change(consumer.assignment().compose(consumer::pause), "pausing the partitions");
     } else if (paused && inFlightRecords <= maxInFlightRecords / 2 && inFlightBatches <= maxInFlightBatches / 2) {
+      if (polls > 0) {
+        // the poll that keeps the consumer in its group comes back without waiting
+        return;
+      }
       paused = false;
       vertx.cancelTimer(timer);
       timer = -1;
-      busy = true;
-      consumer.paused().compose(consumer::resume).onComplete(ar -> done(ar, "resuming the partitions"));
+      change(consumer.paused().compose(consumer::resume), "resuming the partitions");
     } else if (paused) {
-      if (timer == -1) {
+      if (polls == 0 && timer == -1) {
         // paused partitions return nothing: a poll without waiting keeps the consumer in its group
         timer = vertx.setTimer(pollTimeout.toMillis(), id -> {
           timer = -1;
-          poll(Duration.ZERO);
+          if (paused && polls == 0 && !changing && !failed && running) {
+            poll(Duration.ZERO);
+          }
         });
       }
     } else {
-      poll(pollTimeout);
+      while (polls < POLLS_AHEAD) {
+        poll(pollTimeout);
+      }
     }
   }
 
-  private void done(io.vertx.core.AsyncResult<Void> ar, String what) {
-    busy = false;
-    if (ar.failed()) {
-      log.warn("kafka consumer: {} failed: {}", what, ar.cause().toString());
-    }
-    next();
+  private void change(Future<Void> change, String what) {
+    changing = true;
+    change.onComplete(ar -> {
+      changing = false;
+      if (ar.failed()) {
+        log.warn("kafka consumer: {} failed: {}", what, ar.cause().toString());
+      }
+      next();
+    });
   }
 
   private void poll(Duration timeout) {
-    if (!running || busy) {
-      return;
-    }
-    busy = true;
+    polls++;
     consumer.poll(timeout).onComplete(ar -> {
-      busy = false;
+      polls--;
       if (ar.failed()) {
-        log.warn("kafka poll failed: {}", ar.cause().toString());
-        // a short wait, so that a persistent failure does not spin
-        busy = true;
-        timer = vertx.setTimer(100, id -> {
-          timer = -1;
-          busy = false;
-          next();
-        });
+        if (!failed) {
+          log.warn("kafka poll failed: {}", ar.cause().toString());
+          // a short wait, so that a persistent failure does not spin
+          failed = true;
+          timer = vertx.setTimer(100, id -> {
+            timer = -1;
+            failed = false;
+            next();
+          });
+        }
         return;
       }
       lastPollMillis = System.currentTimeMillis();
@@ -199,7 +218,7 @@ final class KafkaPoller {
       if (!records.isEmpty()) {
         inFlightRecords += records.count();
       }
-      // the next poll is on its way before these records are dispatched
+      // the next poll is queued before these records are dispatched
       next();
       if (!records.isEmpty()) {
         listener.onRecords(records);
