@@ -76,6 +76,9 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
   private boolean commitRunning;
+  /** When the last commit was sent (System.nanoTime), and the timer of the next one, for kafka.commitIntervalMs. */
+  private long lastCommitNanos;
+  private long commitTimer = -1;
   /** This consumer's share of odin_kafka_inflight_records. */
   private long inFlightRecords;
   private volatile boolean reachable;
@@ -94,6 +97,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
     this.index = index;
     this.settings = new KafkaSettings(node.config());
     this.parser = DispatchSettings.parser(node.config());
+    // the first commit goes at once
+    this.lastCommitNanos = System.nanoTime() - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(settings.commitIntervalMs);
   }
 
   private String clientId() {
@@ -259,6 +264,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(healthTimer);
+    vertx.cancelTimer(commitTimer);
     vertx.cancelTimer(createTimer);
     if (poller == null) {
       return Future.succeededFuture();
@@ -365,20 +371,34 @@ public final class KafkaPoolVerticle extends VerticleBase {
     }
   }
 
-  /** Commits what is committable, one commit at a time (later hand-overs join the next one). */
+  /**
+   * Commits what is committable, one commit at a time and at most once per {@code kafka.commitIntervalMs}: a commit
+   * runs on the consumer's thread between polls and holds the next poll for a broker round trip. Later hand-overs join
+   * the next commit.
+   */
   private void commitSoon() {
-    if (!commitRunning) {
-      commitNow();
+    if (commitRunning || commitTimer != -1 || stopping) {
+      return;
     }
+    long waitMillis = settings.commitIntervalMs - (System.nanoTime() - lastCommitNanos) / 1_000_000;
+    if (waitMillis > 0) {
+      commitTimer = vertx.setTimer(waitMillis, id -> {
+        commitTimer = -1;
+        commitSoon();
+      });
+      return;
+    }
+    commitNow();
   }
 
-  private Future<Void> commitNow() {
+  private void commitNow() {
     Map<TopicPartition, Long> due = offsets.takeCommittable();
     if (due.isEmpty()) {
-      return Future.succeededFuture();
+      return;
     }
     commitRunning = true;
-    return poller.commit(toCommit(due))
+    lastCommitNanos = System.nanoTime();
+    poller.commit(toCommit(due))
       .onComplete(ar -> {
         commitRunning = false;
         if (ar.failed()) {

@@ -226,6 +226,44 @@ class KafkaIngestTest {
     }
   }
 
+  /**
+   * kafka.commitIntervalMs: the first hand-over is committed at once, what follows within the interval waits for the
+   * next commit (a commit holds the consumer's next poll), and stopping commits everything handed over.
+   */
+  @Test
+  void commitsAtMostOncePerCommitIntervalAndEverythingOnStop() throws Exception {
+    String topic = "committed";
+    broker.createTopic(topic, 1);
+    String group = "g-" + UUID.randomUUID();
+    TopicPartition tp = new TopicPartition(topic, 0);
+    TestNode node = node(topic, 1, new JsonObject().put("kafka.groupId", group).put("kafka.commitIntervalMs", 60_000));
+    try (WsClients clients = new WsClients(node.wsPort)) {
+      Conn c = clients.connect("c0");
+      awaitAssigned(node, 1);
+      send(topic, "c0", new JsonObject().put("type", "t").put("token", "c0").put("data", 0).encode());
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() == 1);
+      await().atMost(Duration.ofSeconds(30)).until(() -> committed(group, tp) == 1);
+      for (int i = 1; i <= 100; i++) {
+        send(topic, "c0", new JsonObject().put("type", "t").put("token", "c0").put("data", i).encode());
+      }
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() == 101);
+      // handed over, not yet committed: the interval has not passed
+      assertEquals(1, committed(group, tp));
+    } finally {
+      node.close();
+    }
+    assertEquals(101, committed(group, tp), "stopping commits what was handed over");
+  }
+
+  private static long committed(String group, TopicPartition tp) throws Exception {
+    try (var admin = broker.admin()) {
+      OffsetAndMetadata o = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS).get(tp);
+      return o == null ? 0 : o.offset();
+    }
+  }
+
   @Test
   void pausesAtTheInFlightRecordBoundResumesAndRecordsEachStage() throws Exception {
     String topic = "bounded";
