@@ -96,7 +96,8 @@ public final class BootstrapVerticle extends VerticleBase {
     }
     boolean clustered = vertx.isClustered();
     ConnectionLimits connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
-      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP));
+      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP), config.getInt(ShardSettings.MAX_CONNECTIONS_PER_TOKEN),
+      config.getInt(ShardSettings.MAX_HANDSHAKES_PER_SECOND));
     node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), DispatchSettings.initialSetting(config),
       connectionLimits,
       n -> registryOverride != null ? registryOverride.apply(config)
@@ -128,7 +129,7 @@ public final class BootstrapVerticle extends VerticleBase {
     Function<List<Envelope>, Future<?>> publisher = envelopes -> vertx.eventBus()
       .request(node.nextDispatcherAddress(), new DispatchBatch(envelopes, System.nanoTime()));
     Future<String> jwks = config.getString(AuthSettings.JWKS_URL).isEmpty() || !clientAuth.jwt()
-      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node.metrics(), config));
+      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node));
     return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
         new DeploymentOptions().setInstances(dispatchers)))
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth, channelAccess,

@@ -20,10 +20,15 @@ import java.util.regex.Pattern;
  * are copied unchanged into the client frame, which is built here once per message. Other fields are ignored, so
  * producers may add their own.
  * <p>
- * Routing fails closed: a message goes to every connection only when the producer says so (a type in
- * {@code dispatch.broadcastTypes}, the channel {@code global}, or {@code "broadcast": true}). A message with no
- * token and a {@code channel} goes to that channel's subscribers (the name must then follow the {@link ChannelName}
- * grammar). An envelope that names no token, no channel and asks for no broadcast is refused
+ * Routing fails closed, both ways. A message that names a recipient ({@code token}, or the Kafka record key when
+ * the envelope has neither a token nor a channel) goes only to that recipient, whatever its {@code type}: a producer
+ * that takes the type or channel {@code global} from application data cannot widen a private message to everyone.
+ * {@code "broadcast": true} beside a {@code token} asks for two different things and is refused
+ * ({@link EnvelopeException.Reason#CONFLICTING_TARGET}). A message with no token and a {@code channel} (its own, or
+ * its Kafka topic's, {@code kafka.channelTopics}) goes to that channel's subscribers (the name must then follow the
+ * {@link ChannelName} grammar). A message without recipient goes to every connection only when the producer says so
+ * ({@code "broadcast": true}, a type in {@code dispatch.broadcastTypes} or the channel {@code global}, unless
+ * {@code "broadcast": false}); one that names no token, no channel and asks for no broadcast either is refused
  * ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or misspelt {@code token} can never turn a private
  * message into a broadcast. Thread-safe.
  */
@@ -121,7 +126,7 @@ public final class EnvelopeParser {
   /**
    * One envelope, as a Kafka record's value is.
    *
-   * @param fallbackToken   the token when the envelope has neither a token nor a channel (the Kafka record key), or null
+   * @param fallbackToken   the token when the envelope has none and is no channel message (the Kafka record key), or null
    * @param fallbackType    the type when the envelope has none (a Kafka record header), or null
    * @param fallbackChannel the channel when the envelope has neither a token nor a channel (its topic is mapped to a
    *                        channel, {@code kafka.channelTopics}); it wins over {@code fallbackToken}. Null for none
@@ -157,7 +162,8 @@ public final class EnvelopeParser {
     String type = null;
     String channel = null;
     String[] tokens = null;
-    boolean broadcastAsked = false;
+    /** {@code "broadcast"} as sent: null when absent. */
+    Boolean broadcastField = null;
     boolean misspeltTokens = false;
     // the first two fields odin-ws does not read (Jackson's field names are canonical: no copy is made)
     String unread1 = null;
@@ -184,7 +190,7 @@ public final class EnvelopeParser {
             p.skipChildren();
             throw new EnvelopeException(EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
           }
-          broadcastAsked = value == JsonToken.VALUE_TRUE;
+          broadcastField = value == JsonToken.VALUE_TRUE;
           break;
         case "tokens":
           // not a field: remembered only to name the likely typo if the envelope turns out to have no target
@@ -224,23 +230,37 @@ public final class EnvelopeParser {
     if (type == null || type.isEmpty()) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TYPE, "type: missing (a non-empty string is required)");
     }
-    boolean broadcast = broadcastAsked || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
-    if (!broadcast && tokens == null && channel == null && fallbackChannel != null) {
-      channel = fallbackChannel;
+    boolean broadcastAsked = Boolean.TRUE.equals(broadcastField);
+    if (broadcastAsked && tokens != null) {
+      throw new EnvelopeException(EnvelopeException.Reason.CONFLICTING_TARGET, "broadcast: true together with \"token\":"
+        + " a message goes to its tokens or to every connection, not both; drop one of them");
     }
-    if (!broadcast && tokens == null && channel != null) {
-      // a channel message: the name must be one clients can subscribe to
-      String problem = ChannelName.problem(channel);
-      if (problem != null) {
-        throw new EnvelopeException(EnvelopeException.Reason.BAD_CHANNEL, "channel: " + problem);
-      }
-    } else if (!broadcast && tokens == null && fallbackToken != null) {
+    // a broadcast the type or channel global asks for, which "broadcast": false vetoes
+    boolean implicitBroadcast = broadcastField == null && (GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type));
+    // the Kafka key names the recipient of an envelope without token, unless the envelope asks for a broadcast, is a
+    // channel message (its own channel: the key only orders it) or its topic maps to a channel (kafka.channelTopics);
+    // a key beside a broadcast type or channel global makes the message targeted, never a broadcast
+    if (!broadcastAsked && tokens == null && fallbackToken != null && fallbackChannel == null
+      && (channel == null || implicitBroadcast)) {
       if (!Token.isValid(fallbackToken)) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
       }
       tokens = new String[] {fallbackToken};
     }
+    // a named recipient is never widened: the broadcast type and channel global apply only to messages without one
+    boolean broadcast = tokens == null && (broadcastAsked || implicitBroadcast);
     if (!broadcast && tokens == null && channel == null) {
+      channel = fallbackChannel;
+    }
+    boolean toChannel = !broadcast && tokens == null && channel != null && !GLOBAL_CHANNEL.equals(channel);
+    if (toChannel) {
+      // a channel message: the name must be one clients can subscribe to
+      String problem = ChannelName.problem(channel);
+      if (problem != null) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_CHANNEL, "channel: " + problem);
+      }
+    }
+    if (!broadcast && tokens == null && !toChannel) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\", \"channel\" or \"broadcast\": true"
         + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)"
           : unread1 != null ? " (odin-ws reads no field " + quoted(unread1) + (unread2 != null ? ", " + quoted(unread2) : "")

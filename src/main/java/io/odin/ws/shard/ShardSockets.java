@@ -156,11 +156,8 @@ final class ShardSockets {
   /** Pings one slice of the connections and closes those silent for longer than the idle timeout. */
   void sweep() {
     int n = connections.size();
-    if (n == 0) {
-      return;
-    }
     // each tick pings the next slice of the connections: every one once per ping interval
-    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.perTick(n), null, ping);
+    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.next(n), null, ping);
   }
 
   private void ping(ClientConnection c, Object unused) {
@@ -179,6 +176,7 @@ final class ShardSockets {
     if (now - c.lastHeardMillis > settings.idleTimeoutMs) {
       close(c, CLOSE_PING_TIMEOUT, "ping timeout", DisconnectReason.PING_TIMEOUT);
     } else {
+      c.pingOutstanding = true;
       c.channel.writeAndFlush(WireFrames.PING.duplicate(), c.channel.voidPromise());
     }
   }

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
@@ -333,7 +335,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       // upgraded, then closed by the client or the shutdown before it was added
       ch.writeAndFlush(new CloseWebSocketFrame(CLOSE_GOING_AWAY, "server shutting down")).addListener(ChannelFutureListener.CLOSE);
     }
-    gate.release(u.clientAddress);
+    gate.release(u.clientAddress, token);
     if (c != null) {
       sockets.notOpened(c);
       // its channels' join events went out at the join: their leave events follow
@@ -411,6 +413,15 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         WebSocketCloseStatus status = ((CorruptedWebSocketFrameException) t).closeStatus();
         metrics.clientError();
         sockets.close(c, (short) status.code(), ShardSockets.truncate(t.getMessage()), DisconnectReason.ERROR);
+      } else if (t instanceof DecoderException && !(t.getCause() instanceof javax.net.ssl.SSLException)) {
+        // the deflate extension's decoder (TLS errors close the connection by themselves): a frame that inflates
+        // past ws.maxFrameBytes (1009), or bad deflate data
+        Throwable inflate = t instanceof DecompressionException ? t : t.getCause();
+        boolean tooBig = inflate instanceof DecompressionException && String.valueOf(inflate.getMessage()).contains("maximum size");
+        metrics.clientError();
+        sockets.close(c, tooBig ? ClientFrames.CLOSE_TOO_BIG : ClientFrames.CLOSE_PROTOCOL_ERROR,
+          tooBig ? "message larger than " + settings.maxFrameBytes + " bytes when inflated" : "invalid compressed data",
+          DisconnectReason.ERROR);
       } else {
         log.debug("socket error on {}: {}", address, t.toString());
       }
@@ -422,7 +433,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   void onClosed(ClientConnection c) {
     ContextInternal prev = ctx.beginDispatch();
     try {
-      gate.release(c.address);
+      gate.release(c.address, c.token);
       channelOps.leaveAll(c);
       if (sockets.closed(c) && !opening.containsKey(c.token)) {
         forgetToken(c.token);
@@ -457,8 +468,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     long now = System.currentTimeMillis();
     c.lastHeardMillis = now;
-    if (frame instanceof PongWebSocketFrame) {
-      // answers to the server's pings: they only keep the connection alive
+    if (frame instanceof PongWebSocketFrame && c.pingOutstanding) {
+      // the answer to the server's ping: it only keeps the connection alive. Unsolicited pongs count as frames
+      c.pingOutstanding = false;
       return;
     }
     if (c.frames == null) {
@@ -593,7 +605,14 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       handOn(order, ready.get(i));
     }
     if (order.waiting()) {
-      awaitGap(order);
+      if (order == broadcastOrder && connections.size() == 0) {
+        // a gap in the broadcasts of a shard nobody is connected to: nothing to wait for, nobody to read it for
+        for (StreamMessage later : order.skip()) {
+          handOn(order, later);
+        }
+      } else {
+        awaitGap(order);
+      }
     }
   }
 
@@ -680,14 +699,20 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       sockets.close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }
-    write(c, deliveringStream, m, deliveringTail);
+    if (write(c, deliveringStream, m, deliveringTail) && !c.flushPending) {
+      c.flushPending = true;
+      toFlush.add(c);
+    }
   }
 
   /**
    * Writes {@code m} of {@code stream} to {@code c} with the cursor it has after it, unless {@code c} already had it
    * (a replay and the messages that arrived meanwhile overlap) or no longer receives the stream (a channel it left).
    * {@code stream} null: an answer ({@code subscribed}, {@code unsubscribed}) that moves no position. {@code tail}:
-   * the message's shared tail ({@link WireFrames#messageTail}), not released here.
+   * the message's shared tail ({@link WireFrames#messageTail}), not released here. Not flushed: a batch flushes each
+   * socket it wrote to once at its end ({@link #deliver}), a connection catching up flushes itself ({@link #advance}),
+   * so that no closed connection waits in {@link #toFlush} for a batch that may not come (it held closed sockets until
+   * the next message; issue 29).
    *
    * @return false when it was not written
    */
@@ -705,10 +730,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     } else {
       c.channel.write(head, c.channel.voidPromise());
       c.channel.write(tail.retainedDuplicate(), c.channel.voidPromise());
-    }
-    if (!c.flushPending) {
-      c.flushPending = true;
-      toFlush.add(c);
     }
     writes++;
     return true;
@@ -894,16 +915,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       if (at != null) {
         String stream = Streams.channel(c.subs.channel(i));
         ShardChannels.State st = channels.get(c.subs.channel(i));
-        Future<StreamPage> page = readFor(stream, st == null ? null : st.order, new StreamRead(stream, at[0], at[1], HistorySettings.PAGE));
-        lanes.add(new ChannelLane(stream, at[0], at[1], new StreamPosition(c.subs.epoch(i), c.subs.seq(i)), page));
+        StreamPosition joined = new StreamPosition(c.subs.epoch(i), c.subs.seq(i));
+        Future<StreamPage> page = readFor(stream, st == null ? null : st.order,
+          new StreamRead(stream, at[0], at[1], HistorySettings.PAGE), joined);
+        lanes.add(new ChannelLane(stream, at[0], at[1], joined, page));
         all.add(page);
       }
     }
     String tokenStream = Streams.token(c.token);
     Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
-      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE));
+      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE), joinedToken);
     Future<StreamPage> bcast = readFor(Streams.BROADCAST, broadcastOrder,
-      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE));
+      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE), replayBroadcastTo);
     all.add(token);
     all.add(bcast);
     Future.all(all).onComplete(ar -> {
@@ -934,13 +957,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       page.messages().stream().filter(m -> m.seq() <= top).toList());
   }
 
-  /** A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the cache or the store. */
-  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read) {
+  /**
+   * A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the shard's
+   * recent broadcasts, else the store. The shard's own answers are used only when they reach {@code atLeast} (where the
+   * replay must end: a registration may have seen broadcasts still on their way here, which the store has).
+   */
+  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read, StreamPosition atLeast) {
     StreamPosition last = order != null ? order.last() : StreamPosition.UNKNOWN;
-    if (last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
+    boolean reaches = !atLeast.known() || (last.epoch() == atLeast.epoch() && last.seq() >= atLeast.seq());
+    if (reaches && last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
       return Future.succeededFuture(new StreamPage(last.epoch(), last.seq(), true, List.of()));
     }
-    if (Streams.BROADCAST.equals(stream)) {
+    if (reaches && Streams.BROADCAST.equals(stream)) {
       StreamPage cached = broadcastCache.read(read, broadcastOrder.last());
       if (cached != null) {
         return Future.succeededFuture(cached);
@@ -1073,7 +1101,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private void readReplay(ClientConnection c) {
     Replay replay = c.replay;
     for (StreamRead read : replay.reads()) {
-      readFor(read.stream(), orderOf(c, read.stream()), read).onComplete(ar -> {
+      readFor(read.stream(), orderOf(c, read.stream()), read, StreamPosition.UNKNOWN).onComplete(ar -> {
         if (c.closing || c.slot() < 0 || c.replay != replay) {
           return;
         }

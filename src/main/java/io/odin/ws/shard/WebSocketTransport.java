@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.ZlibCodecFactory;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -64,6 +65,9 @@ final class WebSocketTransport {
   /** HTTP limits before the upgrade: request line, headers (Vert.x's defaults, which the shards had before). */
   static final int MAX_INITIAL_LINE_BYTES = 4096;
   static final int MAX_HEADER_BYTES = 8192;
+
+  /** Compression level of permessage-deflate and deflate-frame (Netty's default). */
+  private static final int DEFLATE_LEVEL = 6;
 
   private final ShardSettings settings;
   private final GatewayMetrics metrics;
@@ -153,8 +157,12 @@ final class WebSocketTransport {
     }
     p.addLast("http", new HttpServerCodec(maxInitialLineBytes, MAX_HEADER_BYTES, 8192));
     if (settings.compression) {
-      p.addLast("wsext", new WebSocketServerExtensionHandler(new PerMessageDeflateServerExtensionHandshaker(),
-        new DeflateFrameServerExtensionHandshaker()));
+      // inflation stops at ws.maxFrameBytes (Netty's maxAllocation): a frame under the limit on the wire can
+      // inflate a thousandfold, and it used to be inflated whole before the limit was checked (issue 33)
+      p.addLast("wsext", new WebSocketServerExtensionHandler(
+        new PerMessageDeflateServerExtensionHandshaker(DEFLATE_LEVEL, ZlibCodecFactory.isSupportingWindowSizeAndMemLevel(),
+          PerMessageDeflateServerExtensionHandshaker.MAX_WINDOW_SIZE, false, false, settings.maxFrameBytes),
+        new DeflateFrameServerExtensionHandshaker(DEFLATE_LEVEL, settings.maxFrameBytes)));
     }
     p.addLast("handshake", new Handshake(ch));
   }
@@ -308,7 +316,7 @@ final class WebSocketTransport {
       request.headers().get(HttpHeaderNames.ORIGIN), request.headers().get(HttpHeaderNames.AUTHORIZATION));
     if (!decision.accepted()) {
       metrics.handshakeRefused(decision.label);
-      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false);
+      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false, decision.retryAfterSeconds);
       return;
     }
     // nothing more is read until the upgrade: the client waits for its 101
@@ -334,9 +342,17 @@ final class WebSocketTransport {
    * false) gets {@code Connection: close} and the connection is closed once the answer is out.
    */
   static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive) {
+    respond(ch, status, body, keepAlive, 0);
+  }
+
+  /** The same, with {@code Retry-After} when {@code retryAfterSeconds} is above 0 (ws.maxHandshakesPerSecond). */
+  private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive, long retryAfterSeconds) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
       Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+    if (retryAfterSeconds > 0) {
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
     if (!body.isEmpty()) {
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }

@@ -156,12 +156,12 @@ public final class Publisher implements AutoCloseable {
       int kind = kindOf(firstIndex + i, mixTargeted, mixBroadcast, mixChannel);
       if (kind == 2) {
         int channel = random.nextInt(channelCount);
-        int seq = log.addChannel(channel, ts);
+        int seq = log.addChannel(channel, ts, i == 0);
         out.add(new Out(seq, null, envelopes.channelKey(channel), envelopes.channelEnvelope(seq, channel, ts)));
         continue;
       }
       int[] tokens = kind == 1 ? null : pickTokens();
-      int seq = log.add(tokens, ts);
+      int seq = log.add(tokens, ts, i == 0);
       out.add(new Out(seq, tokens, envelopes.key(tokens), envelopes.envelope(seq, tokens, ts)));
     }
     inFlight.incrementAndGet();
