@@ -87,6 +87,40 @@ class EnvelopeParserTest {
       frame(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\"}"), null, null, 0)));
   }
 
+  /**
+   * Channels beside the fail-closed rules: a channel message's Kafka key only orders it (the envelope's own channel,
+   * or its topic's from kafka.channelTopics), while a key beside a broadcast type still names the recipient.
+   */
+  @Test
+  void aChannelMessageTakesNoTokenFromItsKeyAndAKeyStillBeatsABroadcastType() throws Exception {
+    Envelope own = parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"prices:BTC\"}"), "prices:BTC", null, null, 0);
+    assertTrue(own.isChannelMessage());
+    assertEquals("prices:BTC", own.channel());
+    assertEquals(0, own.tokens().length);
+    Envelope mapped = parser.parse(bytes("{\"type\":\"tick\"}"), "BTC", null, "prices:BTC", 0);
+    assertTrue(mapped.isChannelMessage());
+    assertEquals("prices:BTC", mapped.channel());
+    // the envelope's own channel wins over its topic's
+    assertEquals("prices:ETH", parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"prices:ETH\"}"), "BTC", null,
+      "prices:BTC", 0).channel());
+    // its own token wins over both
+    Envelope token = parser.parse(bytes("{\"type\":\"tick\",\"token\":\"alice\"}"), "BTC", null, "prices:BTC", 0);
+    assertArrayEquals(new String[] {"alice"}, token.tokens());
+    // a broadcast type with a channel and a key: the key is the recipient, never everyone and never the channel
+    Envelope keyed = parser.parse(bytes("{\"type\":\"system-announcement\",\"channel\":\"news\"}"), "alice", null, null, 0);
+    assertFalse(keyed.isBroadcast());
+    assertFalse(keyed.isChannelMessage());
+    assertArrayEquals(new String[] {"alice"}, keyed.tokens());
+    // "broadcast": false on a mapped topic: the topic's channel, not everyone
+    Envelope vetoed = parser.parse(bytes("{\"type\":\"system-announcement\",\"broadcast\":false}"), "BTC", null,
+      "prices:BTC", 0);
+    assertTrue(vetoed.isChannelMessage());
+    // a channel message's name must be one clients can subscribe to
+    EnvelopeException bad = assertThrows(EnvelopeException.class,
+      () -> parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"no spaces\"}"), "k", null, null, 0));
+    assertEquals(EnvelopeException.Reason.BAD_CHANNEL, bad.reason());
+  }
+
   @Test
   void broadcastTrueWithATokenIsRefusedAndFalseVetoesTheImplicitBroadcast() {
     assertProblem("{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\"}", EnvelopeException.Reason.CONFLICTING_TARGET,
