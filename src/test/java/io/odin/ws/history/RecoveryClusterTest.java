@@ -219,7 +219,8 @@ public class RecoveryClusterTest {
       assertTrue(c.other.isEmpty(), c.toString());
     }
     assertEquals(2 * CLIENTS + CLIENTS / 3, all.stream().mapToInt(c -> c.resumed.size()).sum(),
-      "every reconnect said resumed");
+      () -> "every reconnect said resumed; not: " + all.stream()
+        .filter(c -> c.resumed.size() != (away.contains(c) ? 3 : 2)).map(Client::toString).toList());
   }
 
   /** What is missing, doubled or out of order, briefly. */
