@@ -101,6 +101,11 @@ final class ChildFleet implements Fleet {
     to.failed = from.failed;
     to.connectErrors = from.connectErrors;
     to.closed = from.closed;
+    to.reopened = from.reopened;
+    to.recovered = from.recovered;
+    to.notRecovered = from.notRecovered;
+    to.withoutCursor = from.withoutCursor;
+    to.replayed = from.replayed;
     to.received = from.received;
     to.foreign = from.foreign;
     to.otherFrames = from.otherFrames;

@@ -42,11 +42,19 @@ public final class ClientFleet implements Fleet {
   public record Endpoint(String host, int port, String path) {
   }
 
-  /** What to open and how; connection {@code i} goes to {@code endpoints[i % n]}. */
+  /**
+   * What to open and how; connection {@code i} goes to {@code endpoints[i % n]}. With {@code reconnect}, a connection
+   * the server closes comes back after a random delay of up to {@code reconnectDelayMillis}, to the next endpoint
+   * (and the next, while they refuse), with {@code since=} the last cursor it received, as docs/protocol.md's client does.
+   */
   public record Spec(List<Endpoint> endpoints, TokenPlan plan, int from, int to, String sourceAddress,
                      double rampPerSecond, int maxPendingHandshakes, long connectTimeoutMillis, String runId,
-                     boolean recordReceipts, int eventLoops, String jwtSecret) {
+                     boolean recordReceipts, int eventLoops, String jwtSecret, boolean reconnect,
+                     long reconnectDelayMillis) {
   }
+
+  /** Between two attempts of a connection coming back, while endpoints refuse it. */
+  static final long RECONNECT_RETRY_MILLIS = 250;
 
   /** Lifetime of the JWTs the load tool signs: longer than any run. */
   static final int JWT_TTL_SECONDS = 24 * 3600;
@@ -66,6 +74,11 @@ public final class ClientFleet implements Fleet {
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong connectErrors = new AtomicLong();
   private final AtomicLong closed = new AtomicLong();
+  private final AtomicLong reopened = new AtomicLong();
+  private final AtomicLong recovered = new AtomicLong();
+  private final AtomicLong notRecovered = new AtomicLong();
+  private final AtomicLong withoutCursor = new AtomicLong();
+  private final AtomicLong replayed = new AtomicLong();
   private final List<Owner> owners = new ArrayList<>();
   private volatile boolean closing;
 
@@ -114,6 +127,11 @@ public final class ClientFleet implements Fleet {
     s.failed = failed.get();
     s.connectErrors = connectErrors.get();
     s.closed = closed.get();
+    s.reopened = reopened.get();
+    s.recovered = recovered.get();
+    s.notRecovered = notRecovered.get();
+    s.withoutCursor = withoutCursor.get();
+    s.replayed = replayed.get();
     s.received = received.sum();
     s.foreign = foreign.sum();
     s.otherFrames = other.sum();
@@ -171,10 +189,28 @@ public final class ClientFleet implements Fleet {
     long closedAt = Long.MAX_VALUE;
     IntList received;
     int attempts;
+    /** Index of the endpoint it uses (or tries) now. */
+    int endpoint;
+    /** With --reconnect: the last cursor received, what it comes back with. */
+    String cursor;
+    /** With --reconnect: it came back with since= and the gateway's {@code resumed} has not arrived yet. */
+    boolean awaitingResumed;
+    /** With --reconnect: closed by the server, not back yet. */
+    boolean away;
+    long lastClosedAt;
+    /** With --reconnect: the times it was away and came back without recovering, pairs [closed, reopened]. */
+    long[] gaps = new long[0];
 
     Conn(int id, Owner owner) {
       this.id = id;
       this.owner = owner;
+      this.endpoint = id % owner.endpointCount();
+    }
+
+    void addGap(long from, long to) {
+      gaps = java.util.Arrays.copyOf(gaps, gaps.length + 2);
+      gaps[gaps.length - 2] = from;
+      gaps[gaps.length - 1] = to;
     }
 
     @Override
@@ -212,6 +248,10 @@ public final class ClientFleet implements Fleet {
       return context;
     }
 
+    int endpointCount() {
+      return spec.endpoints().size();
+    }
+
     @Override
     public Future<?> start() {
       startNanos = System.nanoTime();
@@ -244,12 +284,17 @@ public final class ClientFleet implements Fleet {
       }
       pending++;
       c.attempts++;
-      Endpoint e = spec.endpoints().get(c.id % spec.endpoints().size());
+      Endpoint e = spec.endpoints().get(c.endpoint);
       String token = spec.plan().name(spec.plan().tokenOf(c.id));
+      boolean returning = c.away;
+      String since = returning && c.cursor != null
+        ? "since=" + java.net.URLEncoder.encode(c.cursor, StandardCharsets.UTF_8) : null;
+      String query = jwtSigner == null ? "?token=" + token + (since != null ? "&" + since : "")
+        : since != null ? "?" + since : "";
       WebSocketConnectOptions o = new WebSocketConnectOptions()
         .setHost(e.host())
         .setPort(e.port())
-        .setURI(jwtSigner == null ? e.path() + "?token=" + token : e.path())
+        .setURI(e.path() + query)
         .setTimeout(spec.connectTimeoutMillis());
       if (jwtSigner != null) {
         // one JWT per connection, signed as the operator's backend would: the handshake cost of auth.mode=jwt
@@ -260,22 +305,34 @@ public final class ClientFleet implements Fleet {
         pending--;
         if (ar.succeeded()) {
           WebSocket ws = ar.result();
-          c.openedAt = MicroClock.nowMicros();
-          if (spec.recordReceipts()) {
-            c.received = new IntList();
+          long now = MicroClock.nowMicros();
+          if (returning) {
+            c.away = false;
+            reopened.incrementAndGet();
+            if (since != null) {
+              c.awaitingResumed = true;
+            } else {
+              // nothing received yet, so no cursor to come back with: what it missed is not owed
+              c.addGap(c.lastClosedAt, now);
+              withoutCursor.incrementAndGet();
+            }
+          } else {
+            c.openedAt = now;
+            if (spec.recordReceipts()) {
+              c.received = new IntList();
+            }
+            opened.incrementAndGet();
           }
           ws.handler(c);
           ws.exceptionHandler(t -> { });
-          ws.closeHandler(v -> {
-            if (!closing) {
-              c.closedAt = MicroClock.nowMicros();
-              closed.incrementAndGet();
-            }
-          });
-          opened.incrementAndGet();
+          ws.closeHandler(v -> onClose(c));
         } else {
           connectErrors.incrementAndGet();
-          if (c.attempts < MAX_ATTEMPTS && !closing) {
+          if (returning) {
+            // that node refuses (it is down): the next one, shortly
+            c.endpoint = (c.endpoint + 1) % endpointCount();
+            vertx.setTimer(RECONNECT_RETRY_MILLIS, id -> connect(c));
+          } else if (c.attempts < MAX_ATTEMPTS && !closing) {
             retries.add(c);
             if (timer < 0) {
               timer = vertx.setPeriodic(10, id -> tick());
@@ -287,8 +344,48 @@ public final class ClientFleet implements Fleet {
       });
     }
 
+    /** The server closed it (or the network did): with --reconnect it comes back, else it stays closed. */
+    private void onClose(Conn c) {
+      if (closing) {
+        return;
+      }
+      long now = MicroClock.nowMicros();
+      closed.incrementAndGet();
+      if (!spec.reconnect()) {
+        c.closedAt = now;
+        return;
+      }
+      c.away = true;
+      c.awaitingResumed = false;
+      c.lastClosedAt = now;
+      c.endpoint = (c.endpoint + 1) % endpointCount();
+      long delay = 1 + (long) (java.util.concurrent.ThreadLocalRandom.current().nextDouble() * spec.reconnectDelayMillis());
+      vertx.setTimer(delay, id -> connect(c));
+    }
+
     void onFrame(Conn c, Buffer frame) {
       long now = MicroClock.nowMicros();
+      if (spec.reconnect()) {
+        if (c.awaitingResumed) {
+          Payload.Resumed r = Payload.resumed(frame);
+          if (r != null) {
+            c.awaitingResumed = false;
+            if (r.recovered()) {
+              recovered.incrementAndGet();
+              replayed.addAndGet(r.replayed());
+            } else {
+              c.addGap(c.lastClosedAt, now);
+              notRecovered.incrementAndGet();
+            }
+            other.increment();
+            return;
+          }
+        }
+        String cursor = Payload.cursor(frame);
+        if (cursor != null) {
+          c.cursor = cursor;
+        }
+      }
       int next = Payload.read(frame, 0, runBytes, receipt);
       if (!receipt.ours && !receipt.foreign) {
         other.increment();
@@ -321,7 +418,9 @@ public final class ClientFleet implements Fleet {
       for (int i = 0; i < started; i++) {
         Conn c = conns[i];
         int[] got = c.received == null ? new int[0] : c.received.toArray();
-        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), c.openedAt, c.closedAt, got));
+        // a connection still away at the end is owed nothing after it left
+        long closedAt = c.away ? c.lastClosedAt : c.closedAt;
+        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), c.openedAt, closedAt, got, c.gaps));
       }
       return out;
     }

@@ -18,6 +18,16 @@ public final class FleetStats {
   public long connectErrors;
   /** Connections that closed after opening (the gateway closed them, or the network did), cumulative. */
   public long closed;
+  /** With --reconnect: connections that came back after the server closed them, cumulative (each return counts). */
+  public long reopened;
+  /** With --reconnect: returns the gateway answered {@code recovered:true} (what was missed is replayed). */
+  public long recovered;
+  /** With --reconnect: returns the gateway answered {@code recovered:false}. */
+  public long notRecovered;
+  /** With --reconnect: returns without since=, having received no message (so no cursor) before the close. */
+  public long withoutCursor;
+  /** With --reconnect: messages the gateway said it replayed ({@code resumed}'s {@code replayed}), summed. */
+  public long replayed;
   /** Load-tool messages of this run received, duplicates included. */
   public long received;
   /** Load-tool messages of another run (another tool on the same gateway). */
@@ -37,8 +47,9 @@ public final class FleetStats {
     return new Histogram(3_600_000_000L, 3);
   }
 
+  /** Connections open now: with --reconnect a connection that came back counts again. */
   public long open() {
-    return opened - closed;
+    return opened + reopened - closed;
   }
 
   /** Adds another fleet's look to this one (counters and histograms). */
@@ -48,6 +59,11 @@ public final class FleetStats {
     failed += o.failed;
     connectErrors += o.connectErrors;
     closed += o.closed;
+    reopened += o.reopened;
+    recovered += o.recovered;
+    notRecovered += o.notRecovered;
+    withoutCursor += o.withoutCursor;
+    replayed += o.replayed;
     received += o.received;
     foreign += o.foreign;
     otherFrames += o.otherFrames;

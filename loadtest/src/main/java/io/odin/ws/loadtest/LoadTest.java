@@ -328,7 +328,7 @@ public final class LoadTest {
     if (o.processes == 1) {
       fleets.add(new ClientFleet(new ClientFleet.Spec(o.endpoints(), plan,
         0, o.connections, o.sourceAddress(0), o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
-        o.verifyRouting, o.eventLoops, o.jwtSecret)));
+        o.verifyRouting, o.eventLoops, o.jwtSecret, o.reconnect, o.reconnectDelayMillis)));
     } else {
       if (o.sourceAddresses.isEmpty()) {
         o.sourceAddresses.add("auto");
@@ -373,6 +373,11 @@ public final class LoadTest {
     if (o.jwtSecret != null) {
       a.add("--jwt-secret");
       a.add(o.jwtSecret);
+    }
+    if (o.reconnect) {
+      a.add("--reconnect");
+      a.add("--reconnect-delay");
+      a.add(o.reconnectDelayMillis + "ms");
     }
     return a;
   }
@@ -588,6 +593,12 @@ public final class LoadTest {
       .put("failed", t.failed)
       .put("failedAttempts", t.connectErrors)
       .put("closedEarly", t.closed)
+      .put("reconnect", o.reconnect)
+      .put("reopened", t.reopened)
+      .put("recovered", t.recovered)
+      .put("notRecovered", t.notRecovered)
+      .put("withoutCursor", t.withoutCursor)
+      .put("replayed", t.replayed)
       .put("maxOpen", maxOpen)
       .put("rampSeconds", rampMillis / 1000.0)
       .put("processes", o.processes));
@@ -679,10 +690,12 @@ public final class LoadTest {
         .put("messagesWithLoss", verification.messagesWithLoss())
         .put("examples", new JsonArray(verification.allExamples())));
     }
+    // connections that came and went owe what the verifier says they owe; the count of open ones at the end does not
+    long deliveriesExpected = o.reconnect && verification != null ? verification.requiredDeliveries() : expectedDeliveries;
     RunOutcome outcome = new RunOutcome(o.connections, t.opened,
       publisher == null ? 0 : o.publishPhases().stream().mapToLong(LoadTestOptions.Phase::messages).sum(),
       publisher == null ? 0 : publisher.sent(), publisher == null ? 0 : log.count(MessageLog.Status.FAILED),
-      publisher == null ? 0 : log.count(MessageLog.Status.PENDING), expectedDeliveries, t.received, verification);
+      publisher == null ? 0 : log.count(MessageLog.Status.PENDING), deliveriesExpected, t.received, verification);
     problems.addAll(outcome.problems());
     int exit = outcome.exitCode();
     r.put("problems", new JsonArray(new ArrayList<>(problems)));
@@ -847,6 +860,12 @@ public final class LoadTest {
       sb.append(String.format(Locale.ROOT, "connections: %d of %d opened (%d failed, %d closed early, ramp %.1f s)%n",
         c.getLong("opened"), c.getLong("requested"), c.getLong("failed"), c.getLong("closedEarly"),
         c.getDouble("rampSeconds")));
+      if (c.getBoolean("reconnect", false)) {
+        sb.append(String.format(Locale.ROOT, "reconnects: %d closed by the server, %d came back (%d recovered, %d replayed"
+            + " messages; %d answered recovered:false; %d without a cursor, having received nothing before)%n",
+          c.getLong("closedEarly"), c.getLong("reopened"), c.getLong("recovered"), c.getLong("replayed"),
+          c.getLong("notRecovered"), c.getLong("withoutCursor")));
+      }
       if (p.containsKey("sent")) {
         sb.append(String.format(Locale.ROOT, "published: %d (%s) in %.1f s = %.0f/s, accepted %d, failed %d%n",
           p.getLong("sent"), p.getString("mode"), p.getDouble("seconds"), p.getDouble("achievedRate"),

@@ -62,6 +62,10 @@ public final class LoadTestOptions {
   /** With it, each connection sends an HS256 JWT (sub = its token) instead of ?token= (gateway auth.mode=jwt). */
   public String jwtSecret;
   public int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+  /** A connection the server closes comes back to the next --url node with since= its last cursor. */
+  public boolean reconnect;
+  /** The longest random wait before a closed connection comes back. */
+  public long reconnectDelayMillis = 1000;
 
   public static final String USAGE = String.join("\n",
     "usage: scripts/loadtest [options]",
@@ -111,6 +115,12 @@ public final class LoadTestOptions {
     "  --seed N                     random seed for token choice (default 42)",
     "  --jwt-secret S               sign one HS256 JWT per connection (sub = its token; Authorization: Bearer),",
     "                               for a gateway with auth.mode=jwt and auth.jwt.hmacSecret S",
+    "  --reconnect                  a connection the server closes (a node drained or killed) comes back, after a",
+    "                               random wait of up to --reconnect-delay, to the next --url node (and the next,",
+    "                               while they refuse) with since= the last message id it received; verification",
+    "                               then owes it every message from its first open on, except while it was away when",
+    "                               the gateway answered recovered:false (or it had no id yet)",
+    "  --reconnect-delay D          longest random wait before coming back (default 1s)",
     "  --quiet                      no progress line",
     "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused),",
     "             4 short run (the load asked for was not offered: under 98% of the planned messages sent, or publishes",
@@ -138,6 +148,10 @@ public final class LoadTestOptions {
       }
       if (a.equals("--quiet")) {
         o.quiet = true;
+        continue;
+      }
+      if (a.equals("--reconnect")) {
+        o.reconnect = true;
         continue;
       }
       if (a.equals("--help") || a.equals("-h")) {
@@ -223,6 +237,7 @@ public final class LoadTestOptions {
         case "--jwt-secret" -> o.jwtSecret = value;
         case "--run-id" -> o.runId = value;
         case "--event-loops" -> o.eventLoops = intArg(a, value, 1);
+        case "--reconnect-delay" -> o.reconnectDelayMillis = durationMillis(a, value);
         default -> throw new UsageException("unknown option " + a);
       }
     }

@@ -11,7 +11,9 @@ import java.util.Map;
  * <ul>
  *   <li><b>missing</b>: a message did not reach a connection it was for (every connection for a broadcast, the
  *       connections of its tokens for a targeted one) although that connection was open for the whole time the
- *       message was in flight: from {@code settle} before it was sent until {@code grace} after;</li>
+ *       message was in flight: from {@code settle} before it was sent until {@code grace} after (with
+ *       {@code --reconnect}, from its first open to its last close, less the gaps in which it was away and did not
+ *       recover: {@link ConnectionRecord#gaps()});</li>
  *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have;</li>
  *   <li><b>duplicate</b>: a connection received the same message more than once;</li>
  *   <li><b>unknown</b>: a connection received a sequence number of this run that was never published.</li>
@@ -130,7 +132,7 @@ public final class RoutingVerifier {
                              Map<Integer, IntList> missingExamples, Result r) {
     for (int i = 0, n = candidates.size(); i < n; i++) {
       int seq = candidates.get(i);
-      if (failed[seq] || sentAt[seq] < from || sentAt[seq] > until) {
+      if (failed[seq] || sentAt[seq] < from || sentAt[seq] > until || c.inGap(sentAt[seq], graceMicros, settleMicros)) {
         continue;
       }
       required[seq]++;

@@ -35,6 +35,11 @@ final class Wire {
       .put("failed", s.failed)
       .put("connectErrors", s.connectErrors)
       .put("closed", s.closed)
+      .put("reopened", s.reopened)
+      .put("recovered", s.recovered)
+      .put("notRecovered", s.notRecovered)
+      .put("withoutCursor", s.withoutCursor)
+      .put("replayed", s.replayed)
       .put("received", s.received)
       .put("foreign", s.foreign)
       .put("otherFrames", s.otherFrames)
@@ -52,6 +57,11 @@ final class Wire {
     into.failed = j.getLong("failed");
     into.connectErrors = j.getLong("connectErrors");
     into.closed = j.getLong("closed");
+    into.reopened = j.getLong("reopened");
+    into.recovered = j.getLong("recovered");
+    into.notRecovered = j.getLong("notRecovered");
+    into.withoutCursor = j.getLong("withoutCursor");
+    into.replayed = j.getLong("replayed");
     into.received = j.getLong("received");
     into.foreign = j.getLong("foreign");
     into.otherFrames = j.getLong("otherFrames");
@@ -88,6 +98,10 @@ final class Wire {
         for (int seq : r.received()) {
           out.writeInt(seq);
         }
+        out.writeInt(r.gaps().length);
+        for (long g : r.gaps()) {
+          out.writeLong(g);
+        }
       }
     }
   }
@@ -105,7 +119,11 @@ final class Wire {
         for (int k = 0; k < got.length; k++) {
           got[k] = in.readInt();
         }
-        out.add(new ConnectionRecord(id, token, opened, closed, got));
+        long[] gaps = new long[in.readInt()];
+        for (int k = 0; k < gaps.length; k++) {
+          gaps[k] = in.readLong();
+        }
+        out.add(new ConnectionRecord(id, token, opened, closed, got, gaps));
       }
       return out;
     }

@@ -42,7 +42,7 @@ final class WorkerMain {
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
     ClientFleet fleet = new ClientFleet(new ClientFleet.Spec(o.endpoints(),
       o.tokenPlan(), from, to, source, o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
-      o.verifyRouting, o.eventLoops, o.jwtSecret));
+      o.verifyRouting, o.eventLoops, o.jwtSecret, o.reconnect, o.reconnectDelayMillis));
     Object lock = new Object();
     Runnable report = () -> {
       JsonObject j = Wire.stats(fleet.poll());

@@ -236,4 +236,27 @@ class RoutingVerifierTest {
     assertEquals(RoutingVerifier.MAX_EXAMPLES, r.examples(MISSING).size());
     assertEquals(500, r.messagesWithLoss());
   }
+
+  /**
+   * With --reconnect a connection is one record over its returns: a return that recovered leaves no gap, so what was
+   * published while it was away must have arrived (by the replay), once; a return without recovery leaves a gap in
+   * which nothing is owed, but a message received twice is still a duplicate.
+   */
+  @Test
+  void aConnectionThatCameBackOwesEverythingOutsideItsGaps() {
+    List<ConnectionRecord> records = perfect();
+    // connection 1 (token t1) was away from 10.5 s to 11.5 s: toT1 (sent at 11 s) fell in that time
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast}));
+    assertEquals(1, verify(records).count(MISSING), "a recovered return owes what was sent while away");
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast},
+      new long[] {10 * SEC + SEC / 2, 11 * SEC + SEC / 2}));
+    assertTrue(verify(records).ok(), "a return without recovery owes nothing sent while away");
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast, toT1, toT1},
+      new long[] {10 * SEC + SEC / 2, 11 * SEC + SEC / 2}));
+    assertEquals(1, verify(records).count(DUPLICATE), "a gap never excuses a duplicate");
+    // a gap that ended well before the message: owed again
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast},
+      new long[] {5 * SEC, 6 * SEC}));
+    assertEquals(1, verify(records).count(MISSING));
+  }
 }

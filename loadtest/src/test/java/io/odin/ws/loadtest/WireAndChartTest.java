@@ -19,11 +19,14 @@ class WireAndChartTest {
   void receiptsSurviveTheFileBetweenProcesses(@TempDir Path dir) throws Exception {
     List<ConnectionRecord> in = List.of(
       new ConnectionRecord(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
-      new ConnectionRecord(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]));
+      new ConnectionRecord(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
+      new ConnectionRecord(9, 0, 100, 900, new int[] {4}, new long[] {200, 300, 500, 600}));
     Path file = dir.resolve("r.bin");
     Wire.writeReceipts(in, file);
     List<ConnectionRecord> out = Wire.readReceipts(file);
-    assertEquals(2, out.size());
+    assertEquals(3, out.size());
+    assertArrayEquals(new long[] {200, 300, 500, 600}, out.get(2).gaps());
+    assertEquals(900, out.get(2).closedAtMicros());
     assertEquals(7, out.get(0).id());
     assertEquals(100, out.get(0).openedAtMicros());
     assertArrayEquals(new int[] {3, 1, 3}, out.get(0).received());

@@ -114,6 +114,30 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
+  /** The sum of a metric's samples (every label set) in {@code GET /metrics}, 0 when it has none. */
+  public double metric(String name) {
+    return metric(name, "");
+  }
+
+  /** The sum of a metric's samples whose labels contain {@code labels} (e.g. {@code result="recovered"}). */
+  public double metric(String name, String labels) {
+    try {
+      double sum = 0;
+      for (String line : get("/metrics").body().split("\n")) {
+        boolean labelled = line.startsWith(name + "{") && line.substring(0, line.lastIndexOf(' ')).contains(labels);
+        if (labelled || labels.isEmpty() && line.startsWith(name + " ")) {
+          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return sum;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Open WebSocket connections, as /health counts them. */
   public int connections() {
     return health().getInteger("connections");
