@@ -188,6 +188,8 @@ public final class ClientFleet implements Fleet {
     long openedAt = Long.MAX_VALUE;
     long closedAt = Long.MAX_VALUE;
     IntList received;
+    /** With --reconnect and receipts: the hash of each received message's cursor (its {@code id}), beside received. */
+    IntList receivedIds;
     int attempts;
     /** Index of the endpoint it uses (or tries) now. */
     int endpoint;
@@ -229,6 +231,8 @@ public final class ClientFleet implements Fleet {
     private final Conn[] conns;
     private final ArrayDeque<Conn> retries = new ArrayDeque<>();
     private final Payload.Receipt receipt = new Payload.Receipt();
+    /** The cursor hash of the frame being read (with --reconnect). */
+    private int currentIdHash;
     private int started;
     private int pending;
     private long startNanos;
@@ -320,6 +324,9 @@ public final class ClientFleet implements Fleet {
             c.openedAt = now;
             if (spec.recordReceipts()) {
               c.received = new IntList();
+              if (spec.reconnect()) {
+                c.receivedIds = new IntList();
+              }
             }
             opened.incrementAndGet();
           }
@@ -385,6 +392,7 @@ public final class ClientFleet implements Fleet {
         if (cursor != null) {
           c.cursor = cursor;
         }
+        currentIdHash = cursor == null ? 0 : cursor.hashCode();
       }
       int next = Payload.read(frame, 0, runBytes, receipt);
       if (!receipt.ours && !receipt.foreign) {
@@ -399,6 +407,9 @@ public final class ClientFleet implements Fleet {
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);
+            if (c.receivedIds != null) {
+              c.receivedIds.add(currentIdHash);
+            }
           }
         } else if (receipt.foreign) {
           foreign.increment();
@@ -418,9 +429,10 @@ public final class ClientFleet implements Fleet {
       for (int i = 0; i < started; i++) {
         Conn c = conns[i];
         int[] got = c.received == null ? new int[0] : c.received.toArray();
+        int[] ids = c.receivedIds == null ? new int[0] : c.receivedIds.toArray();
         // a connection still away at the end is owed nothing after it left
         long closedAt = c.away ? c.lastClosedAt : c.closedAt;
-        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), c.openedAt, closedAt, got, c.gaps));
+        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), c.openedAt, closedAt, got, c.gaps, ids));
       }
       return out;
     }

@@ -15,20 +15,33 @@ package io.odin.ws.loadtest;
  * @param closedAtMicros when it closed for good, or {@link Long#MAX_VALUE} if it was open when receipts were taken
  * @param received       sequence numbers received, in arrival order
  * @param gaps           pairs {@code [from, to]} (microseconds) during which nothing was owed to it; empty without gaps
+ * @param receivedIds    with --reconnect, the hash of each received message's {@code id} (the gateway's cursor), in
+ *                       the order of {@code received}: a message that arrives twice under two ids was two gateway
+ *                       messages (the ingest took it twice), under one id it was delivered twice; empty otherwise
  */
-public record ConnectionRecord(int id, int token, long openedAtMicros, long closedAtMicros, int[] received, long[] gaps) {
+public record ConnectionRecord(int id, int token, long openedAtMicros, long closedAtMicros, int[] received, long[] gaps,
+                               int[] receivedIds) {
 
   private static final long[] NO_GAPS = new long[0];
+  private static final int[] NO_IDS = new int[0];
 
   public ConnectionRecord {
     if (gaps.length % 2 != 0) {
       throw new IllegalArgumentException("gaps come in pairs [from, to], got " + gaps.length + " values");
     }
+    if (receivedIds.length != 0 && receivedIds.length != received.length) {
+      throw new IllegalArgumentException("one id per received message, or none: " + receivedIds.length + " ids for "
+        + received.length + " messages");
+    }
   }
 
   /** A connection without reconnects: owed everything between its open and its close. */
   public ConnectionRecord(int id, int token, long openedAtMicros, long closedAtMicros, int[] received) {
-    this(id, token, openedAtMicros, closedAtMicros, received, NO_GAPS);
+    this(id, token, openedAtMicros, closedAtMicros, received, NO_GAPS, NO_IDS);
+  }
+
+  public ConnectionRecord(int id, int token, long openedAtMicros, long closedAtMicros, int[] received, long[] gaps) {
+    this(id, token, openedAtMicros, closedAtMicros, received, gaps, NO_IDS);
   }
 
   public boolean opened() {

@@ -102,6 +102,10 @@ final class Wire {
         for (long g : r.gaps()) {
           out.writeLong(g);
         }
+        out.writeInt(r.receivedIds().length);
+        for (int h : r.receivedIds()) {
+          out.writeInt(h);
+        }
       }
     }
   }
@@ -123,7 +127,11 @@ final class Wire {
         for (int k = 0; k < gaps.length; k++) {
           gaps[k] = in.readLong();
         }
-        out.add(new ConnectionRecord(id, token, opened, closed, got, gaps));
+        int[] ids = new int[in.readInt()];
+        for (int k = 0; k < ids.length; k++) {
+          ids[k] = in.readInt();
+        }
+        out.add(new ConnectionRecord(id, token, opened, closed, got, gaps, ids));
       }
       return out;
     }

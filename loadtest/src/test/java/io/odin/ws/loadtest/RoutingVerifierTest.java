@@ -259,4 +259,24 @@ class RoutingVerifierTest {
       new long[] {5 * SEC, 6 * SEC}));
     assertEquals(1, verify(records).count(MISSING));
   }
+
+  /**
+   * With ids recorded (--reconnect), a message received twice under two ids was taken in twice by the gateway (its
+   * Kafka ingest is at-least-once): counted as redelivered, not a violation; under one id it is a duplicate.
+   */
+  @Test
+  void aMessageTakenInTwiceIsRedeliveredNotDuplicated() {
+    List<ConnectionRecord> records = perfect();
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast, toT1, toT1}, new long[0],
+      new int[] {11, 12, 13}));
+    RoutingVerifier.Result r = verify(records);
+    assertTrue(r.ok(), r.toString());
+    assertEquals(1, r.count(RoutingVerifier.Kind.REDELIVERED));
+    assertEquals(0, r.violations());
+    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {toT1, bcast, toT1}, new long[0],
+      new int[] {12, 11, 12}));
+    r = verify(records);
+    assertEquals(1, r.count(DUPLICATE), r.toString());
+    assertEquals(0, r.count(RoutingVerifier.Kind.REDELIVERED));
+  }
 }

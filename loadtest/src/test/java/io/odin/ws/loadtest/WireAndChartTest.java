@@ -20,13 +20,14 @@ class WireAndChartTest {
     List<ConnectionRecord> in = List.of(
       new ConnectionRecord(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
       new ConnectionRecord(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
-      new ConnectionRecord(9, 0, 100, 900, new int[] {4}, new long[] {200, 300, 500, 600}));
+      new ConnectionRecord(9, 0, 100, 900, new int[] {4}, new long[] {200, 300, 500, 600}, new int[] {-7}));
     Path file = dir.resolve("r.bin");
     Wire.writeReceipts(in, file);
     List<ConnectionRecord> out = Wire.readReceipts(file);
     assertEquals(3, out.size());
     assertArrayEquals(new long[] {200, 300, 500, 600}, out.get(2).gaps());
     assertEquals(900, out.get(2).closedAtMicros());
+    assertArrayEquals(new int[] {-7}, out.get(2).receivedIds());
     assertEquals(7, out.get(0).id());
     assertEquals(100, out.get(0).openedAtMicros());
     assertArrayEquals(new int[] {3, 1, 3}, out.get(0).received());
