@@ -70,11 +70,13 @@ public final class RoutingVerifier {
     int[] required = new int[messages];
     int[] missingPerMessage = new int[messages];
     Map<Integer, IntList> missingExamples = new LinkedHashMap<>();
+    Map<Integer, ConnectionRecord> byId = new java.util.HashMap<>();
     Result r = new Result();
     for (ConnectionRecord c : connections) {
       if (!c.opened()) {
         continue;
       }
+      byId.put(c.id(), c);
       r.connections++;
       // receipts sorted by sequence number, then by id (when ids were recorded)
       int[] received = c.received();
@@ -127,11 +129,16 @@ public final class RoutingVerifier {
       }
       IntList ids = e.getValue();
       StringBuilder sb = new StringBuilder();
-      sb.append("message ").append(seq).append(" for ").append(describeTargets(seq)).append(" missing at ")
-        .append(missingPerMessage[seq]).append(" of ").append(required[seq])
-        .append(" connections (not received by the end of the drain), e.g.");
+      sb.append("message ").append(seq).append(" (sent ").append(time(sentAt[seq])).append(") for ")
+        .append(describeTargets(seq)).append(" missing at ").append(missingPerMessage[seq]).append(" of ")
+        .append(required[seq]).append(" connections (not received by the end of the drain), e.g.");
       for (int i = 0; i < ids.size(); i++) {
-        sb.append(" #").append(ids.get(i));
+        ConnectionRecord c = byId.get(ids.get(i));
+        sb.append(" #").append(ids.get(i)).append(" (opened ").append(time(c.openedAtMicros()));
+        for (int g = 0; g < c.gaps().length; g += 2) {
+          sb.append(", away without recovery ").append(time(c.gaps()[g])).append(" to ").append(time(c.gaps()[g + 1]));
+        }
+        sb.append(')');
       }
       r.examples.get(Kind.MISSING).add(sb.toString());
     }
@@ -167,6 +174,15 @@ public final class RoutingVerifier {
         }
       }
     }
+  }
+
+  /** A time of the tool's clock (microseconds since the epoch) as the gateway's logs show it: HH:mm:ss.SSS, UTC. */
+  static String time(long epochMicros) {
+    if (epochMicros == Long.MAX_VALUE || epochMicros == Long.MIN_VALUE) {
+      return "-";
+    }
+    return java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(java.time.ZoneOffset.UTC)
+      .format(java.time.Instant.ofEpochSecond(epochMicros / 1_000_000, epochMicros % 1_000_000 * 1000));
   }
 
   private String describeTargets(int seq) {

@@ -257,7 +257,12 @@ class RoutingVerifierTest {
     // a gap that ended well before the message: owed again
     records.set(1, new ConnectionRecord(1, 1, 1 * SEC, Long.MAX_VALUE, new int[] {bcast},
       new long[] {5 * SEC, 6 * SEC}));
-    assertEquals(1, verify(records).count(MISSING));
+    RoutingVerifier.Result r = verify(records);
+    assertEquals(1, r.count(MISSING));
+    // the example says when (UTC, as the gateway logs it) the message went and where the connection was
+    assertTrue(r.examples(MISSING).get(0).startsWith("message " + toT1 + " (sent 00:00:11.000) for token lt-1 missing at 1"
+      + " of 2 connections (not received by the end of the drain), e.g. #1 (opened 00:00:01.000, away without recovery"
+      + " 00:00:05.000 to 00:00:06.000)"), r.examples(MISSING).get(0));
   }
 
   /**

@@ -125,7 +125,7 @@ public final class PlanFormat {
     if (perSecond == 0) {
       return "no broadcasts";
     }
-    return perSecond < 1 ? String.format(Locale.ROOT, "%s broadcasts/min", CapacityModel.fmt(Math.round(perSecond * 6000) / 100.0))
+    return perSecond < 1 ? String.format(Locale.ROOT, "%s broadcast%s/min", CapacityModel.fmt(Math.round(perSecond * 6000) / 100.0), perSecond * 60 == 1 ? "" : "s")
       : String.format(Locale.ROOT, "%s broadcasts/s", CapacityModel.fmt(perSecond));
   }
 

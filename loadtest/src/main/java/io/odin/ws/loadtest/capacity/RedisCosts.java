@@ -1,18 +1,17 @@
 package io.odin.ws.loadtest.capacity;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Redis commands per gateway event, from what {@code scripts/benchmarks figures} recorded against one gateway: Redis's
  * {@code INFO all} once a second ({@link Sample}: commands run so far, memory, CPU) and the phases of the run
  * ({@link Phase}: connect N clients, publish M targeted messages, M broadcasts, hold them idle over two or more registry
  * heartbeats, drain the node so they come back on a new one).
- * <p>Heartbeats happen on their own clock: in the idle phase they are the bursts of the per-second series; in a phase
- * that publishes, a second whose commands exceed the phase's median by half a heartbeat is a heartbeat's, and its
- * excess is taken out. The sampler's own {@code INFO} calls are taken out too.
+ * <p>Heartbeats happen on their own clock: the scenario runs every phase but the idle one on a gateway whose
+ * {@code registry.heartbeat} is longer than the phases (so none falls into them), and the idle phase on one with the
+ * default heartbeat, whose heartbeats are the bursts of its per-second series. The sampler's own {@code INFO} calls
+ * are taken out.
  */
 public final class RedisCosts {
 
@@ -20,11 +19,8 @@ public final class RedisCosts {
   public record Sample(long millis, long commands, long usedMemory, double cpuSeconds) {
   }
 
-  /**
-   * One phase: {@code count} events (connections, messages) between two instants; {@code heartbeatsPossible}: whether a
-   * heartbeat may fall in it (false right after a node started: its first heartbeat comes a heartbeat later).
-   */
-  public record Phase(String name, long startMillis, long endMillis, long count, boolean heartbeatsPossible) {
+  /** One phase: {@code count} events (connections, messages, for idle the tokens held) between two instants. */
+  public record Phase(String name, long startMillis, long endMillis, long count) {
   }
 
   /** What the phases cost: commands per event, bytes, and the commands Redis ran per CPU-second. */
@@ -85,8 +81,7 @@ public final class RedisCosts {
       if (p.length != 4) {
         throw new IllegalArgumentException("phases: '" + line + "' is not NAME START_MILLIS END_MILLIS COUNT");
       }
-      boolean heartbeats = !p[0].equals("connect") && !p[0].equals("reconnect");
-      out.add(new Phase(p[0], Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), heartbeats));
+      out.add(new Phase(p[0], Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3])));
     }
     return out;
   }
@@ -121,16 +116,16 @@ public final class RedisCosts {
         + " s): hold the connections longer than registry.heartbeat");
     }
     double perHeartbeatToken = (double) burstCommands / bursts / tokens;
-    double heartbeat = perHeartbeatToken * tokens;
+    notes.add("idle: " + bursts + " heartbeats of " + burstCommands / bursts + " commands each");
 
     Phase connect = phase(phases, "connect");
     Phase targeted = phase(phases, "targeted");
     Phase broadcast = phase(phases, "broadcast");
     Phase reconnect = phase(phases, "reconnect");
-    double perConnect = commands(samples, connect, heartbeat, notes) / connect.count();
-    double perTargeted = commands(samples, targeted, heartbeat, notes) / targeted.count();
-    double perBroadcast = commands(samples, broadcast, heartbeat, notes) / broadcast.count();
-    double perReconnect = commands(samples, reconnect, heartbeat, notes) / reconnect.count();
+    double perConnect = commands(samples, connect) / connect.count();
+    double perTargeted = commands(samples, targeted) / targeted.count();
+    double perBroadcast = commands(samples, broadcast) / broadcast.count();
+    double perReconnect = commands(samples, reconnect) / reconnect.count();
 
     Sample c0 = before(samples, connect.startMillis());
     Sample c1 = after(samples, connect.endMillis());
@@ -144,39 +139,19 @@ public final class RedisCosts {
       Sample a = before(samples, p.startMillis());
       Sample b = after(samples, p.endMillis());
       cpu += b.cpuSeconds() - a.cpuSeconds();
-      ran += commands(samples, p, heartbeat, new ArrayList<>());
+      ran += commands(samples, p);
     }
     double perCpuSecond = cpu > 0 ? ran / cpu : Double.NaN;
     return new Result(perConnect, perTargeted, perBroadcast, perHeartbeatToken, perReconnect, bytesPerConnection,
       bytesPerStored, perCpuSecond, bursts, notes);
   }
 
-  /** The phase's commands, less the sampler's INFO calls and any heartbeat that fell into it. */
-  private static double commands(List<Sample> samples, Phase p, double heartbeat, List<String> notes) {
+  /** The phase's commands, less the sampler's INFO calls. */
+  private static double commands(List<Sample> samples, Phase p) {
     Sample a = before(samples, p.startMillis());
     Sample b = after(samples, p.endMillis());
     long sampler = samples.indexOf(b) - samples.indexOf(a);
-    double total = b.commands() - a.commands() - sampler;
-    if (!p.heartbeatsPossible()) {
-      return total;
-    }
-    long[] d = deltas(samples, p);
-    if (d.length < 3) {
-      return total;
-    }
-    long[] sorted = d.clone();
-    Arrays.sort(sorted);
-    long median = sorted[sorted.length / 2];
-    double excess = 0;
-    for (long x : d) {
-      if (x - median > heartbeat / 2) {
-        excess += x - median;
-      }
-    }
-    if (excess > 0) {
-      notes.add(String.format(Locale.ROOT, "%s: %.0f commands of a heartbeat taken out", p.name(), excess));
-    }
-    return total - excess;
+    return b.commands() - a.commands() - sampler;
   }
 
   /** Per-second commands within the phase, each less the sampler's own INFO call. */

@@ -144,11 +144,53 @@ public final class ClusterChurn {
       System.err.println("churn: " + line(change));
     }
     return new JsonObject().put("nodes", nodes).put("intervalSeconds", intervalMillis / 1000.0)
-      .put("partitions", partitions).put("changes", changes).put("allSettled", allSettled);
+      .put("partitions", partitions).put("changes", changes).put("allSettled", allSettled)
+      .put("countersAtEnd", counters());
+  }
+
+  /** Counters that say how deliveries went (recoveries, unstored messages, drops, fallbacks), summed over the live nodes. */
+  static final List<String> COUNTERS = List.of("odin_recovery_total", "odin_history_unstored_messages_total",
+    "odin_history_gaps_total", "odin_messages_dropped_total", "odin_dispatch_total", "odin_redis_errors_total",
+    "odin_kafka_records_total");
+
+  private JsonObject counters() {
+    Map<String, Double> sums = new java.util.TreeMap<>();
+    for (int i : up) {
+      try {
+        String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port(i) + "/metrics"))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : body.split("\n")) {
+          int space = line.lastIndexOf(' ');
+          if (line.startsWith("#") || space < 0) {
+            continue;
+          }
+          String series = line.substring(0, space);
+          String name = series.contains("{") ? series.substring(0, series.indexOf('{')) : series;
+          if (COUNTERS.contains(name)) {
+            sums.merge(series, Double.parseDouble(line.substring(space + 1)), Double::sum);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        sums.merge("unreadable nodes", 1.0, Double::sum);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    JsonObject out = new JsonObject().put("nodes", new JsonArray(new ArrayList<>(up)));
+    sums.forEach((k, v) -> {
+      if (v != 0) {
+        out.put(k, v);
+      }
+    });
+    return out;
   }
 
   private JsonObject leave(ChurnSchedule.Action a) throws Exception {
     int node = a.node();
+    if (!up.contains(node)) {
+      return new JsonObject().put("change", a.label()).put("members", up.size()).put("settled", false)
+        .put("error", "node-" + node + " was not up (it did not come back before)");
+    }
     long pid = Long.parseLong(Files.readString(dir.resolve("node-" + node + ".pid")).trim());
     ProcessHandle process = ProcessHandle.of(pid).orElseThrow(() ->
       new IllegalStateException("node-" + node + " (pid " + pid + ") is not running"));
@@ -171,6 +213,15 @@ public final class ClusterChurn {
   }
 
   private JsonObject join(int node) throws Exception {
+    // scripts/cluster-local starts the node with a new log: keep the one of the node that left
+    Path log = dir.resolve("node-" + node + ".log");
+    if (Files.exists(log)) {
+      int k = 1;
+      while (Files.exists(dir.resolve("node-" + node + ".log." + k))) {
+        k++;
+      }
+      Files.move(log, dir.resolve("node-" + node + ".log." + k));
+    }
     up.add(node);
     long t0 = System.nanoTime();
     Process starter = new ProcessBuilder(startCommand).redirectErrorStream(true)
@@ -186,6 +237,10 @@ public final class ClusterChurn {
     } else if (starter.exitValue() != 0) {
       change.put("settled", false).put("error", "the start command exited " + starter.exitValue()
         + " (" + dir.resolve("churn-start.log") + ")");
+    }
+    if (!alive(node)) {
+      // it did not come up: the next changes are measured without it
+      up.remove(node);
     }
     return change;
   }
@@ -245,6 +300,15 @@ public final class ClusterChurn {
       .put("kafkaMs", partitions > 0 && kafkaAt >= 0 ? kafkaAt : null)
       .put("settled", settled);
     return out;
+  }
+
+  private boolean alive(int node) {
+    try {
+      long pid = Long.parseLong(Files.readString(dir.resolve("node-" + node + ".pid")).trim());
+      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    } catch (IOException | NumberFormatException e) {
+      return false;
+    }
   }
 
   private boolean ready(int node) {
@@ -325,6 +389,11 @@ public final class ClusterChurn {
     }
     sb.append(report.getBoolean("allSettled") ? "every change reached every node\n"
       : "SOME CHANGES DID NOT REACH EVERY NODE within the settle timeout\n");
+    JsonObject counters = report.getJsonObject("countersAtEnd");
+    if (counters != null) {
+      sb.append("counters of the nodes up at the end (since each one's start):\n");
+      counters.forEach(e -> sb.append("  ").append(e.getKey()).append(' ').append(e.getValue()).append('\n'));
+    }
     return sb.toString();
   }
 
