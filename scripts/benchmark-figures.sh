@@ -87,7 +87,7 @@ figures_targeted_kafka() {
 }
 
 # figures_redis history|nohistory: one gateway on the figures' Redis, 2,000 connections held by one load-tool process
-# (--reconnect), then the phases, each written to phases.txt as NAME START_MS END_MS COUNT
+# (--reconnect-with-cursor), then the phases, each written to phases.txt as NAME START_MS END_MS COUNT
 figures_redis() {
   local mode="$1" dir="$out/redis-$1" history=true
   [[ "$mode" == history ]] || history=false
@@ -103,7 +103,7 @@ figures_redis() {
   echo "== redis-$mode (load average $(cut -d' ' -f1-3 /proc/loadavg)): 2,000 connections, then their messages" >&2
   local t0 t1 accepted
   t0="$(figures_now)"
-  "$root/scripts/loadtest" --url "$ws" --connections 2000 --ramp 1000 --rate 0 --duration 600s --reconnect --quiet \
+  "$root/scripts/loadtest" --url "$ws" --connections 2000 --ramp 1000 --rate 0 --duration 600s --reconnect-with-cursor --quiet \
     --label "redis-$mode-held" >"$dir/held.txt" 2>&1 &
   local held=$!
   figures_pids+=("$held")
@@ -160,7 +160,6 @@ figures_cleanup_run() {
 
 # figures [SCENARIO...]: the scenarios (default: all), then the figures file
 figures() {
-  trap figures_cleanup EXIT
   local base="${FIGURES_BASE:-$root/docs/benchmarks/figures.json}" dest="${FIGURES_OUT:-$out/figures.json}"
   if [[ -z "${FIGURES_ONLY:-}" ]]; then
     run idle --connections 15000 --ramp 2000 --rate 0 --duration 20s --server-gc

@@ -91,7 +91,8 @@ public final class BootstrapVerticle extends VerticleBase {
     }
     boolean clustered = vertx.isClustered();
     ConnectionLimits connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
-      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP), config.getInt(ShardSettings.MAX_CONNECTIONS_PER_TOKEN));
+      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP), config.getInt(ShardSettings.MAX_CONNECTIONS_PER_TOKEN),
+      config.getInt(ShardSettings.MAX_HANDSHAKES_PER_SECOND));
     node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), DispatchSettings.initialSetting(config),
       connectionLimits,
       n -> registryOverride != null ? registryOverride.apply(config)

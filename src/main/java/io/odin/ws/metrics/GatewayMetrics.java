@@ -75,7 +75,7 @@ public final class GatewayMetrics {
    * </ul>
    * Each is recorded once per batch (per record for {@code fetch}).
    */
-  public enum IngestStage { FETCH, QUEUE, DISPATCH, LOOKUP, HANDOVER, SHARD, WRITE, ROUNDTRIP }
+  public enum IngestStage { FETCH, DISPATCH, LOOKUP, HANDOVER, SHARD, WRITE, ROUNDTRIP }
 
   /** Why a connection closed. */
   public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD, TOKEN_EXPIRED }
@@ -98,7 +98,8 @@ public final class GatewayMetrics {
   private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
   private final Counter kafkaRecords;
   private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
-  private final AtomicLong kafkaLag = new AtomicLong();
+  /** Each assigned partition's lag (odin_kafka_partition_lag), by "topic-partition"; odin_kafka_lag sums them. */
+  private final ConcurrentMap<String, Supplier<Number>> kafkaPartitionLags = new ConcurrentHashMap<>();
   private final Timer[] ingestStages = new Timer[IngestStage.values().length];
   private final AtomicLong kafkaInFlightRecords = new AtomicLong();
   private final Counter kafkaPauses;
@@ -108,7 +109,8 @@ public final class GatewayMetrics {
 
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
-    List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "token_full", "shutting_down");
+    List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "token_full", "shutting_down",
+      "rate_limited");
   /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
   private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
   private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];
@@ -177,8 +179,9 @@ public final class GatewayMetrics {
     }
     kafkaRecords = Counter.builder("odin.kafka.records").description("Kafka records consumed").register(registry);
     kafkaBadRecord(KAFKA_BAD_RECORD_MALFORMED, 0);
-    Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
-      .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
+    Gauge.builder("odin.kafka.lag", kafkaPartitionLags, GatewayMetrics::sum)
+      .description("Records of this node's assigned Kafka partitions not yet handed to the shards (end offset less"
+        + " committed offset), summed")
       .register(registry);
     for (IngestStage stage : IngestStage.values()) {
       // a handful of fixed buckets per stage: enough to see which stage holds a message up, cheap to scrape
@@ -450,23 +453,30 @@ public final class GatewayMetrics {
     }
   }
 
-  /** {@code odin_kafka_lag}: the records behind the end of this node's assigned partitions, summed. */
-  public void kafkaLag(long records) {
-    kafkaLag.set(Math.max(0, records));
-  }
-
   /**
    * {@code odin_kafka_partition_lag{topic,partition}}: one assigned partition's lag, read from {@code lag} at each
-   * scrape. Remove it with {@link #removeKafkaPartition} when the partition is revoked.
+   * scrape, and part of {@code odin_kafka_lag}. Remove it with {@link #removeKafkaPartition} when the partition is
+   * revoked.
    */
   public void kafkaPartitionLag(String topic, int partition, Supplier<Number> lag) {
+    kafkaPartitionLags.put(topic + "-" + partition, lag);
     Gauge.builder("odin.kafka.partition.lag", lag).tag("topic", topic).tag("partition", Integer.toString(partition))
-      .description("Records behind the end of one assigned Kafka partition").register(registry);
+      .description("Records of one assigned Kafka partition not yet handed to the shards (end offset less committed offset)")
+      .register(registry);
   }
 
   public void removeKafkaPartition(String topic, int partition) {
+    kafkaPartitionLags.remove(topic + "-" + partition);
     registry.find("odin.kafka.partition.lag").tag("topic", topic).tag("partition", Integer.toString(partition))
       .meters().forEach(registry::remove);
+  }
+
+  private static double sum(Map<String, Supplier<Number>> values) {
+    double sum = 0;
+    for (Supplier<Number> v : values.values()) {
+      sum += v.get().doubleValue();
+    }
+    return sum;
   }
 
   /** The delivery latency timer, for the status page's percentiles. */

@@ -5,10 +5,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The node's WebSocket capacity, shared by all its shards (each on its own event loop, hence the atomics): how
- * many connections are open or upgrading, in all, per client address and per token. A handshake takes a slot
- * before it is upgraded and gives it back when the connection is gone, so a node never accepts more sockets than
- * {@code ws.maxConnections} allows, whatever the timing between shards, and one leaked token cannot hold more than
- * {@code ws.maxConnectionsPerToken} of them.
+ * many connections are open or upgrading, in all, per client address and per token, and how many handshakes start
+ * per second. A handshake takes a slot before it is upgraded and gives it back when the connection is gone, so a
+ * node never accepts more sockets than {@code ws.maxConnections} allows, whatever the timing between shards, and one
+ * leaked token cannot hold more than {@code ws.maxConnectionsPerToken} of them; a reconnect storm is admitted at
+ * {@code ws.maxHandshakesPerSecond} ({@link HandshakeRate}).
  */
 public final class ConnectionLimits {
 
@@ -21,20 +22,38 @@ public final class ConnectionLimits {
   private final AtomicInteger inUse = new AtomicInteger();
   private final ConcurrentHashMap<String, Integer> perAddress = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Integer> perToken = new ConcurrentHashMap<>();
+  /** Null: handshakes are not limited per second. */
+  private final HandshakeRate handshakeRate;
 
-  /** Without a limit per token. */
+  /** Without a limit per token, nor per second. */
   public ConnectionLimits(int maxConnections, int maxPerAddress) {
-    this(maxConnections, maxPerAddress, 0);
+    this(maxConnections, maxPerAddress, 0, 0);
   }
 
   /**
-   * @param maxPerAddress 0 for no limit per address
-   * @param maxPerToken   0 for no limit per token
+   * @param maxPerAddress          0 for no limit per address
+   * @param maxPerToken            0 for no limit per token
+   * @param maxHandshakesPerSecond 0 for no limit on the handshakes started per second
    */
-  public ConnectionLimits(int maxConnections, int maxPerAddress, int maxPerToken) {
+  public ConnectionLimits(int maxConnections, int maxPerAddress, int maxPerToken, int maxHandshakesPerSecond) {
+    this(maxConnections, maxPerAddress, maxPerToken,
+      maxHandshakesPerSecond > 0 ? new HandshakeRate(maxHandshakesPerSecond) : null);
+  }
+
+  /** With the handshake rate given (tests drive its clock); null for none. */
+  ConnectionLimits(int maxConnections, int maxPerAddress, int maxPerToken, HandshakeRate handshakeRate) {
     this.maxConnections = maxConnections;
     this.maxPerAddress = maxPerAddress;
     this.maxPerToken = maxPerToken;
+    this.handshakeRate = handshakeRate;
+  }
+
+  /**
+   * A handshake's turn at {@code ws.maxHandshakesPerSecond}: 0 when it may go on, else the seconds after which the
+   * client should try again ({@code Retry-After}).
+   */
+  public long admitHandshake() {
+    return handshakeRate == null ? 0 : handshakeRate.tryAdmit();
   }
 
   /** Takes a slot for a connection from {@code address} for {@code token}; null when taken, else why not. */

@@ -5,11 +5,12 @@ import io.odin.ws.auth.ClientAuthenticator;
 
 
 /**
- * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, who it is for
- * (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client address's and the token's
- * share of it. A refusal carries the HTTP status, a short reason for
+ * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, the node's handshake
+ * rate, who it is for (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client
+ * address's and the token's share of it. A refusal carries the HTTP status, a short reason for
  * the response body (so a client developer sees why, e.g. {@code missing token}) and a metric label.
- * Checks run in order path, authentication, capacity, so that an unauthenticated client never takes a slot.
+ * Checks run in order path, rate, authentication, capacity: the rate bounds the work of a storm (JWT checks, registry
+ * writes, replays) before any of it is done, and an unauthenticated client never takes a slot.
  * <p>An accepted decision holds a capacity slot: the caller gives it back with {@link #release} when the
  * connection ends or its upgrade fails.
  */
@@ -24,13 +25,16 @@ public final class HandshakeGate {
     public final String token;
     /** When the connection's JWT expires (closed with 4401 then), or Long.MAX_VALUE. */
     public final long expiresAtMillis;
+    /** A refusal's {@code Retry-After}: the seconds after which the client should try again; 0 when it says none. */
+    public final long retryAfterSeconds;
 
-    private Decision(int status, String reason, String label, String token, long expiresAtMillis) {
+    private Decision(int status, String reason, String label, String token, long expiresAtMillis, long retryAfterSeconds) {
       this.status = status;
       this.reason = reason;
       this.label = label;
       this.token = token;
       this.expiresAtMillis = expiresAtMillis;
+      this.retryAfterSeconds = retryAfterSeconds;
     }
 
     public boolean accepted() {
@@ -38,11 +42,15 @@ public final class HandshakeGate {
     }
 
     static Decision accept(String token, long expiresAtMillis) {
-      return new Decision(101, null, null, token, expiresAtMillis);
+      return new Decision(101, null, null, token, expiresAtMillis, 0);
     }
 
     static Decision refuse(int status, String reason, String label) {
-      return new Decision(status, reason, label, null, 0);
+      return new Decision(status, reason, label, null, 0, 0);
+    }
+
+    static Decision retryAfter(int status, String reason, String label, long seconds) {
+      return new Decision(status, reason, label, null, 0, seconds);
     }
 
     @Override
@@ -60,6 +68,7 @@ public final class HandshakeGate {
   public static final String ADDRESS_FULL = "address_full";
   public static final String TOKEN_FULL = "token_full";
   public static final String SHUTTING_DOWN = "shutting_down";
+  public static final String RATE_LIMITED = "rate_limited";
 
   private final String path;
   private final ConnectionLimits limits;
@@ -90,6 +99,10 @@ public final class HandshakeGate {
     }
     if (!path.equals(requestPath)) {
       return Decision.refuse(404, "not found: connect to " + path + "?token=TOKEN", NOT_FOUND);
+    }
+    long retryAfter = limits.admitHandshake();
+    if (retryAfter > 0) {
+      return Decision.retryAfter(503, "too many handshakes: retry after " + retryAfter + " s", RATE_LIMITED, retryAfter);
     }
     // who the connection is for: ?token= (auth.mode=none) or a verified JWT's claim; and the origin allow-list
     ClientAuthenticator.Decision who = auth.handshake(origin, authorization, query);

@@ -40,9 +40,15 @@ public final class ShardSettings {
     "WebSocket connections one token may hold per node (a user's devices and tabs); beyond it a handshake gets 503, so a"
       + " leaked token cannot hold thousands of sockets; 0 = no limit");
 
+  public static final ConfigKey MAX_HANDSHAKES_PER_SECOND = ConfigKey.integer("ws.maxHandshakesPerSecond", 2000, 0, 1_000_000,
+    "WebSocket handshakes the node starts per second (one second's worth may come at once); beyond it a handshake gets"
+      + " 503 with Retry-After, the seconds after which to try again, so a reconnect storm is admitted at this rate while"
+      + " the clients already connected keep getting their messages; 0 = no limit");
+
   public static final List<ConfigKey> KEYS = List.of(INSTANCES, HOST, PORT, PATH, MAX_FRAME_BYTES,
     WRITE_QUEUE_MAX_BYTES, PING_INTERVAL_MS, IDLE_TIMEOUT_MS, COMPRESSION, MAX_CLIENT_FRAMES_PER_SECOND,
-    HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS_PER_TOKEN);
+    HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS_PER_TOKEN,
+    MAX_HANDSHAKES_PER_SECOND);
 
   /**
    * File descriptors kept free of WebSocket connections when {@code ws.maxConnections} is auto: Kafka (a connection

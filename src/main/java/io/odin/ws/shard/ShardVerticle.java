@@ -401,7 +401,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       request.headers().get(HttpHeaderNames.ORIGIN), request.headers().get(HttpHeaderNames.AUTHORIZATION));
     if (!decision.accepted()) {
       metrics.handshakeRefused(decision.label);
-      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false);
+      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false, decision.retryAfterSeconds);
       return;
     }
     String token = decision.token;
@@ -542,9 +542,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
    * false) gets {@code Connection: close} and the connection is closed once the answer is out.
    */
   private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive) {
+    respond(ch, status, body, keepAlive, 0);
+  }
+
+  /** The same, with {@code Retry-After} when {@code retryAfterSeconds} is above 0 (ws.maxHandshakesPerSecond). */
+  private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive, long retryAfterSeconds) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
       Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+    if (retryAfterSeconds > 0) {
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
     if (!body.isEmpty()) {
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }
@@ -903,13 +911,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }
-    write(c, deliveringStream, m, deliveringTail);
+    if (write(c, deliveringStream, m, deliveringTail) && !c.flushPending) {
+      c.flushPending = true;
+      toFlush.add(c);
+    }
   }
 
   /**
    * Writes {@code m} of {@code stream} to {@code c} with the cursor it has after it, unless {@code c} already had it
    * (a replay and the messages that arrived meanwhile overlap). {@code tail}: the message's shared tail
-   * ({@link WireFrames#messageTail}), not released here.
+   * ({@link WireFrames#messageTail}), not released here. Not flushed: a batch flushes each socket it wrote to once at its
+   * end ({@link #deliver}), a connection catching up flushes itself ({@link #advance}), so that no closed connection
+   * waits in {@link #toFlush} for a batch that may not come (it held closed sockets until the next message; issue 29).
    *
    * @return false when it was not written (a duplicate)
    */
@@ -946,10 +959,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     } else {
       c.channel.write(head, c.channel.voidPromise());
       c.channel.write(tail.retainedDuplicate(), c.channel.voidPromise());
-    }
-    if (!c.flushPending) {
-      c.flushPending = true;
-      toFlush.add(c);
     }
     writes++;
     return true;

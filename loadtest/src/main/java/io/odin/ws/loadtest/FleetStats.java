@@ -16,17 +16,17 @@ public final class FleetStats {
   public long failed;
   /** Failed attempts, retried or not. */
   public long connectErrors;
-  /** Connections that closed after opening (the gateway closed them, or the network did), cumulative. */
+  /** Sessions that closed after opening (the gateway closed them, the network did, or an offline spell), cumulative. */
   public long closed;
-  /** With --reconnect: connections that came back after the server closed them, cumulative (each return counts). */
+  /** Reconnects that succeeded (--reconnect, --reconnect-with-cursor, offline spells), cumulative. */
   public long reopened;
-  /** With --reconnect: returns the gateway answered {@code recovered:true} (what was missed is replayed). */
+  /** Reconnect attempts that failed (and were tried again), cumulative. */
+  public long reconnectErrors;
+  /** {@code resumed} frames with {@code recovered:true}, cumulative. */
   public long recovered;
-  /** With --reconnect: returns the gateway answered {@code recovered:false}. */
+  /** {@code resumed} frames with {@code recovered:false}, cumulative. */
   public long notRecovered;
-  /** With --reconnect: returns without since=, having received no message (so no cursor) before the close. */
-  public long withoutCursor;
-  /** With --reconnect: messages the gateway said it replayed ({@code resumed}'s {@code replayed}), summed. */
+  /** The sum of the {@code replayed} counts of {@code resumed} frames. */
   public long replayed;
   /** Load-tool messages of this run received, duplicates included. */
   public long received;
@@ -42,12 +42,14 @@ public final class FleetStats {
   public boolean rampDone;
   public final Histogram targeted = newHistogram();
   public final Histogram broadcast = newHistogram();
+  /** Latency of replayed messages (publish to receipt: mostly the time the connection was away), kept apart. */
+  public final Histogram replayedLatency = newHistogram();
 
   public static Histogram newHistogram() {
     return new Histogram(3_600_000_000L, 3);
   }
 
-  /** Connections open now: with --reconnect a connection that came back counts again. */
+  /** Sessions open now. */
   public long open() {
     return opened + reopened - closed;
   }
@@ -60,9 +62,9 @@ public final class FleetStats {
     connectErrors += o.connectErrors;
     closed += o.closed;
     reopened += o.reopened;
+    reconnectErrors += o.reconnectErrors;
     recovered += o.recovered;
     notRecovered += o.notRecovered;
-    withoutCursor += o.withoutCursor;
     replayed += o.replayed;
     received += o.received;
     foreign += o.foreign;
@@ -75,5 +77,6 @@ public final class FleetStats {
     }
     targeted.add(o.targeted);
     broadcast.add(o.broadcast);
+    replayedLatency.add(o.replayedLatency);
   }
 }

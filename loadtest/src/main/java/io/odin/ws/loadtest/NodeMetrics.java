@@ -16,15 +16,19 @@ import java.util.concurrent.CompletableFuture;
  * Each gateway node's own view of a run (--node-metrics): its Prometheus {@code /metrics} read at the start and at
  * the end of the measured window. The CPU a node spent in between ({@code process_cpu_time_ns_total}) over the
  * window and its cores ({@code system_cpu_count}) gives its CPU use; {@code odin_ws_connections} summed over its
- * shards gives the connections it held; on a clustered node, Vert.x's event-bus summaries give the bytes it wrote to
- * and read from the other nodes and the messages it sent them. Works wherever the load tool can reach the management
- * port, including nodes on other machines, where --server-pid cannot look.
+ * shards gives the connections it held; the batches it dispatched ({@code odin_dispatch_batch_size_count}) beside its
+ * Redis lookups ({@code odin_redis_lookup_duration_seconds_count}: one round trip each, the history's append
+ * included) give its Redis round trips per batch; on a clustered node, Vert.x's event-bus summaries give the bytes it
+ * wrote to and read from the other nodes and the messages it sent them. Works wherever the load tool can reach the
+ * management port, including nodes on other machines, where --server-pid cannot look.
  */
 final class NodeMetrics {
 
   static final String CPU_TIME = "process_cpu_time_ns_total";
   static final String CORES = "system_cpu_count";
   static final String CONNECTIONS = "odin_ws_connections";
+  static final String BATCHES = "odin_dispatch_batch_size_count";
+  static final String LOOKUPS = "odin_redis_lookup_duration_seconds_count";
   /** Vert.x's clustered event bus: bytes this node wrote to and read from other nodes (summaries, every address). */
   static final String BUS_WRITTEN = "vertx_eventbus_bytes_written_sum";
   static final String BUS_READ = "vertx_eventbus_bytes_read_sum";
@@ -36,11 +40,12 @@ final class NodeMetrics {
    * One read of one node; NaN for what its /metrics did not show; {@code error} when it could not be read. The
    * event-bus figures exist only on a clustered node.
    */
-  record Snapshot(long nanos, double cpuNanos, double cores, double connections, double busWritten, double busRead,
-                  double busRemoteMessages, String error) {
+  record Snapshot(long nanos, double cpuNanos, double cores, double connections, double batches, double lookups,
+                  double busWritten, double busRead, double busRemoteMessages, String error) {
 
     static Snapshot failed(long nanos, String error) {
-      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, error);
+      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+        Double.NaN, error);
     }
   }
 
@@ -78,6 +83,8 @@ final class NodeMetrics {
     double cpu = Double.NaN;
     double cores = Double.NaN;
     double connections = Double.NaN;
+    double batches = Double.NaN;
+    double lookups = Double.NaN;
     double written = Double.NaN;
     double read = Double.NaN;
     double remote = Double.NaN;
@@ -87,8 +94,8 @@ final class NodeMetrics {
       }
       String name = metricName(line);
       boolean remoteMessages = (name.equals(BUS_SENT) || name.equals(BUS_PUBLISHED)) && line.contains("side=\"remote\"");
-      if (!name.equals(CPU_TIME) && !name.equals(CORES) && !name.equals(CONNECTIONS) && !name.equals(BUS_WRITTEN)
-        && !name.equals(BUS_READ) && !remoteMessages) {
+      if (!name.equals(CPU_TIME) && !name.equals(CORES) && !name.equals(CONNECTIONS) && !name.equals(BATCHES)
+        && !name.equals(LOOKUPS) && !name.equals(BUS_WRITTEN) && !name.equals(BUS_READ) && !remoteMessages) {
         continue;
       }
       double value = sampleValue(line);
@@ -99,12 +106,14 @@ final class NodeMetrics {
         case CPU_TIME -> cpu = sum(cpu, value);
         case CORES -> cores = value;
         case CONNECTIONS -> connections = sum(connections, value);
+        case BATCHES -> batches = sum(batches, value);
+        case LOOKUPS -> lookups = sum(lookups, value);
         case BUS_WRITTEN -> written = sum(written, value);
         case BUS_READ -> read = sum(read, value);
         default -> remote = sum(remote, value);
       }
     }
-    return new Snapshot(nanos, cpu, cores, connections, written, read, remote, null);
+    return new Snapshot(nanos, cpu, cores, connections, batches, lookups, written, read, remote, null);
   }
 
   /** Per node: cores, CPU used over the window (percent of all its cores, and in cores), connections at the end. */
@@ -132,6 +141,17 @@ final class NodeMetrics {
       }
       if (!Double.isNaN(b.connections())) {
         node.put("connectionsAtEnd", (long) b.connections());
+      }
+      if (!Double.isNaN(a.batches()) && !Double.isNaN(b.batches())) {
+        long batches = (long) (b.batches() - a.batches());
+        node.put("batches", batches);
+        if (!Double.isNaN(a.lookups()) && !Double.isNaN(b.lookups())) {
+          long lookups = (long) (b.lookups() - a.lookups());
+          node.put("redisLookups", lookups);
+          if (batches > 0) {
+            node.put("redisLookupsPerBatch", Sample.round((double) lookups / batches, 3));
+          }
+        }
       }
       if (seconds > 0) {
         putRate(node, "eventBusBytesWrittenPerSecond", a.busWritten(), b.busWritten(), seconds);

@@ -18,12 +18,6 @@ public final class Payload {
   private static final byte[] SEQ_KEY = ascii("\"seq\":");
   private static final byte[] TS_KEY = ascii("\"ts\":");
   private static final byte[] KIND_KEY = ascii("\"k\":\"");
-  /** A message frame starts with its cursor (docs/protocol.md): {@code {"id":"CURSOR","type":...}}. */
-  private static final byte[] ID_PREFIX = ascii("{\"id\":\"");
-  private static final byte[] RESUMED_PREFIX = ascii("{\"type\":\"resumed\",\"recovered\":");
-  private static final byte[] REPLAYED_KEY = ascii("\"replayed\":");
-  /** The longest cursor the protocol allows. */
-  static final int MAX_CURSOR = 47;
 
   private Payload() {
   }
@@ -127,60 +121,7 @@ public final class Payload {
     return i + KIND_KEY.length + 1;
   }
 
-  /** The cursor a message frame carries ({@code "id"}, its first field), or null for any other frame. */
-  public static String cursor(Buffer frame) {
-    int n = frame.length();
-    if (!startsWith(frame, ID_PREFIX)) {
-      return null;
-    }
-    int start = ID_PREFIX.length;
-    for (int i = start; i < n && i - start <= MAX_CURSOR; i++) {
-      if (frame.getByte(i) == '"') {
-        return i == start ? null : frame.getString(start, i, "US-ASCII");
-      }
-    }
-    return null;
-  }
-
-  /** What {@code {"type":"resumed","recovered":BOOL,"replayed":N}} said. */
-  public record Resumed(boolean recovered, long replayed) {
-  }
-
-  /** The first frame after a connect with {@code since=}, read; null when the frame is not that. */
-  public static Resumed resumed(Buffer frame) {
-    if (!startsWith(frame, RESUMED_PREFIX)) {
-      return null;
-    }
-    int n = frame.length();
-    int i = RESUMED_PREFIX.length;
-    boolean recovered = i < n && frame.getByte(i) == 't';
-    long replayed = 0;
-    int at = indexOf(frame, REPLAYED_KEY, i, n);
-    if (at >= 0) {
-      for (int k = at + REPLAYED_KEY.length; k < n; k++) {
-        byte b = frame.getByte(k);
-        if (b < '0' || b > '9') {
-          break;
-        }
-        replayed = replayed * 10 + (b - '0');
-      }
-    }
-    return new Resumed(recovered, replayed);
-  }
-
-  private static boolean startsWith(Buffer b, byte[] prefix) {
-    if (b.length() < prefix.length) {
-      return false;
-    }
-    for (int k = 0; k < prefix.length; k++) {
-      if (b.getByte(k) != prefix[k]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static int indexOf(Buffer b, byte[] key, int from, int to) {
+  static int indexOf(Buffer b, byte[] key, int from, int to) {
     outer:
     for (int i = from, last = to - key.length; i <= last; i++) {
       for (int k = 0; k < key.length; k++) {

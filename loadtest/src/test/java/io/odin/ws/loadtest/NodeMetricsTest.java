@@ -45,6 +45,9 @@ class NodeMetricsTest {
       assertTrue(n.getDouble("cpuCoresUsed") > 0, n.encode());
       assertTrue(n.getDouble("cpuPct") > 0 && n.getDouble("cpuPct") <= 100.0 * 1.05, n.encode());
       assertTrue(n.getDouble("windowSeconds") >= 2.5, n.encode());
+      // without Redis the node makes no lookups: none per batch
+      assertTrue(n.getLong("batches") > 0, n.encode());
+      assertEquals(0L, n.getLong("redisLookups"), n.encode());
 
       JsonObject d = nodes.getJsonObject(1);
       assertEquals(dead, d.getString("metricsUrl"));
@@ -62,6 +65,8 @@ class NodeMetricsTest {
       + "odin_ws_connections{shard=\"odin.shard.x.0\"} 10.0\n"
       + "odin_ws_connections{shard=\"odin.shard.x.1\",le=\"a b}\"} 15.0 1700000000000\n"
       + "odin_ws_connections_total 99\n"
+      + "odin_dispatch_batch_size_count 120.0\n"
+      + "odin_redis_lookup_duration_seconds_count 118.0\n"
       + "vertx_eventbus_bytes_written_sum{address=\"odin.node.relay\"} 300.0\n"
       + "vertx_eventbus_bytes_written_sum{address=\"odin.cluster\"} 200.0\n"
       + "vertx_eventbus_bytes_read_sum{address=\"odin.cluster\"} 50.0\n"
@@ -72,6 +77,8 @@ class NodeMetricsTest {
     assertEquals(4.62e9, s.cpuNanos());
     assertEquals(8.0, s.cores());
     assertEquals(25.0, s.connections());
+    assertEquals(120.0, s.batches());
+    assertEquals(118.0, s.lookups());
     assertEquals(500.0, s.busWritten());
     assertEquals(50.0, s.busRead());
     assertEquals(7.0, s.busRemoteMessages(), "messages to other nodes only");

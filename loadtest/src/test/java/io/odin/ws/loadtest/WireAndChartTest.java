@@ -17,21 +17,26 @@ class WireAndChartTest {
 
   @Test
   void receiptsSurviveTheFileBetweenProcesses(@TempDir Path dir) throws Exception {
+    ConnectionRecord.Session first = new ConnectionRecord.Session(100, 200, 1001, false, ConnectionRecord.Resume.NONE,
+      Long.MAX_VALUE, 0, 0);
+    ConnectionRecord.Session back = new ConnectionRecord.Session(300, Long.MAX_VALUE, ConnectionRecord.NO_CODE, false,
+      ConnectionRecord.Resume.RECOVERED, 310, 2, 1);
     List<ConnectionRecord> in = List.of(
-      new ConnectionRecord(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
-      new ConnectionRecord(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
-      new ConnectionRecord(9, 0, 100, 900, new int[] {4}, new long[] {200, 300, 500, 600}, new int[] {-7}));
+      ConnectionRecord.single(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
+      ConnectionRecord.single(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
+      new ConnectionRecord(9, 0, List.of(first, back), new int[] {4, 5, 6}, new int[] {-7, 8, 9}));
     Path file = dir.resolve("r.bin");
     Wire.writeReceipts(in, file);
     List<ConnectionRecord> out = Wire.readReceipts(file);
     assertEquals(3, out.size());
-    assertArrayEquals(new long[] {200, 300, 500, 600}, out.get(2).gaps());
-    assertEquals(900, out.get(2).closedAtMicros());
-    assertArrayEquals(new int[] {-7}, out.get(2).receivedIds());
     assertEquals(7, out.get(0).id());
     assertEquals(100, out.get(0).openedAtMicros());
     assertArrayEquals(new int[] {3, 1, 3}, out.get(0).received());
     assertFalse(out.get(1).opened());
+    assertEquals(List.of(first, back), out.get(2).sessions());
+    assertEquals(Long.MAX_VALUE, out.get(2).closedAtMicros());
+    assertArrayEquals(new int[] {-7, 8, 9}, out.get(2).receivedIds());
+    assertArrayEquals(new int[0], out.get(0).receivedIds());
   }
 
   @Test

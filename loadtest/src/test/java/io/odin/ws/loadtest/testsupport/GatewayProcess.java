@@ -70,6 +70,29 @@ public final class GatewayProcess implements AutoCloseable {
     return gateway;
   }
 
+  /**
+   * Starts the floor server ({@link io.odin.ws.loadtest.FloorServer}, from this build's classes) with two WebSocket
+   * verticles and {@code args} after its ports, e.g. {@code --kafka BOOTSTRAP TOPIC}.
+   */
+  public static GatewayProcess startFloor(String... args) throws IOException {
+    int ws = Ports.free();
+    int http = Ports.free();
+    Path log = Files.createTempFile("odin-lt-floor-", ".log");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+      "io.odin.ws.loadtest.FloorServer", String.valueOf(ws), String.valueOf(http), "2"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    GatewayProcess floor = new GatewayProcess(ws, http, log, pb.start());
+    try {
+      floor.awaitReady();
+    } catch (RuntimeException failed) {
+      floor.close();
+      throw failed;
+    }
+    return floor;
+  }
+
   private static Path jar() {
     Path jar = Path.of(System.getProperty("odin.gateway.jar", "../target/odin-ws.jar")).toAbsolutePath().normalize();
     if (!Files.isRegularFile(jar)) {
@@ -106,30 +129,6 @@ public final class GatewayProcess implements AutoCloseable {
   public JsonObject health() {
     try {
       return new JsonObject(get("/health").body());
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** The sum of a metric's samples (every label set) in {@code GET /metrics}, 0 when it has none. */
-  public double metric(String name) {
-    return metric(name, "");
-  }
-
-  /** The sum of a metric's samples whose labels contain {@code labels} (e.g. {@code result="recovered"}). */
-  public double metric(String name, String labels) {
-    try {
-      double sum = 0;
-      for (String line : get("/metrics").body().split("\n")) {
-        boolean labelled = line.startsWith(name + "{") && line.substring(0, line.lastIndexOf(' ')).contains(labels);
-        if (labelled || labels.isEmpty() && line.startsWith(name + " ")) {
-          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return sum;
     } catch (IOException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {
