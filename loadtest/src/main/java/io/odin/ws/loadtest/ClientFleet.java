@@ -275,6 +275,8 @@ public final class ClientFleet implements Fleet {
     long backAtNanos;
     ArrayList<SessionState> sessions;
     IntList received;
+    /** With --reconnect-with-cursor: the hash of each received message's {@code id}, beside {@link #received}. */
+    IntList receivedIds;
     /** The last message's id (its cursor), {@code cursorLength} bytes; null until the first message. */
     byte[] cursor;
     int cursorLength;
@@ -310,6 +312,13 @@ public final class ClientFleet implements Fleet {
     private final Conn[] conns;
     private final ArrayDeque<Conn> retries = new ArrayDeque<>();
     private final Payload.Receipt receipt = new Payload.Receipt();
+    /**
+     * With --reconnect-with-cursor, hashes of the frame being read's {@code id} (TOKENEPOCH.TOKENSEQ.BCASTEPOCH.BCASTSEQ):
+     * its token stream's position and its broadcast stream's. A message's own stream's position says which stored
+     * message it was; the other stream's moves with what else the connection received.
+     */
+    private int frameTokenPosition;
+    private int frameBroadcastPosition;
     private final java.util.Random random;
     private int started;
     private int pending;
@@ -438,6 +447,9 @@ public final class ClientFleet implements Fleet {
       c.ws = ws;
       if (spec.recordReceipts() && c.received == null) {
         c.received = new IntList();
+        if (spec.reconnect().withCursor()) {
+          c.receivedIds = new IntList();
+        }
       }
       if (c.sessions == null) {
         c.sessions = new ArrayList<>(1);
@@ -494,6 +506,8 @@ public final class ClientFleet implements Fleet {
     void onFrame(Conn c, Buffer frame) {
       long now = MicroClock.nowMicros();
       boolean replay = false;
+      frameTokenPosition = 0;
+      frameBroadcastPosition = 0;
       if (spec.reconnect().withCursor()) {
         if (startsWith(frame, ID_OPEN)) {
           keepCursor(c, frame);
@@ -519,6 +533,9 @@ public final class ClientFleet implements Fleet {
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);
+            if (c.receivedIds != null) {
+              c.receivedIds.add(receipt.kind == Payload.BROADCAST ? frameBroadcastPosition : frameTokenPosition);
+            }
           }
         } else if (receipt.foreign) {
           foreign.increment();
@@ -533,7 +550,7 @@ public final class ClientFleet implements Fleet {
       }
     }
 
-    /** The message frame's {@code id}: the connection's cursor from now on. */
+    /** The message frame's {@code id}: the connection's cursor from now on; its streams' positions go with the receipt. */
     private void keepCursor(Conn c, Buffer frame) {
       int from = ID_OPEN.length;
       int end = from;
@@ -549,6 +566,9 @@ public final class ClientFleet implements Fleet {
       }
       frame.getBytes(from, end, c.cursor, 0);
       c.cursorLength = end - from;
+      long positions = streamPositions(c.cursor, c.cursorLength);
+      frameTokenPosition = (int) (positions >>> 32);
+      frameBroadcastPosition = (int) positions;
     }
 
     /** {@code {"type":"resumed","recovered":BOOL,"replayed":N}}: what the session's recovery came to. */
@@ -579,16 +599,41 @@ public final class ClientFleet implements Fleet {
       for (int i = 0; i < started; i++) {
         Conn c = conns[i];
         int[] got = c.received == null ? new int[0] : c.received.toArray();
+        int[] ids = c.receivedIds == null ? new int[0] : c.receivedIds.toArray();
         List<ConnectionRecord.Session> sessions = new ArrayList<>(c.sessions == null ? 0 : c.sessions.size());
         if (c.sessions != null) {
           for (SessionState s : c.sessions) {
             sessions.add(s.toRecord());
           }
         }
-        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), sessions, got));
+        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), sessions, got, ids));
       }
       return out;
     }
+  }
+
+  /**
+   * A cursor's ({@code TOKENEPOCH.TOKENSEQ.BCASTEPOCH.BCASTSEQ}) two stream positions, hashed: the token stream's in
+   * the high 32 bits, the broadcast stream's in the low ones; one hash of the whole in both when it has another form.
+   */
+  static long streamPositions(byte[] cursor, int length) {
+    int dots = 0;
+    int token = 0;
+    int h = 1;
+    for (int i = 0; i < length; i++) {
+      byte b = cursor[i];
+      if (b == '.' && ++dots == 2) {
+        token = h;
+        h = 1;
+        continue;
+      }
+      h = 31 * h + b;
+    }
+    if (dots != 3) {
+      h = java.util.Arrays.hashCode(java.util.Arrays.copyOf(cursor, length));
+      token = h;
+    }
+    return (long) token << 32 | h & 0xffffffffL;
   }
 
   private static boolean startsWith(Buffer b, byte[] prefix) {

@@ -109,6 +109,10 @@ final class Wire {
         for (int seq : r.received()) {
           out.writeInt(seq);
         }
+        out.writeInt(r.receivedIds().length);
+        for (int h : r.receivedIds()) {
+          out.writeInt(h);
+        }
       }
     }
   }
@@ -130,7 +134,11 @@ final class Wire {
         for (int k = 0; k < got.length; k++) {
           got[k] = in.readInt();
         }
-        out.add(new ConnectionRecord(id, token, sessions, got));
+        int[] ids = new int[in.readInt()];
+        for (int k = 0; k < ids.length; k++) {
+          ids[k] = in.readInt();
+        }
+        out.add(new ConnectionRecord(id, token, sessions, got, ids));
       }
       return out;
     }
