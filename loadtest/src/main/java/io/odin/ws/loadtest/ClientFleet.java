@@ -7,6 +7,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -39,6 +40,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@link Reconnect#withCursor()} it keeps the {@code id} of the last message it received and reconnects with
  * {@code since=} it, counting the {@code resumed} frames (docs/protocol.md, "Reconnecting without loss"); the
  * replayed messages' latency (mostly the time away) is kept apart from live deliveries'.
+ * <p>A handshake refused with 503 and {@code Retry-After} (a node admitting a reconnect storm at
+ * {@code ws.maxHandshakesPerSecond}) is tried again after what the header says plus a random share of a second, at the
+ * same node, as docs/protocol.md asks of clients: it is counted apart ({@link FleetStats#rateLimited}), not as a failed
+ * attempt. {@link #churn} takes connections away and back as clients come and go.
  */
 public final class ClientFleet implements Fleet {
 
@@ -121,6 +126,7 @@ public final class ClientFleet implements Fleet {
   private final AtomicLong recovered = new AtomicLong();
   private final AtomicLong notRecovered = new AtomicLong();
   private final AtomicLong replayed = new AtomicLong();
+  private final AtomicLong rateLimited = new AtomicLong();
   private final List<Owner> owners = new ArrayList<>();
   private volatile boolean closing;
 
@@ -178,6 +184,7 @@ public final class ClientFleet implements Fleet {
     s.recovered = recovered.get();
     s.notRecovered = notRecovered.get();
     s.replayed = replayed.get();
+    s.rateLimited = rateLimited.get();
     s.received = received.sum();
     s.foreign = foreign.sum();
     s.otherFrames = other.sum();
@@ -195,6 +202,27 @@ public final class ClientFleet implements Fleet {
     for (Owner o : owners) {
       o.context().runOnContext(v -> o.offline(permille, millis, salt));
     }
+  }
+
+  @Override
+  public void churn(int permille, long maxAwayMillis, int salt) {
+    for (Owner o : owners) {
+      o.context().runOnContext(v -> o.churn(permille, maxAwayMillis, salt));
+    }
+  }
+
+  /**
+   * The wait a refused handshake asks for: a 503's {@code Retry-After} in milliseconds (delay-seconds, as odin-ws sends
+   * it), or -1 when the failure was something else.
+   */
+  static long retryAfterMillis(Throwable failure) {
+    if (failure instanceof UpgradeRejectedException r && r.getStatus() == 503 && r.getHeaders() != null) {
+      String v = r.getHeaders().get("retry-after");
+      if (v != null && v.trim().matches("\\d{1,6}")) {
+        return Long.parseLong(v.trim()) * 1000;
+      }
+    }
+    return -1;
   }
 
   @Override
@@ -399,6 +427,16 @@ public final class ClientFleet implements Fleet {
         if (ar.succeeded()) {
           opened(c, ar.result(), ConnectionRecord.Resume.NONE);
           opened.incrementAndGet();
+        } else if (retryAfterMillis(ar.cause()) >= 0 && !closing) {
+          // the node admits handshakes at its rate and said when to come back: not a failed attempt
+          rateLimited.incrementAndGet();
+          c.attempts--;
+          vertx.setTimer(retryAfterMillis(ar.cause()) + random.nextLong(1000) + 1, id -> {
+            retries.add(c);
+            if (timer < 0) {
+              timer = vertx.setPeriodic(10, t -> tick());
+            }
+          });
         } else {
           connectErrors.incrementAndGet();
           if (c.attempts < MAX_ATTEMPTS && !closing) {
@@ -433,6 +471,10 @@ public final class ClientFleet implements Fleet {
           c.reconnectFailures = 0;
           opened(c, ar.result(), since != null ? ConnectionRecord.Resume.PENDING : ConnectionRecord.Resume.NONE);
           reopened.incrementAndGet();
+        } else if (retryAfterMillis(ar.cause()) >= 0) {
+          // the node is up and admitting a storm at its rate: back there when it says, plus a share of a second
+          rateLimited.incrementAndGet();
+          vertx.setTimer(retryAfterMillis(ar.cause()) + random.nextLong(1000) + 1, id -> reconnect(c));
         } else {
           reconnectErrors.incrementAndGet();
           // that node may be gone: the next one, after a back-off
@@ -499,6 +541,24 @@ public final class ClientFleet implements Fleet {
           c.offline = true;
           c.backAtNanos = back;
           c.ws.close((short) 1000, "offline");
+        }
+      }
+    }
+
+    /**
+     * Churn: the connections taken close now (1000) and come back, each after a random share of {@code maxAwayMillis},
+     * to the node they first connected to (as a load balancer spreads returning clients again, so a node that was
+     * drained and restarted fills up again).
+     */
+    void churn(int permille, long maxAwayMillis, int salt) {
+      long now = System.nanoTime();
+      for (int i = 0; i < started; i++) {
+        Conn c = conns[i];
+        if (c.ws != null && !c.offline && takenBySpell(c.id, permille, salt)) {
+          c.offline = true;
+          c.backAtNanos = now + (maxAwayMillis > 0 ? random.nextLong(maxAwayMillis + 1) : 0) * 1_000_000L;
+          c.endpoint = c.id % spec.endpoints().size();
+          c.ws.close((short) 1000, "churn");
         }
       }
     }

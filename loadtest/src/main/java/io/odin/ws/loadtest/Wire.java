@@ -37,6 +37,7 @@ final class Wire {
       .put("closed", s.closed)
       .put("reopened", s.reopened)
       .put("reconnectErrors", s.reconnectErrors)
+      .put("rateLimited", s.rateLimited)
       .put("recovered", s.recovered)
       .put("notRecovered", s.notRecovered)
       .put("replayed", s.replayed)
@@ -60,6 +61,7 @@ final class Wire {
     into.closed = j.getLong("closed");
     into.reopened = j.getLong("reopened");
     into.reconnectErrors = j.getLong("reconnectErrors");
+    into.rateLimited = j.getLong("rateLimited", 0L);
     into.recovered = j.getLong("recovered");
     into.notRecovered = j.getLong("notRecovered");
     into.replayed = j.getLong("replayed");

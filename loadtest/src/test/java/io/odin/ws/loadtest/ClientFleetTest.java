@@ -65,6 +65,16 @@ class ClientFleetTest {
     return ClientFleet.streamPositions(b, b.length);
   }
 
+  @Test
+  void aRefusalWithRetryAfterSaysWhenToComeBack() {
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("Retry-After", "3");
+    assertEquals(3000, ClientFleet.retryAfterMillis(new io.vertx.core.http.UpgradeRejectedException("503", 503, headers, null)));
+    assertEquals(-1, ClientFleet.retryAfterMillis(new io.vertx.core.http.UpgradeRejectedException("503", 503,
+      io.vertx.core.MultiMap.caseInsensitiveMultiMap(), null)), "a 503 without it is a failed attempt");
+    assertEquals(-1, ClientFleet.retryAfterMillis(new io.vertx.core.http.UpgradeRejectedException("401", 401, headers, null)));
+    assertEquals(-1, ClientFleet.retryAfterMillis(new IllegalStateException("connection refused")));
+  }
+
   private static int countTaken(int permille) {
     int n = 0;
     for (int id = 0; id < 10_000; id++) {
