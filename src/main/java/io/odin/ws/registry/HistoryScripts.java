@@ -100,15 +100,16 @@ final class HistoryScripts {
    * seed, the order stamp ("": this Redis's clock), the number of distinct frames F, the F frames, then per stored
    * message (stream index, frame index, order index). Returns {complete, lookup answer as LOOKUP's, {{epoch per
    * stream}, {sequence number per stored message}, store identity, stamp}, {streams not on this master}, {tokens not on
-   * this master}}: a stored message's order key is the stamp and its 7-digit order index; a stream not on this master
-   * has epoch 0 and its messages sequence number 0 (not stored).
+   * this master}, {generations not on this master, not raised}}: a stored message's order key is the stamp and its
+   * 7-digit order index; a stream not on this master has epoch 0 and its messages sequence number 0 (not stored).
    */
   static final String DISPATCH = SHEBANG + FUNCTIONS + """
     local m, n, k, r = tonumber(A[1]), tonumber(A[2]), tonumber(A[3]), tonumber(A[4])
     local size, ttl, seed = tonumber(A[5]), tonumber(A[6]), tonumber(A[7])
+    local unraised = {}
     for i = 1, r do
       local g = K[m + n + k * 3 + i]
-      if reach(g) then redis.call('INCR', g) end
+      if reach(g) then redis.call('INCR', g) else unraised[#unraised + 1] = i end
     end
     local t = redis.call('TIME')
     local stamp = A[8]
@@ -152,7 +153,7 @@ final class HistoryScripts {
     for i = 1, m do
       if not marked(K[i]) then missing[#missing + 1] = i end
     end
-    if #missing > 0 then return {0, missing, out, moved, {}} end
+    if #missing > 0 then return {0, missing, out, moved, {}, unraised} end
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local found, away = {}, {}
     for i = m + 1, m + n do
@@ -163,7 +164,7 @@ final class HistoryScripts {
         away[#away + 1] = i - m
       end
     end
-    return {1, found, out, moved, away}
+    return {1, found, out, moved, away, unraised}
     """;
 
   /**
@@ -350,9 +351,10 @@ final class HistoryScripts {
 
   /**
    * What a DISPATCH call stored: the epoch of each stream (0: not on this master, nothing stored), the sequence number
-   * of each append (0: not stored), the store identity and the order stamp, and the streams not on this master (0-based).
+   * of each append (0: not stored), the store identity and the order stamp, the streams not on this master and the
+   * generations it did not raise because they are not on this master (0-based).
    */
-  record Stored(long[] epochs, long[] seqs, String identity, String stamp, int[] movedStreams) {
+  record Stored(long[] epochs, long[] seqs, String identity, String stamp, int[] movedStreams, int[] unraised) {
   }
 
   static Stored stored(Response answer) {
@@ -367,7 +369,8 @@ final class HistoryScripts {
     for (int a = 0; a < s.length; a++) {
       s[a] = seqs.get(a).toLong();
     }
-    return new Stored(e, s, out.get(2).toString(), out.get(3).toString(), oneBased(answer.size() > 3 ? answer.get(3) : null));
+    return new Stored(e, s, out.get(2).toString(), out.get(3).toString(), oneBased(answer.size() > 3 ? answer.get(3) : null),
+      oneBased(answer.size() > 5 ? answer.get(5) : null));
   }
 
   /** 1-based indices of a script answer, 0-based. */

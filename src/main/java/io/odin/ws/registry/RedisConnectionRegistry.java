@@ -229,11 +229,14 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
   static final KeyMovedException MOVED = new KeyMovedException("the key's slot is not on this Redis master");
 
-  /** True for the errors of a command or script that reached a key of a slot this master does not serve. */
+  /**
+   * True for the errors of a command or script that reached a key of a slot this master does not serve, or of a master
+   * that is a replica now (a failover): the slot map is out of date.
+   */
   static boolean isMoved(Throwable t) {
     String m = t == null ? null : t.getMessage();
     return m != null && (m.startsWith("MOVED") || m.startsWith("ASK") || m.contains("non local key")
-      || m.startsWith("CLUSTERDOWN") || m.startsWith("TRYAGAIN"));
+      || m.startsWith("CLUSTERDOWN") || m.startsWith("TRYAGAIN") || m.startsWith("READONLY"));
   }
 
   // ------------------------------------------------------------------ shards
@@ -714,6 +717,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   private void readFailed(Throwable t) {
+    if (role != null && isMoved(t)) {
+      role.onMoved().run();
+    }
     historyReadFailures.incrementAndGet();
     failure("history", t);
     if (breaker.onFailure()) {
@@ -800,6 +806,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   private void lookupFailed(Throwable t) {
+    if (role != null && isMoved(t)) {
+      role.onMoved().run();
+    }
     lookupFailures.incrementAndGet();
     failure("lookup", t);
     if (breaker.onFailure()) {
@@ -903,6 +912,28 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return p.future();
   }
 
+  /**
+   * Registers everything {@code shard} holds here again (a registration of it could not be written on this master):
+   * until that is written this node's lookups here fall back and the node announces its entries incomplete.
+   */
+  void resync(String shard) {
+    ctx.runOnContext(v -> {
+      if (closed || !attached.containsKey(shard)) {
+        return;
+      }
+      dirty.add(shard);
+      updateInSync();
+      if (breaker.allowRequest() && !queue.syncQueued(shard)) {
+        requestSync(shard);
+      }
+    });
+  }
+
+  /** The store identity the last call answered with (run id and generation): the history's epoch in /health. */
+  String storeIdentity() {
+    return storeIdentity;
+  }
+
   // ------------------------------------------------------------------ state
 
   /** Lookups are answered from Redis (breaker closed, every local shard registered). */
@@ -919,7 +950,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return breaker.state();
   }
 
-  private JsonObject health() {
+  JsonObject health() {
     String status = closed ? "closed" : !breaker.allowRequest() ? "down" : !inSync ? "syncing" : "up";
     return new JsonObject()
       .put("status", status)
