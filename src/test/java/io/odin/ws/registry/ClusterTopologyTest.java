@@ -36,7 +36,7 @@ class ClusterTopologyTest {
 
   @Test
   void slotsAgreeWithARealRedis() {
-    try (RedisServer redis = RedisServer.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")) {
+    try (RedisServer redis = RedisServer.clusterNode("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")) {
       for (String key : List.of("odin:t:{t:user-42}", "odin:h:{b}", "odin:s:odin.shard.n1.0:live:{" + SlotHash.tag(5461) + "}",
         "plain", "é{ü}")) {
         assertEquals(((Long) redis.command("CLUSTER", "KEYSLOT", key)).intValue(), SlotHash.slot(key), key);

@@ -31,7 +31,7 @@ public final class RedisCluster implements AutoCloseable {
     RedisCluster c = new RedisCluster();
     try {
       for (int i = 0; i < masters * 2; i++) {
-        c.nodes.add(RedisServer.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+        c.nodes.add(RedisServer.clusterNode("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
           "--cluster-node-timeout", String.valueOf(NODE_TIMEOUT_MS), "--cluster-require-full-coverage", "no",
           "--cluster-replica-validity-factor", "0", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"));
       }
