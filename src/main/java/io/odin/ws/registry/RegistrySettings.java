@@ -23,6 +23,8 @@ import java.util.function.Supplier;
  */
 public final class RegistrySettings {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RegistrySettings.class);
+
   public static final String STANDALONE = "standalone";
   public static final String SENTINEL = "sentinel";
   public static final String CLUSTER = "cluster";
@@ -104,9 +106,6 @@ public final class RegistrySettings {
       for (String e : endpoints) {
         checkEndpoint(e);
       }
-      if (!config.getString(REDIS_URL).isBlank()) {
-        throw new ConfigException(REDIS_URL.name() + ": not used with redis.mode cluster (give the cluster's seed nodes in redis.endpoints)");
-      }
     }
     if (mode.equals(SENTINEL)) {
       if (config.getStringList(REDIS_SENTINELS).isEmpty()) {
@@ -184,6 +183,10 @@ public final class RegistrySettings {
         alone && history.enabled ? new MemoryHistory(history, System::currentTimeMillis) : null);
     }
     if (CLUSTER.equalsIgnoreCase(config.getString(REDIS_MODE))) {
+      if (!config.getString(REDIS_URL).isBlank()) {
+        // as in sentinel mode; said, so that nobody believes the node uses it (docker-compose.yml sets both)
+        log.warn("redis.url is not used with redis.mode cluster: the registry is on the Redis Cluster of redis.endpoints");
+      }
       return new RedisClusterRegistry(vertx, vertx.getOrCreateContext(), redisOptions(config),
         new RegistrySettings(config), history.enabled ? history : null, nodeId, directory, metrics, health);
     }

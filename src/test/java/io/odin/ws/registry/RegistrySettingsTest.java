@@ -65,8 +65,7 @@ class RegistrySettingsTest {
       "redis.endpoints: must start with redis:// or rediss://");
     assertMessage(new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray().add("redis://r1")),
       "redis.endpoints: needs a host and a port");
-    assertMessage(new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray().add("redis://r1:7000"))
-      .put("redis.url", "redis://r1:7000"), "redis.url: not used with redis.mode cluster");
+
     assertMessage(new JsonObject().put("redis.mode", "sentinel"), "redis.sentinels: ");
     assertMessage(new JsonObject().put("redis.url", "localhost:6379"), "redis.url: must start with redis://");
     assertMessage(new JsonObject().put("registry.ttl", 10).put("registry.heartbeat", 10), "registry.heartbeat: must be less than registry.ttl");
