@@ -495,7 +495,9 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
       Share share = e.getValue();
       List<String> raises = new ArrayList<>();
       share.raises.keySet().forEach(slot -> raises.add(names.generationOfSlot(slot)));
-      calls.add(Map.entry(share, e.getKey().registry.dispatchPart(live, share.tokens, share.appends, raises, stamp)));
+      // a master none of the batch's tokens is on is only asked to store: no marker to check there
+      List<String> markers = share.tokens.isEmpty() ? List.of() : live;
+      calls.add(Map.entry(share, e.getKey().registry.dispatchPart(markers, share.tokens, share.appends, raises, stamp)));
     }
     Promise<RegistryLookup> done = Promise.promise();
     Future.join(calls.stream().map(Map.Entry::getValue).toList()).onComplete(x -> {

@@ -822,7 +822,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       for (String shard : shards) {
         if (attached.containsKey(shard) && breaker.allowRequest()) {
           if (dirty.add(shard)) {
-            log.info("Redis has no complete entries of shard {} (restarted empty or failed over?): re-registering it", shard);
+            log.info("Redis{} has no complete entries of shard {} (restarted empty or failed over?): re-registering it",
+              where(), shard);
           }
           if (!queue.syncQueued(shard)) {
             requestSync(shard);
@@ -844,7 +845,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
   /** The breaker opened: stop writing, fall back, probe until Redis answers. */
   private void opened() {
-    log.warn("Redis unavailable ({}): dispatch falls back to every shard until it answers again", lastError);
+    if (role == null) {
+      log.warn("Redis unavailable ({}): dispatch falls back to every shard until it answers again", lastError);
+    } else {
+      log.warn("Redis Cluster master {} unavailable ({}): its tokens fall back to every shard until it answers again",
+        endpoint, lastError);
+    }
     queue.dropAllButCleanups();
     pendingWrites = queue.size();
     dirty.addAll(attached.keySet());
@@ -879,7 +885,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     vertx.cancelTimer(probeTimer);
     probeTimer = -1;
     lastFlushFailed = false;
-    log.info("Redis answers again: re-registering {} shards before targeted dispatch resumes", attached.size());
+    log.info("Redis{} answers again: re-registering {} shards before targeted dispatch resumes", where(), attached.size());
     dirty.addAll(attached.keySet());
     updateInSync();
     for (String shard : attached.keySet()) {
@@ -932,6 +938,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   /** The store identity the last call answered with (run id and generation): the history's epoch in /health. */
   String storeIdentity() {
     return storeIdentity;
+  }
+
+  /** " master ENDPOINT" on a Redis Cluster, else "" (for logs). */
+  private String where() {
+    return role == null ? "" : " master " + endpoint;
   }
 
   // ------------------------------------------------------------------ state

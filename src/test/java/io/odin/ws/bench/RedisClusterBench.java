@@ -1,0 +1,251 @@
+package io.odin.ws.bench;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.odin.ws.GatewaySchema;
+import io.odin.ws.config.GatewayConfig;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.protocol.FrameEncoder;
+import io.odin.ws.registry.ConnectionRegistry;
+import io.odin.ws.registry.RegistrySettings;
+import io.odin.ws.registry.ShardDirectory;
+import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.testsupport.RedisCluster;
+import io.odin.ws.testsupport.RedisServer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Registry lookups and history appends per second on one Redis against a three-master Redis Cluster (three more
+ * processes as replicas), same batch sizes, same run: each batch is what a dispatcher sends, {@code batch} targeted
+ * messages for random tokens of 10,000 registered ones, looked up and stored in one call (one per master touched on
+ * the cluster). Two "dispatchers" (event loops) keep {@code bench.inflight} batches in flight each. Reported per
+ * setup and batch size: batches, messages (appends) and token lookups per second, script calls per batch as Redis
+ * counted them, Redis CPU per batch (all masters), batch latency p50/p99, and the machine's load while measuring.
+ * Loopback only; starts and stops its own redis-servers. Run:
+ * <pre>mvn -q -B test -Dtest=RedisClusterBench -Dodin.bench=true -Dexcluded.test.groups=none</pre>
+ * Knobs: bench.seconds (10 per point), bench.inflight (4), bench.batches ("10,100,500"), bench.tokens (10000).
+ * Figures go to stdout and target/bench/redis-cluster.txt.
+ */
+@Tag("slow")
+@Tag("bench")
+@EnabledIfSystemProperty(named = "odin.bench", matches = "true")
+class RedisClusterBench {
+
+  static final String SHARD_0 = "odin.shard.bench.0";
+  static final String SHARD_1 = "odin.shard.bench.1";
+
+  /** One registry on one setup: its Redis processes, its registry, the shards' tokens. */
+  static final class Setup implements AutoCloseable {
+    final String name;
+    final List<RedisServer> masters;
+    final List<RedisServer> all;
+    final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+    final ConnectionRegistry registry;
+    final AutoCloseable servers;
+
+    Setup(String name, JsonObject conf, List<RedisServer> masters, List<RedisServer> all, AutoCloseable servers,
+          List<String> tokens) {
+      this.name = name;
+      this.masters = masters;
+      this.all = all;
+      this.servers = servers;
+      GatewayConfig config = GatewaySchema.resolve(conf.put("redis.timeout", 5000), Map.of());
+      ShardDirectory directory = new ShardDirectory("bench");
+      registry = RegistrySettings.create(vertx, config, "bench", directory, new GatewayMetrics(new SimpleMeterRegistry()),
+        (n, h) -> { });
+      Context shard = vertx.getOrCreateContext();
+      for (String s : List.of(SHARD_0, SHARD_1)) {
+        List<String> held = s.equals(SHARD_0) ? tokens : tokens.subList(0, tokens.size() / 2);
+        registry.attachShard(s, shard, () -> new ArrayList<>(held));
+        directory.add(s);
+      }
+      await().atMost(Duration.ofSeconds(120)).until(registry::complete);
+    }
+
+    @Override
+    public void close() throws Exception {
+      registry.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      servers.close();
+    }
+
+    long scriptCalls() {
+      long n = 0;
+      for (RedisServer m : masters) {
+        n += m.calls("evalsha") + m.calls("evalsha_ro");
+      }
+      return n;
+    }
+
+    double redisCpuSeconds(List<RedisServer> servers) {
+      double s = 0;
+      for (RedisServer m : servers) {
+        for (String l : String.valueOf(m.command("INFO", "cpu")).split("\r\n")) {
+          if (l.startsWith("used_cpu_sys:") || l.startsWith("used_cpu_user:")) {
+            s += Double.parseDouble(l.substring(l.indexOf(':') + 1));
+          }
+        }
+      }
+      return s;
+    }
+  }
+
+  record Point(String setup, int batch, double batchesPerSecond, double scriptCallsPerBatch, double masterCpuMicrosPerBatch,
+               double allCpuMicrosPerBatch, double p50Ms, double p99Ms, String load) {
+  }
+
+  static Envelope targeted(String token, byte[] frame) {
+    return new Envelope("t", new String[] {token}, null, frame, false, 0);
+  }
+
+  @Test
+  void lookupsAndAppendsPerSecondOnOneRedisAndOnAThreeMasterCluster() throws Exception {
+    int seconds = Integer.getInteger("bench.seconds", 10);
+    int inflight = Integer.getInteger("bench.inflight", 4);
+    int tokenCount = Integer.getInteger("bench.tokens", 10_000);
+    int[] batches = Arrays.stream(System.getProperty("bench.batches", "10,100,500").split(",")).mapToInt(Integer::parseInt).toArray();
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; i < tokenCount; i++) {
+      tokens.add("bench-" + i);
+    }
+    List<Point> points = new ArrayList<>();
+    RedisServer single = RedisServer.start();
+    RedisCluster cluster = RedisCluster.start(3);
+    try (Setup one = new Setup("one Redis", new JsonObject().put("redis.url", single.url()), List.of(single), List.of(single),
+           single, tokens);
+         Setup three = new Setup("3-master cluster", new JsonObject().put("redis.mode", "cluster")
+           .put("redis.endpoints", new JsonArray(cluster.seeds())), cluster.masters(), cluster.nodes(), cluster, tokens)) {
+      for (int batch : batches) {
+        for (Setup s : List.of(one, three)) {
+          // warm-up: JIT, connections, scripts
+          run(s, tokens, batch, inflight, 2);
+          points.add(run(s, tokens, batch, inflight, seconds));
+        }
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    out.append(String.format("machine: %d cores, Java %s, %s%n", Runtime.getRuntime().availableProcessors(),
+      System.getProperty("java.version"), String.valueOf(new RedisServerVersion().get())));
+    out.append("| setup | batch | batches/s | messages (appends + token lookups)/s | script calls per batch | Redis CPU per batch (masters; all nodes) | batch p50 / p99 | load average while measuring |\n");
+    out.append("|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (Point p : points) {
+      out.append(String.format("| %s | %d | %,.0f | %,.0f | %.2f | %.0f µs; %.0f µs | %.2f / %.2f ms | %s |%n", p.setup(), p.batch(),
+        p.batchesPerSecond(), p.batchesPerSecond() * p.batch(), p.scriptCallsPerBatch(), p.masterCpuMicrosPerBatch(),
+        p.allCpuMicrosPerBatch(), p.p50Ms(), p.p99Ms(), p.load()));
+    }
+    System.out.println(out);
+    Path file = Path.of("target/bench/redis-cluster.txt");
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, out.toString());
+  }
+
+  /** The redis-server version, for the report. */
+  static final class RedisServerVersion {
+    String get() {
+      try {
+        Process p = new ProcessBuilder(RedisServer.binary(), "--version").redirectErrorStream(true).start();
+        String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        p.waitFor();
+        return v;
+      } catch (Exception e) {
+        return "redis-server";
+      }
+    }
+  }
+
+  /** Keeps {@code inflight} batches in flight on each of two event loops for {@code seconds}. */
+  Point run(Setup s, List<String> tokens, int batch, int inflight, int seconds) throws Exception {
+    byte[] data = "{\"n\":1}".getBytes(StandardCharsets.UTF_8);
+    byte[] frame = FrameEncoder.message("bench", null, data, 0, data.length);
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicLong done = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+    s.all.forEach(RedisServer::resetStats);
+    long calls0 = s.scriptCalls();
+    double cpuMasters0 = s.redisCpuSeconds(s.masters);
+    double cpuAll0 = s.redisCpuSeconds(s.all);
+    String load0 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    List<Promise<Void>> loops = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int l = 0; l < 2; l++) {
+      Promise<Void> finished = Promise.promise();
+      loops.add(finished);
+      Context ctx = s.vertx.getOrCreateContext();
+      ctx.runOnContext(v -> {
+        int[] open = {inflight};
+        for (int i = 0; i < inflight; i++) {
+          next(s, tokens, batch, frame, running, done, failed, latencies, open, finished);
+        }
+      });
+    }
+    s.vertx.setTimer(seconds * 1000L, id -> running.set(false));
+    Future.all(loops.stream().map(Promise::future).toList()).toCompletionStage().toCompletableFuture()
+      .get(seconds + 60L, TimeUnit.SECONDS);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    long n = done.get();
+    String load1 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    List<Long> sorted = new ArrayList<>(latencies);
+    sorted.sort(null);
+    double p50 = sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2) / 1e6;
+    double p99 = sorted.isEmpty() ? 0 : sorted.get((int) (sorted.size() * 0.99)) / 1e6;
+    if (failed.get() > 0) {
+      System.out.println(s.name + " batch " + batch + ": " + failed.get() + " lookups failed (fell back)");
+    }
+    return new Point(s.name, batch, n / elapsed, (s.scriptCalls() - calls0) / (double) Math.max(1, n),
+      (s.redisCpuSeconds(s.masters) - cpuMasters0) * 1e6 / Math.max(1, n), (s.redisCpuSeconds(s.all) - cpuAll0) * 1e6 / Math.max(1, n),
+      p50, p99, load0 + " to " + load1);
+  }
+
+  private void next(Setup s, List<String> tokens, int batch, byte[] frame, AtomicBoolean running, AtomicLong done,
+                    AtomicLong failed, List<Long> latencies, int[] open, Promise<Void> finished) {
+    if (!running.get()) {
+      if (--open[0] == 0) {
+        finished.complete();
+      }
+      return;
+    }
+    Set<String> asked = new HashSet<>();
+    List<Envelope> envelopes = new ArrayList<>(batch);
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    for (int i = 0; i < batch; i++) {
+      String t = tokens.get(r.nextInt(tokens.size()));
+      asked.add(t);
+      envelopes.add(targeted(t, frame));
+    }
+    long t0 = System.nanoTime();
+    s.registry.lookup(asked, envelopes).onComplete(ar -> {
+      latencies.add(System.nanoTime() - t0);
+      if (ar.failed()) {
+        failed.incrementAndGet();
+      }
+      done.incrementAndGet();
+      next(s, tokens, batch, frame, running, done, failed, latencies, open, finished);
+    });
+  }
+}
