@@ -126,7 +126,15 @@ final class ClusterTopology {
         throw new IllegalArgumentException("not a CLUSTER NODES line: " + line);
       }
       String id = f[0];
+      // ip:port@cport[,hostname]: the hostname (cluster-announce-hostname) when the node has one, so that TLS can
+      // verify the certificate's name
       String addr = f[1];
+      String hostname = "";
+      int comma = addr.indexOf(',');
+      if (comma >= 0) {
+        hostname = addr.substring(comma + 1);
+        addr = addr.substring(0, comma);
+      }
       int at = addr.indexOf('@');
       String hostPort = at >= 0 ? addr.substring(0, at) : addr;
       int colon = hostPort.lastIndexOf(':');
@@ -139,7 +147,9 @@ final class ClusterTopology {
       if (flags.contains("noaddr") || flags.contains("handshake") || "0".equals(port)) {
         continue;
       }
-      if (host.isEmpty()) {
+      if (!hostname.isEmpty()) {
+        host = hostname;
+      } else if (host.isEmpty()) {
         host = seed.getHost();
       }
       String hostInUrl = host.contains(":") ? "[" + host + "]" : host;

@@ -927,6 +927,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       if (closed || !attached.containsKey(shard)) {
         return;
       }
+      // its marker goes at once: every node's lookups here stop trusting this master's entries until the re-sync
+      // writes it again (this node's own announcement of incomplete entries would take up to a cluster round)
+      redis.send(Request.cmd(Command.DEL).arg(keys.marker(shard))).onFailure(t -> log.debug("marker not deleted: {}", t.toString()));
       dirty.add(shard);
       updateInSync();
       if (breaker.allowRequest() && !queue.syncQueued(shard)) {

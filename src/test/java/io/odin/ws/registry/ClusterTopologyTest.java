@@ -54,9 +54,11 @@ class ClusterTopologyTest {
       c8ed 127.0.0.1:17005@27005 slave 7426 0 1796629203237 3 connected
       7426 127.0.0.1:17003@27003 master,fail? - 0 1796629203000 3 connected 10923-16383
       aaaa 127.0.0.1:17007@27007 master - 0 1796629203000 0 connected
+      bbbb 10.0.0.9:6379@16379,redis-9.example master - 0 1796629203000 9 connected 10922
       """;
     ClusterTopology t = ClusterTopology.parse(nodes, "rediss://:pw@127.0.0.1:17001");
-    assertEquals(3, t.masters().size(), "a master without slots serves nothing");
+    assertEquals(4, t.masters().size(), "a master without slots serves nothing");
+    assertEquals("rediss://:pw@redis-9.example:6379", t.master(10922).endpoint(), "its announced hostname (TLS names)");
     ClusterTopology.Master first = t.masters().get(0);
     assertEquals("rediss://:pw@127.0.0.1:17001", first.endpoint(), "the queried node's host, the seed's scheme and password");
     assertEquals("0-5459,5460", first.slots());
@@ -64,10 +66,12 @@ class ClusterTopologyTest {
     assertEquals(5461, first.slotCount());
     assertEquals("127.0.0.1:17006", first.replicas().get(0).address());
     assertEquals("fail", t.masters().get(1).replicas().get(0).state());
-    assertEquals("suspected", t.masters().get(2).node().state());
+    assertEquals("suspected", t.masters().get(3).node().state());
     assertEquals(first, t.master(3168), "a migrating slot is still served by its owner");
-    assertEquals(1, t.uncovered(), "slot 10922 has no master");
-    assertNull(t.master(10922));
+    ClusterTopology withoutLast = ClusterTopology.parse(nodes.lines().filter(l -> !l.contains("bbbb"))
+      .reduce("", (a, b) -> a + b + "\n"), "rediss://:pw@127.0.0.1:17001");
+    assertEquals(1, withoutLast.uncovered(), "slot 10922 has no master");
+    assertNull(withoutLast.master(10922));
     assertEquals("rediss://127.0.0.1:17001", ClusterTopology.displayed(first.endpoint()));
     assertTrue(t.sameLayout(ClusterTopology.parse(nodes.replace("master,fail?", "master"), "rediss://:pw@127.0.0.1:17001")));
     assertFalse(t.sameLayout(ClusterTopology.parse(nodes.replace("5461-10921", "5461-10920"), "rediss://:pw@127.0.0.1:17001")));

@@ -190,6 +190,23 @@ class RedisClusterRegistryTest {
   }
 
   @Test
+  void aStoppedShardsEntriesAreDeletedOnEveryMaster() {
+    List<String> tokens = tokens("c", 200);
+    hold(SHARD_0, tokens);
+    hold(SHARD_1, tokens.subList(0, 20));
+    directory.remove(SHARD_0);
+    registry.removeShard(SHARD_0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> cluster.keys("odin:t:{t:c*}").size() == 20
+      && cluster.keys("odin:s:" + SHARD_0 + ":*").isEmpty());
+    for (RedisServer m : cluster.masters()) {
+      assertEquals(1, m.keys("odin:s:" + SHARD_1 + ":live:{*}").size(), "the other shard's marker stays on " + m.port);
+    }
+    RegistryLookup l = dispatch(tokens.subList(0, 40), null);
+    assertEquals(20, found(l, tokens.subList(0, 40)).size());
+    assertEquals(Set.of(SHARD_1), found(l, List.of("c3")).get("c3"));
+  }
+
+  @Test
   void aBatchIsOneScriptCallPerMasterTouched() {
     List<String> tokens = tokens("r", 200);
     Map<String, Registered> registered = hold(SHARD_0, tokens);
