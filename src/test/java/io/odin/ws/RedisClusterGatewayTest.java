@@ -288,8 +288,19 @@ class RedisClusterGatewayTest {
     int mark = published.size();
     await().atMost(Duration.ofSeconds(30)).until(() -> published.size() > mark + 50);
 
+    // two tokens nobody holds: one of the victim's slots, one of another master's
+    String offlineOnVictim = offlineToken(victim, true);
+    String offlineElsewhere = offlineToken(victim, false);
     long killedAt = System.currentTimeMillis();
     victim.kill();
+    // while the master is gone, only its slots fall back, on every node: a token of another slot that no lookup
+    // finds is still known to be offline
+    await("only the dead master's slots fall back").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+      .until(() -> {
+        JsonObject victimAnswer = publishOne(offlineOnVictim, 1);
+        JsonObject elsewhereAnswer = publishOne(offlineElsewhere, 1);
+        return victimAnswer.getInteger("fallback") == 1 && elsewhereAnswer.getInteger("undeliverable") == 1;
+      });
     RedisServer promoted = awaitFailover(victim, slotOf(victimTokens.iterator().next()));
     long failedOverAt = System.currentTimeMillis();
     System.out.println("master " + victim.port + " killed; replica " + promoted.port + " promoted after "
@@ -304,6 +315,24 @@ class RedisClusterGatewayTest {
     // the killed process comes back empty and becomes the new master's replica
     victim.launch();
     redis.awaitOk();
+  }
+
+  /** A token nobody holds whose slot is ({@code on}) or is not on {@code master}. */
+  static String offlineToken(RedisServer master, boolean on) {
+    for (int i = 0; ; i++) {
+      String t = "offline-" + i;
+      if ((redis.masterOf(slotOf(t)) == master) == on) {
+        return t;
+      }
+    }
+  }
+
+  /** Publishes one message for {@code token} through node {@code via}; returns the answer. */
+  static JsonObject publishOne(String token, int via) {
+    Publisher.Response r = apis.get(via).post(new JsonObject().put("type", "t").put("token", token)
+      .put("data", new JsonObject().put("id", "probe")).encode());
+    assertEquals(202, r.status, r.body);
+    return r.json();
   }
 
   /** Waits until another master serves {@code slot} of the dead one; returns it. */

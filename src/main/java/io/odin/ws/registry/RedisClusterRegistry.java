@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -526,6 +527,15 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         }
       }
       boolean answered = answeredAny || (tokens.isEmpty() && !shares.isEmpty());
+      // slots where another node's entries may be missing: a token there that was not found may be connected there
+      BitSet elsewhere = directory.incompleteSlotsElsewhere();
+      if (elsewhere != null) {
+        for (String t : tokens) {
+          if (!found.containsKey(t) && elsewhere.get(SlotHash.slot(names.token(t)))) {
+            unanswered.add(t);
+          }
+        }
+      }
       Future<Void> retried = movedStreams.isEmpty() ? Future.succeededFuture()
         : storeAgain(caller, r, appends, movedStreams, stamp, epochs, seqs);
       retried.onComplete(y -> onContext(caller, () -> {
@@ -799,9 +809,46 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     return true;
   }
 
+  /**
+   * True once the slot map is known: from then on every gap in this node's entries is one of masters, announced as
+   * their slots ({@link #incompleteSlots()}), so that other nodes fall back for those slots' tokens only.
+   */
   @Override
   public boolean complete() {
-    return available();
+    return !closed && routing != null;
+  }
+
+  @Override
+  public String incompleteSlots() {
+    Routing r = routing;
+    if (r == null) {
+      return "";
+    }
+    BitSet slots = new BitSet();
+    for (int s = 0; s < SlotHash.SLOTS; s++) {
+      Part p = r.bySlot[s];
+      if (p == null || !p.registry.available()) {
+        slots.set(s);
+      }
+    }
+    return ranges(slots);
+  }
+
+  /** "0-5460,6000" for a set of slots. */
+  static String ranges(BitSet slots) {
+    StringBuilder sb = new StringBuilder();
+    for (int from = slots.nextSetBit(0); from >= 0; from = slots.nextSetBit(from)) {
+      int to = slots.nextClearBit(from) - 1;
+      if (sb.length() > 0) {
+        sb.append(',');
+      }
+      sb.append(from);
+      if (to > from) {
+        sb.append('-').append(to);
+      }
+      from = to + 1;
+    }
+    return sb.toString();
   }
 
   private JsonObject health() {
@@ -852,6 +899,8 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
       .put("endpoint", settings.endpoint)
       .put("masters", masters)
       .put("uncoveredSlots", r == null ? SlotHash.SLOTS : r.topology().uncovered())
+      // where this node's entries may be missing now (announced to the other nodes)
+      .put("incompleteSlots", incompleteSlots())
       .put("slotMapReadAt", topologyReadAt == 0 ? "" : Instant.ofEpochMilli(topologyReadAt).toString())
       .put("slotMapChanges", topologyChanges.get())
       .put("lastError", topologyError)

@@ -84,7 +84,7 @@ class RedisClusterBench {
         registry.attachShard(s, shard, () -> new ArrayList<>(held));
         directory.add(s);
       }
-      await().atMost(Duration.ofSeconds(120)).until(registry::complete);
+      await().atMost(Duration.ofSeconds(120)).until(() -> registry.complete() && registry.incompleteSlots().isEmpty());
     }
 
     @Override
