@@ -213,6 +213,10 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   private Future<Void> refreshNow() {
     Promise<Void> done = Promise.promise();
     ctx.runOnContext(v -> {
+      if (closed) {
+        done.tryComplete();
+        return;
+      }
       refreshWaiters.add(done);
       if (refreshing) {
         refreshAgain = true;
@@ -945,6 +949,8 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
       closed = true;
       vertx.cancelTimer(periodicTimer);
       vertx.cancelTimer(refreshTimer);
+      refreshWaiters.forEach(Promise::tryComplete);
+      refreshWaiters.clear();
       Routing r = routing;
       List<Future<Void>> closing = new ArrayList<>();
       if (r != null) {
