@@ -48,10 +48,13 @@ final class HistoryScripts {
    * The prologue of every registry script. {@code K} and {@code A} are the keys and arguments, from KEYS and ARGV, or
    * (cluster layout, {@link ScriptCall}) both from ARGV. {@code reach(key)}: the key is on this master (always on a
    * standalone Redis; on a cluster master false for a slot that moved away, or a missing key of a slot being migrated,
-   * without touching anything). {@code identity(gen)}: the store identity a stream's epoch belongs to, this Redis
-   * process's run id (a new one after a restart or a failover) and the stream's history generation.
-   * {@code marked(key)}: a shard's marker is there (cluster: and was written on this very process). {@code ensure}:
-   * the position of a stream, created in a new epoch when missing or of another identity.
+   * without touching anything); {@code try(...)}: a command whose error for such a key answers (nil, true) instead of
+   * ending the script: a read that is the item's own probe. A key that reads here can be written here in the same
+   * script (the slot cannot move meanwhile). {@code identity(gen)}: the store identity a stream's epoch belongs to,
+   * this Redis process's run id (a new one after a restart or a failover) and the stream's history generation (nil:
+   * not here). {@code marked(key)}: a shard's marker is there (cluster: and was written on this very process).
+   * {@code ensure}: the position of a stream, created in a new epoch when missing or of another identity; nil when the
+   * position or generation is not here (the caller checked the stream itself with {@code reach}).
    */
   static final String FUNCTIONS = """
     local K, A, cluster = KEYS, ARGV, false
@@ -67,25 +70,36 @@ final class HistoryScripts {
       if not run then run = string.sub(string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'), 1, 16) end
       return run
     end
+    local function try(...)
+      if not cluster then return redis.call(...) end
+      local r = redis.pcall(...)
+      if type(r) == 'table' and r.err then return nil, true end
+      return r
+    end
+    local function reach(key)
+      return not cluster or type(redis.pcall('EXISTS', key)) == 'number'
+    end
     local gens = {}
     local function identity(gen)
       local g = gens[gen]
       if not g then
-        g = redis.call('GET', gen) or '0'
+        local v, away = try('GET', gen)
+        if away then return nil end
+        g = v or '0'
         gens[gen] = g
       end
       return runid() .. ':' .. g
-    end
-    local function reach(key)
-      return not cluster or type(redis.pcall('EXISTS', key)) == 'number'
     end
     local function marked(key)
       if not cluster then return redis.call('EXISTS', key) == 1 end
       local v = redis.pcall('GET', key)
       return type(v) == 'string' and string.sub(v, -16) == runid()
     end
-    local function ensure(stream, meta, ident, epoch, ttl)
-      local m = redis.call('HMGET', meta, 'e', 's', 'i')
+    local function ensure(stream, meta, gen, epoch, ttl)
+      local m, away = try('HMGET', meta, 'e', 's', 'i')
+      if away then return nil end
+      local ident = identity(gen)
+      if not ident then return nil end
       if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]) end
       redis.call('DEL', stream)
       redis.call('HSET', meta, 'e', epoch, 's', 0, 'i', ident)
@@ -117,8 +131,10 @@ final class HistoryScripts {
     local epochs, seqs, moved = {}, {}, {}
     for j = 1, k do
       local at = m + n + (j - 1) * 3
-      if reach(K[at + 1]) and reach(K[at + 2]) and reach(K[at + 3]) then
-        epochs[j], seqs[j] = ensure(K[at + 1], K[at + 2], identity(K[at + 3]), seed + j, ttl)
+      local e, s
+      if reach(K[at + 1]) then e, s = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl) end
+      if e then
+        epochs[j], seqs[j] = e, s
       else
         epochs[j], seqs[j] = 0, 0
         moved[#moved + 1] = j
@@ -157,11 +173,12 @@ final class HistoryScripts {
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local found, away = {}, {}
     for i = m + 1, m + n do
-      if reach(K[i]) then
-        found[#found + 1] = redis.call('ZRANGEBYSCORE', K[i], now, '+inf')
-      else
+      local shards, gone = try('ZRANGEBYSCORE', K[i], now, '+inf')
+      if gone then
         found[#found + 1] = {}
         away[#away + 1] = i - m
+      else
+        found[#found + 1] = shards
       end
     end
     return {1, found, out, moved, away, unraised}
@@ -178,8 +195,9 @@ final class HistoryScripts {
     for r = 1, #K / 3 do
       local stream, meta, gen = K[r * 3 - 2], K[r * 3 - 1], K[r * 3]
       local want, after, limit = tonumber(A[r * 3]), tonumber(A[r * 3 + 1]), tonumber(A[r * 3 + 2])
-      if reach(stream) and reach(meta) and reach(gen) then
-        local e, s = ensure(stream, meta, identity(gen), seed + r, ttl)
+      local e, s
+      if reach(stream) then e, s = ensure(stream, meta, gen, seed + r, ttl) end
+      if e then
         local contiguous, msgs = 0, {}
         if e == want and after <= s then
           if after == s then

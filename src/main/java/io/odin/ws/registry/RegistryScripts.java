@@ -51,7 +51,16 @@ final class RegistryScripts {
       local at = n + 4 + (i - 1) * 3
       local hs, hm, hg = K[at + 1], K[at + 2], K[at + 3]
       local add = string.byte(op, 1) == 43
-      if not (reach(key) and (httl == 0 or (reach(hs) and reach(hm) and reach(hg)))) then
+      -- the token's keys are all here (the stream's position read first: nothing is written before), or none is used
+      local here = reach(key) and (httl == 0 or reach(hs))
+      local e, s
+      if here and add and httl > 0 then
+        e, s = ensure(hs, hm, hg, seed + i, httl)
+        here = e ~= nil
+      elseif here and httl > 0 then
+        here = not select(2, try('EXISTS', hm))
+      end
+      if not here then
         moved[#moved + 1] = i
         if add and httl > 0 then
           positions[#positions + 1] = 0
@@ -63,7 +72,6 @@ final class RegistryScripts {
         if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
         if indexed then redis.call('SADD', index, string.sub(op, 2)) end
         if httl > 0 then
-          local e, s = ensure(hs, hm, identity(hg), seed + i, httl)
           redis.call('PEXPIRE', hs, httl)
           redis.call('PEXPIRE', hm, httl)
           positions[#positions + 1] = e
@@ -80,11 +88,13 @@ final class RegistryScripts {
     end
     if indexed and redis.call('PTTL', index) ~= -2 then redis.call('PEXPIRE', index, ttl) end
     local b = {}
-    if httl > 0 and reach(K[n + 2]) and reach(K[n + 3]) and reach(K[n + 4]) then
-      local e, s = ensure(K[n + 2], K[n + 3], identity(K[n + 4]), seed, httl)
-      redis.call('PEXPIRE', K[n + 2], httl)
-      redis.call('PEXPIRE', K[n + 3], httl)
-      b = {e, s}
+    if httl > 0 and reach(K[n + 2]) then
+      local e, s = ensure(K[n + 2], K[n + 3], K[n + 4], seed, httl)
+      if e then
+        redis.call('PEXPIRE', K[n + 2], httl)
+        redis.call('PEXPIRE', K[n + 3], httl)
+        b = {e, s}
+      end
     end
     return {n, positions, b, moved}
     """;
@@ -147,11 +157,12 @@ final class RegistryScripts {
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local out, away = {}, {}
     for i = m + 1, #K do
-      if reach(K[i]) then
-        out[#out + 1] = redis.call('ZRANGEBYSCORE', K[i], now, '+inf')
-      else
+      local shards, gone = try('ZRANGEBYSCORE', K[i], now, '+inf')
+      if gone then
         out[#out + 1] = {}
         away[#away + 1] = i - m
+      else
+        out[#out + 1] = shards
       end
     end
     return {1, out, away}
