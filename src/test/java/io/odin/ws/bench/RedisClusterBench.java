@@ -40,8 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Registry lookups and history appends per second on one Redis against a three-master Redis Cluster (three more
- * processes as replicas), same batch sizes, same run: each batch is what a dispatcher sends, {@code batch} targeted
+ * Registry lookups and history appends per second on one Redis (with a replica) against a three-master Redis Cluster
+ * (three more processes as replicas), same batch sizes, same run: each batch is what a dispatcher sends, {@code batch} targeted
  * messages for random tokens of 10,000 registered ones, looked up and stored in one call (one per master touched on
  * the cluster). Two "dispatchers" (event loops) keep {@code bench.inflight} batches in flight each. Reported per
  * setup and batch size: batches, messages (appends) and token lookups per second, script calls per batch as Redis
@@ -136,10 +136,17 @@ class RedisClusterBench {
       tokens.add("bench-" + i);
     }
     List<Point> points = new ArrayList<>();
+    // one Redis with its replica, as it runs in production (Sentinel): its CPU includes feeding the replica, as the
+    // cluster's masters' does
     RedisServer single = RedisServer.start();
+    RedisServer replica = RedisServer.replicaOf(single);
     RedisCluster cluster = RedisCluster.start(3);
-    try (Setup one = new Setup("one Redis", new JsonObject().put("redis.url", single.url()), List.of(single), List.of(single),
-           single, tokens);
+    AutoCloseable both = () -> {
+      replica.close();
+      single.close();
+    };
+    try (Setup one = new Setup("one Redis", new JsonObject().put("redis.url", single.url()), List.of(single),
+           List.of(single, replica), both, tokens);
          Setup three = new Setup("3-master cluster", new JsonObject().put("redis.mode", "cluster")
            .put("redis.endpoints", new JsonArray(cluster.seeds())), cluster.masters(), cluster.nodes(), cluster, tokens)) {
       for (int batch : batches) {
