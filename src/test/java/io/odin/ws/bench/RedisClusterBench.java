@@ -58,6 +58,8 @@ class RedisClusterBench {
 
   static final String SHARD_0 = "odin.shard.bench.0";
   static final String SHARD_1 = "odin.shard.bench.1";
+  /** Size of the stored frames, about a small push notification's. */
+  static final int FRAME_BYTES = 200;
 
   /** One registry on one setup: its Redis processes, its registry, the shards' tokens. */
   static final class Setup implements AutoCloseable {
@@ -67,6 +69,11 @@ class RedisClusterBench {
     final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
     final ConnectionRegistry registry;
     final AutoCloseable servers;
+    /** Redis memory (all masters) per registered connection: entry, index, its stream's position. */
+    final long bytesPerConnection;
+    long memoryBeforeRuns;
+    long memoryAfterRuns;
+    long appended;
 
     Setup(String name, JsonObject conf, List<RedisServer> masters, List<RedisServer> all, AutoCloseable servers,
           List<String> tokens) {
@@ -77,6 +84,7 @@ class RedisClusterBench {
       // no heartbeat in the measured windows: the script calls counted are the batches'
       GatewayConfig config = GatewaySchema.resolve(conf.put("redis.timeout", 5000).put("registry.ttl", 1200)
         .put("registry.heartbeat", 600), Map.of());
+      long before = usedMemory(masters);
       ShardDirectory directory = new ShardDirectory("bench");
       registry = RegistrySettings.create(vertx, config, "bench", directory, new GatewayMetrics(new SimpleMeterRegistry()),
         (n, h) -> { });
@@ -87,6 +95,21 @@ class RedisClusterBench {
         directory.add(s);
       }
       await().atMost(Duration.ofSeconds(120)).until(() -> registry.complete() && registry.incompleteSlots().isEmpty());
+      // shard 1 holds half the tokens: 1.5 entries per token
+      bytesPerConnection = (usedMemory(masters) - before) * 2 / (tokens.size() * 3);
+      memoryBeforeRuns = usedMemory(masters);
+    }
+
+    static long usedMemory(List<RedisServer> servers) {
+      long total = 0;
+      for (RedisServer m : servers) {
+        for (String l : String.valueOf(m.command("INFO", "memory")).split("\r\n")) {
+          if (l.startsWith("used_memory:")) {
+            total += Long.parseLong(l.substring("used_memory:".length()));
+          }
+        }
+      }
+      return total;
     }
 
     @Override
@@ -136,6 +159,7 @@ class RedisClusterBench {
       tokens.add("bench-" + i);
     }
     List<Point> points = new ArrayList<>();
+    List<Setup> setups = new ArrayList<>();
     // one Redis with its replica, as it runs in production (Sentinel): its CPU includes feeding the replica, as the
     // cluster's masters' does
     RedisServer single = RedisServer.start();
@@ -156,6 +180,16 @@ class RedisClusterBench {
           points.add(run(s, tokens, batch, inflight, seconds));
         }
       }
+      for (Setup s : List.of(one, three)) {
+        s.memoryAfterRuns = Setup.usedMemory(s.masters);
+        setups.add(s);
+      }
+    }
+    StringBuilder memory = new StringBuilder();
+    for (Setup s : setups) {
+      memory.append(String.format("%s: %d bytes per registered connection (entry, index, position), %d bytes per"
+          + " retained message of %d bytes (%,d stored)%n", s.name, s.bytesPerConnection,
+        (s.memoryAfterRuns - s.memoryBeforeRuns) / Math.max(1, s.appended), FRAME_BYTES, s.appended));
     }
     StringBuilder out = new StringBuilder();
     out.append(String.format("machine: %d cores, Java %s, %s%n", Runtime.getRuntime().availableProcessors(),
@@ -167,6 +201,7 @@ class RedisClusterBench {
         p.batchesPerSecond(), p.batchesPerSecond() * p.batch(), p.scriptCallsPerBatch(), p.masterCpuMicrosPerBatch(),
         p.allCpuMicrosPerBatch(), p.p50Ms(), p.p99Ms(), p.load()));
     }
+    out.append(memory);
     System.out.println(out);
     Path file = Path.of("target/bench/redis-cluster.txt");
     Files.createDirectories(file.getParent());
@@ -189,7 +224,7 @@ class RedisClusterBench {
 
   /** Keeps {@code inflight} batches in flight on each of two event loops for {@code seconds}. */
   Point run(Setup s, List<String> tokens, int batch, int inflight, int seconds) throws Exception {
-    byte[] data = "{\"n\":1}".getBytes(StandardCharsets.UTF_8);
+    byte[] data = ("{\"order\":" + "7".repeat(FRAME_BYTES - 40) + "}").getBytes(StandardCharsets.UTF_8);
     byte[] frame = FrameEncoder.message("bench", null, data, 0, data.length);
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicLong done = new AtomicLong();
@@ -218,6 +253,7 @@ class RedisClusterBench {
       .get(seconds + 60L, TimeUnit.SECONDS);
     double elapsed = (System.nanoTime() - start) / 1e9;
     long n = done.get();
+    s.appended += n * batch;
     String load1 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
     List<Long> sorted = new ArrayList<>(latencies);
     sorted.sort(null);
