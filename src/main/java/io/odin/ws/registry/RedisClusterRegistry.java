@@ -360,7 +360,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   public Future<Registered> register(String token, String shardAddress) {
     Context caller = Vertx.currentContext();
     Promise<Registered> done = Promise.promise();
-    register(token, shardAddress, System.currentTimeMillis() + settings.timeoutMillis, null).onComplete(ar -> {
+    register(token, shardAddress, System.currentTimeMillis() + settings.timeoutMillis).onComplete(ar -> {
       Registered registered = ar.succeeded() ? ar.result() : Registered.UNKNOWN;
       if (historySettings == null || registered.broadcast().known() || !registered.token().known()) {
         answer(caller, done, registered);
@@ -374,7 +374,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   }
 
   /** Registers on the token's master; a slot that moved or is moving is tried again until {@code deadline}. */
-  private Future<Registered> register(String token, String shardAddress, long deadline, Part previous) {
+  private Future<Registered> register(String token, String shardAddress, long deadline) {
     Routing r = routing;
     Part p = r == null ? null : partOf(r, token);
     if (p == null) {
@@ -404,7 +404,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
           vertx.setTimer(MOVED_RETRY_MS, id -> wait.complete());
         }
       });
-      return wait.future().compose(x -> register(token, shardAddress, deadline, p));
+      return wait.future().compose(x -> register(token, shardAddress, deadline));
     });
   }
 
