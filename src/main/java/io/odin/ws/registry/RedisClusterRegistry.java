@@ -360,14 +360,18 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   public Future<Registered> register(String token, String shardAddress) {
     Context caller = Vertx.currentContext();
     Promise<Registered> done = Promise.promise();
+    // the token's master does not serve the broadcast stream: its position is read from the master that does, at the
+    // same time (the shard receives every broadcast already; the position only starts a shard that has none yet)
+    Routing r = routing;
+    Future<StreamPosition> broadcast = historySettings == null || r == null
+      || partOf(r, token) == r.bySlot[SlotHash.slot(names.history(Streams.BROADCAST))] ? null : broadcastPosition();
     register(token, shardAddress, System.currentTimeMillis() + settings.timeoutMillis).onComplete(ar -> {
       Registered registered = ar.succeeded() ? ar.result() : Registered.UNKNOWN;
-      if (historySettings == null || registered.broadcast().known() || !registered.token().known()) {
+      if (broadcast == null || registered.broadcast().known() || !registered.token().known()) {
         answer(caller, done, registered);
         return;
       }
-      // the token's master does not serve the broadcast stream: its position comes from the master that does
-      broadcastPosition().onComplete(b -> answer(caller, done,
+      broadcast.onComplete(b -> answer(caller, done,
         b.succeeded() ? new Registered(registered.token(), b.result()) : registered));
     });
     return done.future();

@@ -48,7 +48,8 @@ import static org.awaitility.Awaitility.await;
  * counted them, Redis CPU per batch (all masters), batch latency p50/p99, and the machine's load while measuring.
  * Loopback only; starts and stops its own redis-servers. Run:
  * <pre>mvn -q -B test -Dtest=RedisClusterBench -Dodin.bench=true -Dexcluded.test.groups=none</pre>
- * Knobs: bench.seconds (10 per point), bench.inflight (4), bench.batches ("10,100,500"), bench.tokens (10000).
+ * Knobs: bench.seconds (10 per point), bench.inflight (4), bench.batches ("10,100,500"), bench.tokens (10000),
+ * bench.repeat (2: the whole alternation again, to see how much a shared machine moves the figures).
  * Figures go to stdout and target/bench/redis-cluster.txt.
  */
 @Tag("slow")
@@ -71,9 +72,7 @@ class RedisClusterBench {
     final AutoCloseable servers;
     /** Redis memory (all masters) per registered connection: entry, index, its stream's position. */
     final long bytesPerConnection;
-    long memoryBeforeRuns;
-    long memoryAfterRuns;
-    long appended;
+    String historyMemory = "";
 
     Setup(String name, JsonObject conf, List<RedisServer> masters, List<RedisServer> all, AutoCloseable servers,
           List<String> tokens) {
@@ -97,7 +96,6 @@ class RedisClusterBench {
       await().atMost(Duration.ofSeconds(120)).until(() -> registry.complete() && registry.incompleteSlots().isEmpty());
       // shard 1 holds half the tokens: 1.5 entries per token
       bytesPerConnection = (usedMemory(masters) - before) * 2 / (tokens.size() * 3);
-      memoryBeforeRuns = usedMemory(masters);
     }
 
     static long usedMemory(List<RedisServer> servers) {
@@ -153,6 +151,7 @@ class RedisClusterBench {
     int seconds = Integer.getInteger("bench.seconds", 10);
     int inflight = Integer.getInteger("bench.inflight", 4);
     int tokenCount = Integer.getInteger("bench.tokens", 10_000);
+    int repeat = Integer.getInteger("bench.repeat", 2);
     int[] batches = Arrays.stream(System.getProperty("bench.batches", "10,100,500").split(",")).mapToInt(Integer::parseInt).toArray();
     List<String> tokens = new ArrayList<>();
     for (int i = 0; i < tokenCount; i++) {
@@ -160,6 +159,7 @@ class RedisClusterBench {
     }
     List<Point> points = new ArrayList<>();
     List<Setup> setups = new ArrayList<>();
+    StringBuilder registrations = new StringBuilder();
     // one Redis with its replica, as it runs in production (Sentinel): its CPU includes feeding the replica, as the
     // cluster's masters' does
     RedisServer single = RedisServer.start();
@@ -173,23 +173,27 @@ class RedisClusterBench {
            List.of(single, replica), both, tokens);
          Setup three = new Setup("3-master cluster", new JsonObject().put("redis.mode", "cluster")
            .put("redis.endpoints", new JsonArray(cluster.seeds())), cluster.masters(), cluster.nodes(), cluster, tokens)) {
-      for (int batch : batches) {
-        for (Setup s : List.of(one, three)) {
-          // warm-up: JIT, connections, scripts
-          run(s, tokens, batch, inflight, 2);
-          points.add(run(s, tokens, batch, inflight, seconds));
+      for (int rep = 0; rep < repeat; rep++) {
+        for (int batch : batches) {
+          for (Setup s : List.of(one, three)) {
+            // warm-up: JIT, connections, scripts
+            run(s, tokens, batch, inflight, 2);
+            points.add(run(s, tokens, batch, inflight, seconds));
+          }
         }
       }
       for (Setup s : List.of(one, three)) {
-        s.memoryAfterRuns = Setup.usedMemory(s.masters);
+        s.historyMemory = historyMemory(s);
         setups.add(s);
+      }
+      for (Setup s : List.of(one, three)) {
+        registrations.append(registrations(s, 200, seconds)).append('\n');
       }
     }
     StringBuilder memory = new StringBuilder();
     for (Setup s : setups) {
-      memory.append(String.format("%s: %d bytes per registered connection (entry, index, position), %d bytes per"
-          + " retained message of %d bytes (%,d stored)%n", s.name, s.bytesPerConnection,
-        (s.memoryAfterRuns - s.memoryBeforeRuns) / Math.max(1, s.appended), FRAME_BYTES, s.appended));
+      memory.append(String.format("%s: %d bytes per registered connection (entry, index, position); %s%n", s.name,
+        s.bytesPerConnection, s.historyMemory));
     }
     StringBuilder out = new StringBuilder();
     out.append(String.format("machine: %d cores, Java %s, %s%n", Runtime.getRuntime().availableProcessors(),
@@ -201,7 +205,7 @@ class RedisClusterBench {
         p.batchesPerSecond(), p.batchesPerSecond() * p.batch(), p.scriptCallsPerBatch(), p.masterCpuMicrosPerBatch(),
         p.allCpuMicrosPerBatch(), p.p50Ms(), p.p99Ms(), p.load()));
     }
-    out.append(memory);
+    out.append(memory).append(registrations);
     System.out.println(out);
     Path file = Path.of("target/bench/redis-cluster.txt");
     Files.createDirectories(file.getParent());
@@ -220,6 +224,79 @@ class RedisClusterBench {
         return "redis-server";
       }
     }
+  }
+
+  /**
+   * Redis memory of the history: 2,000 new streams get one message each, then 99 more each (frames of about
+   * {@link #FRAME_BYTES}); what a stream costs with its first message, and what each further message costs.
+   */
+  String historyMemory(Setup s) throws Exception {
+    byte[] data = ("{\"order\":" + "7".repeat(FRAME_BYTES - 40) + "}").getBytes(StandardCharsets.UTF_8);
+    byte[] frame = FrameEncoder.message("bench", null, data, 0, data.length);
+    Context ctx = s.vertx.getOrCreateContext();
+    long m0 = Setup.usedMemory(s.masters);
+    storeRounds(s, ctx, frame, 1);
+    long m1 = Setup.usedMemory(s.masters);
+    storeRounds(s, ctx, frame, 99);
+    long m2 = Setup.usedMemory(s.masters);
+    return String.format("history: %d bytes per stream with its first message, %d bytes per further message (frames of %d bytes)",
+      (m1 - m0) / 2000, (m2 - m1) / (2000L * 99), frame.length);
+  }
+
+  private void storeRounds(Setup s, Context ctx, byte[] frame, int rounds) throws Exception {
+    for (int round = 0; round < rounds; round++) {
+      for (int b = 0; b < 20; b++) {
+        List<Envelope> batch = new ArrayList<>(100);
+        for (int i = 0; i < 100; i++) {
+          batch.add(targeted("mem-" + (b * 100 + i), frame));
+        }
+        Promise<Void> done = Promise.promise();
+        ctx.runOnContext(v -> s.registry.lookup(List.of(), batch).onComplete(ar -> done.complete()));
+        done.future().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * Registrations as handshakes make them (each waits for its entry to be written and its stream's position), with
+   * {@code inflight} at a time from one shard's event loop for {@code seconds}: how fast a node connects clients.
+   */
+  String registrations(Setup s, int inflight, int seconds) throws Exception {
+    Context shard = s.vertx.getOrCreateContext();
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicLong next = new AtomicLong();
+    List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+    Promise<Void> finished = Promise.promise();
+    String load0 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    long start = System.nanoTime();
+    shard.runOnContext(v -> {
+      int[] open = {inflight};
+      Runnable[] one = new Runnable[1];
+      one[0] = () -> {
+        if (!running.get()) {
+          if (--open[0] == 0) {
+            finished.complete();
+          }
+          return;
+        }
+        long t0 = System.nanoTime();
+        s.registry.register("reg-" + next.incrementAndGet(), SHARD_0).onComplete(ar -> {
+          latencies.add(System.nanoTime() - t0);
+          one[0].run();
+        });
+      };
+      for (int i = 0; i < inflight; i++) {
+        one[0].run();
+      }
+    });
+    s.vertx.setTimer(seconds * 1000L, id -> running.set(false));
+    finished.future().toCompletionStage().toCompletableFuture().get(seconds + 60L, TimeUnit.SECONDS);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    List<Long> sorted = new ArrayList<>(latencies);
+    sorted.sort(null);
+    return String.format("%s: %,.0f registrations/s with %d in flight, each p50 %.1f ms p99 %.1f ms (load %s to %s)",
+      s.name, sorted.size() / elapsed, inflight, sorted.get(sorted.size() / 2) / 1e6,
+      sorted.get((int) (sorted.size() * 0.99)) / 1e6, load0, Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
   }
 
   /** Keeps {@code inflight} batches in flight on each of two event loops for {@code seconds}. */
@@ -253,7 +330,6 @@ class RedisClusterBench {
       .get(seconds + 60L, TimeUnit.SECONDS);
     double elapsed = (System.nanoTime() - start) / 1e9;
     long n = done.get();
-    s.appended += n * batch;
     String load1 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
     List<Long> sorted = new ArrayList<>(latencies);
     sorted.sort(null);
