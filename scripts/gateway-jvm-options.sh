@@ -9,5 +9,7 @@
 # -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20: G1 keeps little free heap committed, so an idle-heavy node
 #   stays small (3.4 KiB resident per idle connection against 5 to 8 KiB on the JVM's defaults) and the p99 of
 #   targeted delivery held best of the options measured (docs/benchmarks.md, "JVM options").
+# -XX:+ExitOnOutOfMemoryError: a node out of heap exits and is restarted, as the image's does; without it an
+#   OutOfMemoryError kills event loops one by one and the process lives on answering nothing (issue 33).
 # shellcheck disable=SC2034  # used by the scripts that source this file
-ODIN_GATEWAY_JVM_OPTS=(-Xmx1g -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20)
+ODIN_GATEWAY_JVM_OPTS=(-Xmx1g -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:+ExitOnOutOfMemoryError)

@@ -91,7 +91,8 @@ public final class BootstrapVerticle extends VerticleBase {
     }
     boolean clustered = vertx.isClustered();
     ConnectionLimits connectionLimits = new ConnectionLimits(ShardSettings.maxConnections(config),
-      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP));
+      config.getInt(ShardSettings.MAX_CONNECTIONS_PER_IP), config.getInt(ShardSettings.MAX_CONNECTIONS_PER_TOKEN),
+      config.getInt(ShardSettings.MAX_HANDSHAKES_PER_SECOND));
     node = new NodeContext(config, config.getInt(DispatchSettings.INSTANCES), DispatchSettings.initialSetting(config),
       connectionLimits,
       n -> registryOverride != null ? registryOverride.apply(config)
@@ -118,7 +119,7 @@ public final class BootstrapVerticle extends VerticleBase {
     // who each connection is for (?token= or a JWT): one authenticator shared by the node's shards
     ClientAuthenticator clientAuth = new ClientAuthenticator(new AuthSettings(config));
     Future<String> jwks = config.getString(AuthSettings.JWKS_URL).isEmpty() || !clientAuth.jwt()
-      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node.metrics(), config));
+      ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node));
     return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
         new DeploymentOptions().setInstances(dispatchers)))
       .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth, wsPort),

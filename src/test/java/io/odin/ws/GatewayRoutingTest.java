@@ -105,8 +105,17 @@ class GatewayRoutingTest {
         expectedIds.get(token(i)).add(multi);
         expectedIds.computeIfAbsent(token(i - 50), k -> new HashSet<>()).add(multi);
         String b = "b" + i;
-        batch.add(envelope(i % 200 == 199 ? "system-announcement" : "news", i % 200 == 199 ? token(3) : null, new JsonObject().put("id", b)));
-        broadcastIds.add(b);
+        if (i % 200 == 199) {
+          // a broadcast type goes to everyone when it names no token, and only to the token when it names one
+          batch.add(new JsonObject().put("type", "system-announcement").put("data", new JsonObject().put("id", b)));
+          broadcastIds.add(b);
+          String mine = "s" + i;
+          batch.add(envelope("system-announcement", token(3), new JsonObject().put("id", mine)));
+          expectedIds.computeIfAbsent(token(3), k -> new HashSet<>()).add(mine);
+        } else {
+          batch.add(envelope("news", null, new JsonObject().put("id", b)));
+          broadcastIds.add(b);
+        }
         requests.add(batch);
         batch = new JsonArray();
       }

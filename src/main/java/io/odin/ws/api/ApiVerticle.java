@@ -119,6 +119,9 @@ public final class ApiVerticle extends VerticleBase {
         + ": method not allowed; use " + allow));
     });
     server = vertx.createHttpServer(TlsSettings.apply(node.config(), new HttpServerOptions()
+      // HTTP/1.1 only: no h2c upgrade or prior-knowledge HTTP/2 (Vert.x's default is on), whose streams multiplexed
+      // on one connection would sidestep the per-request limits below; with TLS, ALPN stays off so h2 is not offered
+      .setHttp2ClearTextEnabled(false)
       // a connection silent for this long (half a request head, a stalled body, an idle keep-alive) is closed. A read
       // idle timeout only: an all-idle one puts a listener on every write of the process's HTTP connections, which
       // cost targeted delivery a third more CPU and several times its p99 (docs/benchmarks.md)
@@ -443,13 +446,19 @@ public final class ApiVerticle extends VerticleBase {
   private void ready(RoutingContext ctx) {
     int expected = ShardSettings.shardCount(node.config());
     int listening = node.shards().size();
-    // every verticle deployed (cluster membership and Kafka pool included), not only the shards listening
-    boolean ready = node.started() && listening >= expected;
-    json(ctx, ready ? 200 : 503, new JsonObject()
+    // every verticle deployed (cluster membership and Kafka pool included), not only the shards listening, and
+    // nothing else missing (JWT signing keys when the JWKS is the only source)
+    Map<String, String> waiting = node.notReady();
+    boolean ready = node.started() && listening >= expected && waiting.isEmpty();
+    JsonObject body = new JsonObject()
       .put("ready", ready)
       .put("started", node.started())
       .put("shardsListening", listening)
-      .put("shardsExpected", expected));
+      .put("shardsExpected", expected);
+    if (!waiting.isEmpty()) {
+      body.put("waitingFor", new JsonObject(new HashMap<>(waiting)));
+    }
+    json(ctx, ready ? 200 : 503, body);
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {

@@ -23,6 +23,13 @@ public final class AuthSettings {
     "A JWKS endpoint; its keys are fetched off the event loop, cached, picked by kid and refreshed").env("ODIN_AUTH_JWKS_URL");
   public static final ConfigKey JWKS_REFRESH_SECONDS = ConfigKey.integer("auth.jwt.jwksRefreshSeconds", 300, 10, 86_400,
     "How often the JWKS is fetched again; a token with an unknown kid also triggers a fetch (at most every 10 s)");
+  public static final ConfigKey JWKS_TIMEOUT_MS = ConfigKey.integer("auth.jwt.jwksTimeoutMs", 5_000, 100, 120_000,
+    "Longest one JWKS fetch may take, connection, headers, body and redirects included; a slower one is abandoned, its"
+      + " connection closed and the keys kept (odin_auth_jwks_fetch_errors_total{reason=\"timeout\"}). Start-up waits"
+      + " for the first fetch at most this long");
+  public static final ConfigKey JWKS_MAX_BYTES = ConfigKey.integer("auth.jwt.jwksMaxBytes", 1 << 20, 1024, 64 << 20,
+    "Largest JWKS body accepted (a JWKS is kilobytes); a larger one is abandoned as soon as it is announced or goes"
+      + " over, and the keys kept (odin_auth_jwks_fetch_errors_total{reason=\"too_large\"})");
   public static final ConfigKey ISSUER = ConfigKey.string("auth.jwt.issuer", "",
     "When set, a JWT's iss claim must equal it");
   public static final ConfigKey AUDIENCE = ConfigKey.stringList("auth.jwt.audience", List.of(),
@@ -35,7 +42,7 @@ public final class AuthSettings {
     "Origins (scheme://host[:port]) browsers may connect from; another Origin gets 403; empty allows any");
 
   public static final List<ConfigKey> KEYS = List.of(MODE, HMAC_SECRET, PUBLIC_KEYS, JWKS_URL, JWKS_REFRESH_SECONDS,
-    ISSUER, AUDIENCE, TOKEN_CLAIM, LEEWAY_SECONDS, ALLOWED_ORIGINS);
+    JWKS_TIMEOUT_MS, JWKS_MAX_BYTES, ISSUER, AUDIENCE, TOKEN_CLAIM, LEEWAY_SECONDS, ALLOWED_ORIGINS);
 
   final boolean jwt;
   final String hmacSecret;

@@ -146,6 +146,11 @@ public final class ClientAuthenticator {
     return usable.size();
   }
 
+  /** Signing keys held now, from every source (HMAC secret, PEM files, JWKS); 0: every JWT is refused. */
+  public int keyCount() {
+    return verifier.keys();
+  }
+
   /** Called (on the handshake's thread) when a JWT names a key no source has: the refresher fetches the JWKS. */
   public void onUnknownKey(Runnable action) {
     this.onUnknownKey = action;
@@ -160,7 +165,14 @@ public final class ClientAuthenticator {
       onUnknownKey.run();
       return Decision.refuse(401, "no signing keys loaded yet");
     }
-    Future<User> result = v.auth().authenticate(new TokenCredentials(jwt));
+    Future<User> result;
+    try {
+      result = v.auth().authenticate(new TokenCredentials(jwt));
+    } catch (RuntimeException e) {
+      // vertx-auth-jwt casts exp, nbf and iat to numbers and throws for another type, instead of failing the
+      // future: answered like any bad JWT, never left to drop the connection without an answer
+      return Decision.refuse(401, NOT_NUMERIC_TIME_CLAIM);
+    }
     // vertx-auth-jwt verifies synchronously: the future is complete on return
     if (!result.succeeded()) {
       return Decision.refuse(401, reason(result.cause()));
@@ -171,9 +183,32 @@ public final class ClientAuthenticator {
       return Decision.refuse(401, "claim " + settings.tokenClaim + " missing or not a valid token");
     }
     Object exp = claims.getValue("exp");
-    long expiresAt = exp instanceof Number
-      ? ((Number) exp).longValue() * 1000 + settings.leewaySeconds * 1000L : Long.MAX_VALUE;
-    return Decision.accept((String) token, expiresAt);
+    if (exp != null && !(exp instanceof Number)) {
+      return Decision.refuse(401, NOT_NUMERIC_TIME_CLAIM);
+    }
+    return Decision.accept((String) token, expiresAtMillis((Number) exp, settings.leewaySeconds));
+  }
+
+  static final String NOT_NUMERIC_TIME_CLAIM = "JWT claims exp, nbf and iat must be numbers (seconds since the epoch)";
+
+  /**
+   * When a connection whose JWT has {@code exp} (seconds, null when absent) must close, in epoch milliseconds;
+   * Long.MAX_VALUE for never. An {@code exp} too far ahead for a millisecond clock (a JWT can say 1e16 seconds)
+   * saturates to never instead of overflowing to a past instant, which closed the connection with 4401 at once.
+   */
+  static long expiresAtMillis(Number exp, int leewaySeconds) {
+    if (exp == null) {
+      return Long.MAX_VALUE;
+    }
+    // through a double first: longValue() of a huge integer claim (a BigInteger) keeps only its low bits
+    if (!(exp.doubleValue() < Long.MAX_VALUE / 1000.0)) {
+      return Long.MAX_VALUE;
+    }
+    try {
+      return Math.addExact(Math.multiplyExact(exp.longValue(), 1000L), leewaySeconds * 1000L);
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   private String reason(Throwable t) {

@@ -61,6 +61,9 @@ public final class HazelcastConfigs {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.max.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.logging.type", "slf4j");
+    // no "[address] [cluster name] [version]" prefix on Hazelcast's log lines: the cluster name is derived from
+    // cluster.secret and is all Hazelcast checks at join, so it must not be copied out of a log (issue 33)
+    config.setProperty("hazelcast.logging.details.enabled", "false");
     config.setProperty("hazelcast.phone.home.enabled", "false");
     return config;
   }

@@ -16,7 +16,7 @@ public final class DispatchSettings {
     "Dispatcher verticles per node; each Kafka partition always goes through the same one");
   public static final ConfigKey BROADCAST_TYPES = ConfigKey.stringList("dispatch.broadcastTypes",
     List.of("system-announcement", "maintenance-notify"),
-    "Message types that go to every connection, whatever their token (besides channel global and \"broadcast\": true; an envelope with none of these and no token is refused)");
+    "Message types that go to every connection when the envelope names no token (besides channel global and \"broadcast\": true); with a token, only that token's connections get it; an envelope with no token and none of these is refused");
   public static final ConfigKey MAX_ENVELOPE_BYTES = ConfigKey.integer("dispatch.maxEnvelopeBytes", 65_536, 64, 16 << 20,
     "Largest envelope accepted from any source; larger ones are refused as oversized");
   public static final ConfigKey MAX_TOKENS_PER_ENVELOPE = ConfigKey.integer("dispatch.maxTokensPerEnvelope",

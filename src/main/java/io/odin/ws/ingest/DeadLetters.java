@@ -1,5 +1,7 @@
 package io.odin.ws.ingest;
 
+import io.vertx.core.Future;
+import io.vertx.kafka.client.producer.KafkaWriteStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -11,24 +13,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
  * Copies skipped records to {@code kafka.deadLetterTopic}: the original key, value and headers, plus
  * {@code odin-error} (the reason label), {@code odin-error-message} and {@code odin-source} (topic-partition@offset).
- * The producer is asynchronous and thread-safe; a failed copy is logged, never retried in the consumer path.
+ * Sent with vertx-kafka-client's producer, which runs the Kafka producer's {@code send} (it may block for metadata
+ * while Kafka is out of reach) on a worker, never on the event loop; a failed copy is logged, never retried in the
+ * consumer path.
  */
-final class DeadLetters implements AutoCloseable {
+final class DeadLetters {
 
   private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
 
-  private final KafkaProducer<String, byte[]> producer;
+  private final KafkaWriteStream<String, byte[]> producer;
   private final String topic;
 
-  DeadLetters(String bootstrapServers, String topic, String clientId, Map<String, String> clientProperties) {
+  DeadLetters(KafkaWriteStream<String, byte[]> producer, String topic) {
+    this.producer = producer;
     this.topic = topic;
-    Map<String, Object> config = new java.util.HashMap<>(Map.of(
+  }
+
+  /** The Kafka producer of the copies (blocking to build: not on an event loop). */
+  static KafkaProducer<String, byte[]> producer(String bootstrapServers, String clientId, Map<String, String> clientProperties) {
+    Map<String, Object> config = new HashMap<>(Map.of(
       ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
       ProducerConfig.CLIENT_ID_CONFIG, clientId + "-dlq",
       ProducerConfig.ACKS_CONFIG, "all",
@@ -39,7 +48,7 @@ final class DeadLetters implements AutoCloseable {
         config.put(k, v);
       }
     });
-    this.producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
   }
 
   void send(ConsumerRecord<String, byte[]> bad, String reason, String message) {
@@ -50,15 +59,11 @@ final class DeadLetters implements AutoCloseable {
     copy.headers().add("odin-error", reason.getBytes(StandardCharsets.UTF_8));
     copy.headers().add("odin-error-message", message.getBytes(StandardCharsets.UTF_8));
     copy.headers().add("odin-source", (bad.topic() + "-" + bad.partition() + "@" + bad.offset()).getBytes(StandardCharsets.UTF_8));
-    producer.send(copy, (meta, error) -> {
-      if (error != null) {
-        log.warn("could not copy a bad record to {}: {}", topic, error.toString());
-      }
-    });
+    producer.send(copy).onFailure(error -> log.warn("could not copy a bad record to {}: {}", topic, error.toString()));
   }
 
-  @Override
-  public void close() {
-    producer.close(Duration.ofSeconds(5));
+  /** Sends what is buffered (for at most 5 s) and closes the producer. */
+  Future<Void> close() {
+    return producer.close(5_000);
   }
 }

@@ -1,14 +1,11 @@
 package io.odin.ws.ingest;
 
-import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import io.vertx.core.Vertx;
+import io.vertx.kafka.client.consumer.KafkaReadStream;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,152 +13,122 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongConsumer;
 
 /**
- * The poll loop of one pool member, on a thread of its own that alone touches the {@link Consumer}.
+ * The poll loop of one pool member, over vertx-kafka-client's consumer in its pull mode: each
+ * {@link KafkaReadStream#poll(Duration)} runs on the client's consumer thread (which alone touches the Kafka consumer)
+ * and completes on the verticle's event loop with the poll's records as one batch, no handler per record. Everything
+ * here runs on that event loop.
  *
- * <p>It polls again as soon as a poll has been handed to the verticle's context, so fetching the next records
- * overlaps dispatching the last ones; what bounds it is the work in flight (records and batches polled and not yet
- * handed to the shards, counted by the verticle with {@link #handedOver}): at {@code maxInFlightRecords} or
- * {@code maxInFlightBatches} it pauses every assigned partition, from this thread and before its next poll, and
- * resumes them once both are back under half. A resume wakes a poll that is waiting, so a pause costs no poll
- * timeout. (vertx-kafka-client's read stream, used before, polled again only after walking each poll's records
- * through the event loop ten at a time, and ran pause, resume and commits behind a blocking poll.)
- *
- * <p>Commits and the final close are queued to this thread and run between polls; the verticle learns of
- * records, assignments and revocations on its own context.
+ * <p>Two polls are kept queued on the consumer thread, so that it polls again as soon as one returns (not once this
+ * event loop has taken the records and asked), and fetching overlaps dispatching. What bounds it is the work in
+ * flight (records and batches polled and not yet handed to the shards, counted down with {@link #handedOver}): at
+ * {@code maxInFlightRecords} or {@code maxInFlightBatches} the assigned partitions are paused, so no more records
+ * come (the polls queued before are taken in: two polls over the bound at most), and the consumer keeps polling
+ * without waiting (every poll timeout) so that it stays in its group and takes part in rebalances; once both are
+ * back under half, the partitions resume and polling follows at once. Commits go to the same consumer thread,
+ * between polls.
  */
 final class KafkaPoller {
 
   private static final Logger log = LoggerFactory.getLogger(KafkaPoller.class);
 
-  /** What the poll loop tells the verticle, always on the verticle's context. */
+  /** What the poll loop tells the verticle, on its event loop. */
   interface Listener {
-    /** One non-empty poll; {@code polledAtNanos} is when {@code poll} returned (System.nanoTime). */
-    void onRecords(ConsumerRecords<String, byte[]> records, long polledAtNanos);
+    /** One non-empty poll. */
+    void onRecords(ConsumerRecords<String, byte[]> records);
 
     void onAssigned(Set<TopicPartition> partitions);
 
     void onRevoked(Set<TopicPartition> partitions);
   }
 
-  private final Consumer<String, byte[]> consumer;
-  private final Context context;
+  private final KafkaReadStream<String, byte[]> consumer;
+  private final Vertx vertx;
   private final Listener listener;
   private final Duration pollTimeout;
   private final long maxInFlightRecords;
   private final int maxInFlightBatches;
-  private final LongConsumer onPause;
-  private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-  private final AtomicLong inFlightRecords = new AtomicLong();
-  private final AtomicInteger inFlightBatches = new AtomicInteger();
-  private final Promise<Void> closed;
-  private final Thread thread;
-  private volatile boolean running = true;
+  private final Runnable onPause;
+  /** Written on the event loop only; volatile because /health reads them from other threads. */
+  private volatile long inFlightRecords;
+  private volatile int inFlightBatches;
   private volatile boolean paused;
   private volatile long lastPollMillis;
+  /**
+   * Polls queued on the consumer thread. Two: when one completes the next is already running there, so the consumer
+   * never waits for this event loop to ask for it (the loop may be busy with a shard's writes).
+   */
+  private static final int POLLS_AHEAD = 2;
+  private int polls;
+  /** The pause or resume of the partitions is under way. */
+  private boolean changing;
+  /** A poll failed: the next waits a little. */
+  private boolean failed;
+  private boolean running = true;
+  private long timer = -1;
 
   /**
-   * @param onPause called on the poll thread each time the partitions are paused, with the records in flight then
+   * @param consumer a consumer created on the verticle's context (its answers come back there)
+   * @param onPause  called each time the partitions are paused at the in-flight limits
    */
-  KafkaPoller(Consumer<String, byte[]> consumer, Context context, Listener listener, String name, Duration pollTimeout,
-              long maxInFlightRecords, int maxInFlightBatches, LongConsumer onPause) {
+  KafkaPoller(KafkaReadStream<String, byte[]> consumer, Vertx vertx, Listener listener, Duration pollTimeout,
+              long maxInFlightRecords, int maxInFlightBatches, Runnable onPause) {
     this.consumer = consumer;
-    this.context = context;
+    this.vertx = vertx;
     this.listener = listener;
     this.pollTimeout = pollTimeout;
     this.maxInFlightRecords = maxInFlightRecords;
     this.maxInFlightBatches = maxInFlightBatches;
     this.onPause = onPause;
-    this.closed = Promise.promise();
-    this.thread = new Thread(this::loop, name);
-    this.thread.setDaemon(true);
   }
 
-  /** Subscribes (on the poll thread, which needs no broker) and starts polling; done once subscribed. */
+  /** Subscribes (which needs no broker) and starts polling; done once subscribed. */
   Future<Void> start(Collection<String> topics) {
-    Promise<Void> subscribed = Promise.promise();
-    tasks.add(() -> {
-      consumer.subscribe(topics, new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-          Set<TopicPartition> set = Set.copyOf(partitions);
-          context.runOnContext(v -> listener.onRevoked(set));
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-          if (paused && !partitions.isEmpty()) {
-            // partitions assigned while dispatch lags start paused too
-            consumer.pause(partitions);
-          }
-          Set<TopicPartition> set = Set.copyOf(partitions);
-          context.runOnContext(v -> listener.onAssigned(set));
-        }
-      });
-      context.runOnContext(v -> subscribed.complete());
+    consumer.partitionsAssignedHandler(partitions -> {
+      if (paused && !partitions.isEmpty()) {
+        // partitions assigned while dispatch lags start paused too
+        consumer.pause(partitions);
+      }
+      listener.onAssigned(partitions);
     });
-    thread.start();
-    return subscribed.future();
+    consumer.partitionsRevokedHandler(listener::onRevoked);
+    consumer.exceptionHandler(t -> log.debug("kafka consumer task failed: {}", t.toString()));
+    return consumer.subscribe(Set.copyOf(topics)).onSuccess(v -> next());
   }
 
   /**
    * Counts {@code records} records in {@code batches} batches as no longer in flight (handed to the shards, given
-   * up, or skipped). Any thread.
+   * up, or skipped).
    */
   void handedOver(long records, int batches) {
-    long r = inFlightRecords.addAndGet(-records);
-    int b = inFlightBatches.addAndGet(-batches);
-    if (paused && underResumeMark(r, b)) {
-      // the poll thread may be waiting out its timeout on paused partitions: let it resume now
-      consumer.wakeup();
+    inFlightRecords -= records;
+    inFlightBatches -= batches;
+    if (paused) {
+      next();
     }
   }
 
-  /** Adds batches for one poll's records, which {@link #handedOver} later takes back. Any thread. */
+  /** Adds batches for one poll's records, which {@link #handedOver} later takes back. */
   void batches(int batches) {
-    inFlightBatches.addAndGet(batches);
+    inFlightBatches += batches;
   }
 
-  private boolean underResumeMark(long records, int batches) {
-    return records <= maxInFlightRecords / 2 && batches <= maxInFlightBatches / 2;
-  }
-
-  /** Commits on the poll thread (between polls); completes on the verticle's context. */
+  /** Commits on the consumer thread, between polls. */
   Future<Void> commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
-    Promise<Void> done = Promise.promise();
-    tasks.add(() -> consumer.commitAsync(offsets, (result, error) -> context.runOnContext(v -> {
-      if (error == null) {
-        done.complete();
-      } else {
-        done.fail(error);
-      }
-    })));
-    return done.future();
+    return consumer.commit(offsets).mapEmpty();
   }
 
-  /** Commits {@code finalOffsets} synchronously, leaves the group and ends the thread. */
+  /** Commits {@code finalOffsets}, leaves the group and closes the consumer. */
   Future<Void> close(Map<TopicPartition, OffsetAndMetadata> finalOffsets) {
-    tasks.add(() -> {
-      running = false;
-      for (int attempt = 0; attempt < 2 && !finalOffsets.isEmpty(); attempt++) {
-        try {
-          consumer.commitSync(finalOffsets, Duration.ofSeconds(5));
-          break;
-        } catch (WakeupException e) {
-          // the wakeup that ended the last poll: once more
-        } catch (RuntimeException e) {
-          log.debug("final commit failed: {}", e.toString());
-          break;
-        }
-      }
-    });
-    consumer.wakeup();
-    return closed.future();
+    running = false;
+    vertx.cancelTimer(timer);
+    Future<Void> committed = finalOffsets.isEmpty() ? Future.succeededFuture()
+      : commit(finalOffsets).recover(t -> {
+        log.debug("final commit failed: {}", t.toString());
+        return Future.succeededFuture();
+      });
+    return committed.compose(v -> consumer.close());
   }
 
   boolean paused() {
@@ -169,90 +136,93 @@ final class KafkaPoller {
   }
 
   long inFlightRecords() {
-    return inFlightRecords.get();
+    return inFlightRecords;
   }
 
   int inFlightBatches() {
-    return inFlightBatches.get();
+    return inFlightBatches;
   }
 
   long lastPollMillis() {
     return lastPollMillis;
   }
 
-  private void loop() {
-    try {
-      while (running) {
-        runTasks();
-        if (!running) {
-          break;
-        }
-        adjustPause();
-        ConsumerRecords<String, byte[]> records;
-        try {
-          records = consumer.poll(pollTimeout);
-        } catch (WakeupException e) {
-          continue;
-        } catch (RuntimeException e) {
-          log.warn("kafka poll failed: {}", e.toString());
-          pauseAfterFailure();
-          continue;
-        }
-        lastPollMillis = System.currentTimeMillis();
-        if (!records.isEmpty()) {
-          long polledAt = System.nanoTime();
-          inFlightRecords.addAndGet(records.count());
-          context.runOnContext(v -> listener.onRecords(records, polledAt));
-        }
-      }
-    } catch (Throwable t) {
-      log.error("kafka poll loop ended", t);
-    } finally {
-      try {
-        consumer.close(Duration.ofSeconds(5));
-      } catch (RuntimeException e) {
-        log.debug("closing the consumer: {}", e.toString());
-      }
-      closed.tryComplete();
+  /** The loop's one step: pause at the limits, resume under half of both, otherwise keep polls queued. */
+  private void next() {
+    if (!running || changing || failed) {
+      // what is under way calls this again when it is done
+      return;
     }
-  }
-
-  private void runTasks() {
-    Runnable task;
-    while ((task = tasks.poll()) != null) {
-      try {
-        task.run();
-      } catch (WakeupException e) {
-        // a wakeup meant for the poll: the task is retried with the next round
-        tasks.add(task);
-        return;
-      } catch (RuntimeException e) {
-        log.warn("kafka consumer task failed: {}", e.toString());
-      }
-    }
-  }
-
-  /** Pauses every assigned partition at the in-flight limits, resumes them all under half of both. */
-  private void adjustPause() {
-    long records = inFlightRecords.get();
-    int batches = inFlightBatches.get();
-    if (!paused && (records >= maxInFlightRecords || batches >= maxInFlightBatches)) {
+    if (!paused && (inFlightRecords >= maxInFlightRecords || inFlightBatches >= maxInFlightBatches)) {
       paused = true;
-      consumer.pause(consumer.assignment());
-      onPause.accept(records);
-      log.debug("dispatch lags ({} records, {} batches in flight): partitions paused", records, batches);
-    } else if (paused && underResumeMark(records, batches)) {
+      onPause.run();
+      log.debug("dispatch lags ({} records, {} batches in flight): partitions paused", inFlightRecords, inFlightBatches);
+      // after the polls already queued, whose records are taken in: the bound is exceeded by two polls at most
+      change(consumer.assignment().compose(consumer::pause), "pausing the partitions");
+    } else if (paused && inFlightRecords <= maxInFlightRecords / 2 && inFlightBatches <= maxInFlightBatches / 2) {
+      if (polls > 0) {
+        // the poll that keeps the consumer in its group comes back without waiting
+        return;
+      }
       paused = false;
-      consumer.resume(consumer.paused());
+      vertx.cancelTimer(timer);
+      timer = -1;
+      change(consumer.paused().compose(consumer::resume), "resuming the partitions");
+    } else if (paused) {
+      if (polls == 0 && timer == -1) {
+        // paused partitions return nothing: a poll without waiting keeps the consumer in its group
+        timer = vertx.setTimer(pollTimeout.toMillis(), id -> {
+          timer = -1;
+          if (paused && polls == 0 && !changing && !failed && running) {
+            poll(Duration.ZERO);
+          }
+        });
+      }
+    } else {
+      while (polls < POLLS_AHEAD) {
+        poll(pollTimeout);
+      }
     }
   }
 
-  /** After an unexpected poll failure: a short wait, so a persistent one does not spin the thread. */
-  private static void pauseAfterFailure() {
-    try {
-      Thread.sleep(100);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  private void change(Future<Void> change, String what) {
+    changing = true;
+    change.onComplete(ar -> {
+      changing = false;
+      if (ar.failed()) {
+        log.warn("kafka consumer: {} failed: {}", what, ar.cause().toString());
+      }
+      next();
+    });
+  }
+
+  private void poll(Duration timeout) {
+    polls++;
+    consumer.poll(timeout).onComplete(ar -> {
+      polls--;
+      if (ar.failed()) {
+        if (!failed) {
+          log.warn("kafka poll failed: {}", ar.cause().toString());
+          // a short wait, so that a persistent failure does not spin
+          failed = true;
+          timer = vertx.setTimer(100, id -> {
+            timer = -1;
+            failed = false;
+            next();
+          });
+        }
+        return;
+      }
+      lastPollMillis = System.currentTimeMillis();
+      ConsumerRecords<String, byte[]> records = ar.result();
+      if (!records.isEmpty()) {
+        inFlightRecords += records.count();
+      }
+      // the next poll is queued before these records are dispatched
+      next();
+      if (!records.isEmpty()) {
+        listener.onRecords(records);
+      }
+    });
   }
 }

@@ -16,13 +16,17 @@ import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.apache.kafka.clients.admin.Admin;
+import io.vertx.kafka.admin.KafkaAdminClient;
+import io.vertx.kafka.client.consumer.KafkaReadStream;
+import io.vertx.kafka.client.producer.KafkaWriteStream;
+import org.apache.kafka.clients.admin.AdminClient;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -30,8 +34,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -41,11 +45,13 @@ import java.util.Set;
  * One consumer of the node's Kafka pool ({@code kafka.consumers} instances), in the consumer group every node
  * shares. Each poll becomes one {@link DispatchBatch} per dispatcher (all records of a partition go through
  * the same dispatcher, in order), sent over the event bus by reference. Offsets are committed once the
- * dispatcher answers that the batch reached the shards. The consumer polls on a thread of its own
- * ({@link KafkaPoller}), the next poll overlapping the dispatch of the last; with {@code kafka.maxInFlightRecords}
- * records (or {@code kafka.maxInFlightBatches} batches) not yet handed over, the assigned partitions are paused
- * (the consumer keeps polling, so it stays in the group) and resumed when dispatch catches up: memory stays
- * bounded at any producer rate.
+ * dispatcher answers that the batch reached the shards. The Kafka clients are vertx-kafka-client's: its consumer in
+ * pull mode ({@link KafkaPoller}: one poll's records at a time on this verticle's event loop, the next poll
+ * overlapping the dispatch of the last), its producer for dead letters ({@link DeadLetters}) and its admin client for
+ * Kafka's reachability and the lag ({@link KafkaLag}). With {@code kafka.maxInFlightRecords} records (or
+ * {@code kafka.maxInFlightBatches} batches) not yet handed over, the assigned partitions are paused (the consumer
+ * keeps polling, so it stays in the group) and resumed when dispatch catches up: memory stays bounded at any
+ * producer rate.
  */
 public final class KafkaPoolVerticle extends VerticleBase {
 
@@ -62,14 +68,17 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private final RateLimitedLog dispatchLog = new RateLimitedLog(log, 10_000);
   /** Kafka out of reach: said at once, then at most once a minute while it lasts (with how often it was seen). */
   private final RateLimitedLog reachabilityLog = new RateLimitedLog(log, 60_000);
-  private final KafkaLag lag;
   /** Null until the clients exist (a broker name may not resolve yet); read by /health from other threads. */
   private volatile KafkaPoller poller;
+  private volatile KafkaLag lag;
   private DeadLetters deadLetters;
-  private Admin admin;
+  private KafkaAdminClient admin;
   private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
   private boolean commitRunning;
+  /** When the last commit was sent (System.nanoTime), and the timer of the next one, for kafka.commitIntervalMs. */
+  private long lastCommitNanos;
+  private long commitTimer = -1;
   /** This consumer's share of odin_kafka_inflight_records. */
   private long inFlightRecords;
   private volatile boolean reachable;
@@ -88,7 +97,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
     this.index = index;
     this.settings = new KafkaSettings(node.config());
     this.parser = DispatchSettings.parser(node.config());
-    this.lag = new KafkaLag(clientId());
+    // the first commit goes at once
+    this.lastCommitNanos = System.nanoTime() - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(settings.commitIntervalMs);
   }
 
   private String clientId() {
@@ -175,12 +185,12 @@ public final class KafkaPoolVerticle extends VerticleBase {
       AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, settings.reconnectBackoffMaxMs));
     adminConfig.putAll(settings.adminProperties());
     KafkaConsumer<String, byte[]> consumer = null;
-    Admin admin = null;
+    AdminClient admin = null;
     try {
       consumer = new KafkaConsumer<>(config);
-      admin = Admin.create(adminConfig);
+      admin = AdminClient.create(adminConfig);
       return new Clients(consumer, admin, settings.deadLetterTopic.isEmpty() ? null
-        : new DeadLetters(settings.bootstrapServers, settings.deadLetterTopic, clientId(), settings.properties));
+        : DeadLetters.producer(settings.bootstrapServers, clientId(), settings.properties));
     } catch (KafkaException e) {
       new Clients(consumer, admin, null).close();
       unresolved = KafkaSettings.unresolvedBootstrap(settings.bootstrapServers);
@@ -198,30 +208,39 @@ public final class KafkaPoolVerticle extends VerticleBase {
     }
   }
 
-  /** The blocking-to-build Kafka clients of one pool member. */
-  private record Clients(KafkaConsumer<String, byte[]> consumer, Admin admin, DeadLetters deadLetters) {
+  /**
+   * The blocking-to-build Kafka clients of one pool member (building one loads and initialises hundreds of classes),
+   * wrapped in vertx-kafka-client's once back on the event loop.
+   */
+  private record Clients(KafkaConsumer<String, byte[]> consumer, AdminClient admin, KafkaProducer<String, byte[]> deadLetters) {
     /** Closes what was built (blocking). */
     void close() {
       if (deadLetters != null) {
-        deadLetters.close();
+        deadLetters.close(Duration.ofSeconds(2));
       }
       if (admin != null) {
-        admin.close(java.time.Duration.ofSeconds(2));
+        admin.close(Duration.ofSeconds(2));
       }
       if (consumer != null) {
-        consumer.close(java.time.Duration.ofSeconds(2));
+        consumer.close(Duration.ofSeconds(2));
       }
     }
   }
 
-  /** Back on the verticle's event loop: starts the poll loop, which subscribes (that needs no broker). */
+  /**
+   * Back on the verticle's event loop: wraps the clients in vertx-kafka-client's (whose answers come back to this
+   * context) and starts the poll loop, which subscribes (that needs no broker).
+   */
   private Future<Void> subscribe(Clients clients) {
-    admin = clients.admin();
-    deadLetters = clients.deadLetters();
-    poller = new KafkaPoller(clients.consumer(), context, new KafkaPoller.Listener() {
+    admin = KafkaAdminClient.create(vertx, clients.admin());
+    lag = new KafkaLag(admin, settings.groupId, node.metrics());
+    deadLetters = clients.deadLetters() == null ? null
+      : new DeadLetters(KafkaWriteStream.create(vertx, clients.deadLetters()), settings.deadLetterTopic);
+    KafkaReadStream<String, byte[]> consumer = KafkaReadStream.create(vertx, clients.consumer());
+    poller = new KafkaPoller(consumer, vertx, new KafkaPoller.Listener() {
       @Override
-      public void onRecords(ConsumerRecords<String, byte[]> records, long polledAtNanos) {
-        onPoll(records, polledAtNanos);
+      public void onRecords(ConsumerRecords<String, byte[]> records) {
+        onPoll(records);
       }
 
       @Override
@@ -233,9 +252,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
       public void onRevoked(Set<TopicPartition> partitions) {
         KafkaPoolVerticle.this.onRevoked(partitions);
       }
-      // a short poll timeout: the loop also runs commits and the close between polls
-    }, "odin-kafka-" + index, java.time.Duration.ofMillis(100), settings.maxInFlightRecords, settings.maxInFlight,
-      records -> node.metrics().kafkaPaused());
+      // a short poll timeout: commits and the close wait for the poll on the consumer's thread
+    }, Duration.ofMillis(100), settings.maxInFlightRecords, settings.maxInFlight, node.metrics()::kafkaPaused);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
     // the consumer connects, and reconnects, by itself
     return poller.start(settings.topics)
@@ -246,6 +264,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(healthTimer);
+    vertx.cancelTimer(commitTimer);
     vertx.cancelTimer(createTimer);
     if (poller == null) {
       return Future.succeededFuture();
@@ -255,24 +274,20 @@ public final class KafkaPoolVerticle extends VerticleBase {
     node.metrics().kafkaInFlightRecords(-inFlightRecords);
     inFlightRecords = 0;
     return poller.close(toCommit(due))
-      // closing the producer and the admin client waits for their threads: not on the event loop
-      .compose(v -> vertx.executeBlocking(() -> {
-        if (deadLetters != null) {
-          deadLetters.close();
-        }
-        admin.close(java.time.Duration.ofSeconds(2));
-        return null;
-      }))
+      .eventually(() -> deadLetters == null ? Future.succeededFuture() : deadLetters.close())
+      .eventually(() -> admin.close(2_000))
       .andThen(ar -> log.info("kafka consumer {} closed", clientId()));
   }
 
   private void onAssigned(Set<TopicPartition> partitions) {
     offsets.assigned(partitions);
+    lag.assigned(partitions);
     log.info("kafka consumer {} assigned {}", clientId(), partitions);
   }
 
   private void onRevoked(Set<TopicPartition> partitions) {
     Map<TopicPartition, Long> last = offsets.revoked(partitions);
+    lag.revoked(partitions);
     log.info("kafka consumer {} revoked {}", clientId(), partitions);
     if (!last.isEmpty()) {
       // what was handed over is committed; in-flight work of these partitions will commit nothing
@@ -280,11 +295,9 @@ public final class KafkaPoolVerticle extends VerticleBase {
     }
   }
 
-  private void onPoll(ConsumerRecords<String, byte[]> records, long polledAtNanos) {
-    long now = System.nanoTime();
+  private void onPoll(ConsumerRecords<String, byte[]> records) {
     GatewayMetrics metrics = node.metrics();
-    metrics.ingestStage(IngestStage.QUEUE, now - polledAtNanos);
-    long polledAtMillis = System.currentTimeMillis() - (now - polledAtNanos) / 1_000_000;
+    long polledAtMillis = System.currentTimeMillis();
     for (ConsumerRecord<String, byte[]> r : records) {
       metrics.ingestStage(IngestStage.FETCH, (polledAtMillis - r.timestamp()) * 1_000_000);
     }
@@ -354,28 +367,38 @@ public final class KafkaPoolVerticle extends VerticleBase {
     badRecordLog.warn(reason, "skipped bad record {}-{}@{} ({}): {}", bad.record.topic(), bad.record.partition(),
       bad.record.offset(), reason, bad.problem.getMessage());
     if (deadLetters != null) {
-      // KafkaProducer.send may block for metadata while Kafka is unreachable: never on the event loop
-      vertx.executeBlocking(() -> {
-        deadLetters.send(bad.record, reason, bad.problem.getMessage());
-        return null;
-      }, false);
+      deadLetters.send(bad.record, reason, bad.problem.getMessage());
     }
   }
 
-  /** Commits what is committable, one commit at a time (later hand-overs join the next one). */
+  /**
+   * Commits what is committable, one commit at a time and at most once per {@code kafka.commitIntervalMs}: a commit
+   * runs on the consumer's thread between polls and holds the next poll for a broker round trip. Later hand-overs join
+   * the next commit.
+   */
   private void commitSoon() {
-    if (!commitRunning) {
-      commitNow();
+    if (commitRunning || commitTimer != -1 || stopping) {
+      return;
     }
+    long waitMillis = settings.commitIntervalMs - (System.nanoTime() - lastCommitNanos) / 1_000_000;
+    if (waitMillis > 0) {
+      commitTimer = vertx.setTimer(waitMillis, id -> {
+        commitTimer = -1;
+        commitSoon();
+      });
+      return;
+    }
+    commitNow();
   }
 
-  private Future<Void> commitNow() {
+  private void commitNow() {
     Map<TopicPartition, Long> due = offsets.takeCommittable();
     if (due.isEmpty()) {
-      return Future.succeededFuture();
+      return;
     }
     commitRunning = true;
-    return poller.commit(toCommit(due))
+    lastCommitNanos = System.nanoTime();
+    poller.commit(toCommit(due))
       .onComplete(ar -> {
         commitRunning = false;
         if (ar.failed()) {
@@ -394,10 +417,9 @@ public final class KafkaPoolVerticle extends VerticleBase {
   }
 
   private void refreshHealth() {
-    node.metrics().kafkaLag(lag.total());
-    Future.fromCompletionStage(admin.describeCluster().nodes().toCompletionStage(), context)
+    admin.describeCluster()
       .onComplete(ar -> {
-        boolean up = ar.succeeded() && !ar.result().isEmpty();
+        boolean up = ar.succeeded() && !ar.result().getNodes().isEmpty();
         if (up) {
           if (!reachable) {
             if (saidUnreachable) {
@@ -424,13 +446,14 @@ public final class KafkaPoolVerticle extends VerticleBase {
         reachable = up;
         if (up) {
           checkTopics();
+          lag.refresh().onFailure(t -> log.debug("kafka lag not read: {}", t.toString()));
         }
       });
   }
 
   /** A subscribed topic missing on the broker is said once (the client's own warning repeats every poll). */
   private void checkTopics() {
-    Future.fromCompletionStage(admin.listTopics().names().toCompletionStage(), context)
+    admin.listTopics()
       .onSuccess(names -> {
         Set<String> missing = new TreeSet<>(settings.topics);
         missing.removeAll(names);
@@ -460,7 +483,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
       .put("paused", poller != null && poller.paused())
       .put("inFlightBatches", poller == null ? 0 : poller.inFlightBatches())
       .put("inFlightRecords", poller == null ? 0 : poller.inFlightRecords())
-      .put("lag", lag.total())
+      .put("lag", lag == null ? 0 : lag.total())
       .put("lastPollAgoMs", poller == null || poller.lastPollMillis() == 0 ? -1 : System.currentTimeMillis() - poller.lastPollMillis());
     String problem = notStarted;
     if (!problem.isEmpty()) {

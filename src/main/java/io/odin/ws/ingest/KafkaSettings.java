@@ -41,6 +41,11 @@ public final class KafkaSettings {
   public static final ConfigKey RECONNECT_BACKOFF_MAX_MS = ConfigKey.integer("kafka.reconnectBackoffMaxMs", 10_000, 50, 600_000,
     "Longest wait between reconnection attempts while Kafka is unreachable");
 
+  public static final ConfigKey COMMIT_INTERVAL_MS = ConfigKey.integer("kafka.commitIntervalMs", 1_000, 0, 60_000,
+    "Least time between two offset commits of a consumer (what was handed to the shards since joins the next one); a"
+      + " commit holds the consumer's next poll for a broker round trip. A node that crashes has this much more to read"
+      + " again (at-least-once); 0: a commit after every hand-over");
+
   public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.integer("kafka.sessionTimeoutMs", 10_000, 3_000, 300_000,
     "A crashed node's partitions go to the others after this long (Kafka's default, 45 s, stalls them that long)");
 
@@ -51,7 +56,7 @@ public final class KafkaSettings {
 
   public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
     MAX_POLL_RECORDS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_RECORDS, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
-    SESSION_TIMEOUT_MS);
+    COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS);
 
   final String bootstrapServers;
   final List<String> topics;
@@ -63,6 +68,7 @@ public final class KafkaSettings {
   final String deadLetterTopic;
   final String typeHeader;
   final int reconnectBackoffMaxMs;
+  final int commitIntervalMs;
   final int sessionTimeoutMs;
   /** The pass-through client properties (kafka.properties.*, prefix removed). */
   final java.util.Map<String, String> properties;
@@ -78,6 +84,7 @@ public final class KafkaSettings {
     deadLetterTopic = config.getString(DEAD_LETTER_TOPIC);
     typeHeader = config.getString(TYPE_HEADER);
     reconnectBackoffMaxMs = config.getInt(RECONNECT_BACKOFF_MAX_MS);
+    commitIntervalMs = config.getInt(COMMIT_INTERVAL_MS);
     sessionTimeoutMs = config.getInt(SESSION_TIMEOUT_MS);
     properties = config.getPrefixed(PROPERTIES);
   }

@@ -4,6 +4,7 @@ import io.odin.ws.protocol.Envelope;
 import io.odin.ws.protocol.EnvelopeException;
 import io.odin.ws.protocol.EnvelopeParser;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 
@@ -58,25 +59,32 @@ public final class PolledBatch {
   }
 
   /**
-   * Splits records as they came from one poll (per partition in offset order).
+   * Splits one poll's records, partition by partition (each in offset order): one dispatcher and one commit offset
+   * per partition, not per record.
    *
    * @param typeHeader the record header that supplies the type when the envelope has none
    */
-  public static PolledBatch of(Iterable<ConsumerRecord<String, byte[]>> records, EnvelopeParser parser,
-                               String typeHeader, int dispatchers) {
+  public static PolledBatch of(ConsumerRecords<String, byte[]> records, EnvelopeParser parser, String typeHeader,
+                               int dispatchers) {
     PolledBatch batch = new PolledBatch(dispatchers);
-    for (ConsumerRecord<String, byte[]> r : records) {
-      batch.records++;
-      int d = dispatcherFor(r.topic(), r.partition(), dispatchers);
+    for (TopicPartition tp : records.partitions()) {
+      List<ConsumerRecord<String, byte[]>> partition = records.records(tp);
+      if (partition.isEmpty()) {
+        continue;
+      }
+      int d = dispatcherFor(tp.topic(), tp.partition(), dispatchers);
       Part part = batch.parts[d];
       if (part == null) {
         part = batch.parts[d] = new Part(d);
       }
-      part.commitOffsets.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
-      try {
-        part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader), r.timestamp()));
-      } catch (EnvelopeException e) {
-        batch.bad.add(new BadRecord(r, e));
+      part.commitOffsets.put(tp, partition.get(partition.size() - 1).offset() + 1);
+      for (ConsumerRecord<String, byte[]> r : partition) {
+        batch.records++;
+        try {
+          part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader), r.timestamp()));
+        } catch (EnvelopeException e) {
+          batch.bad.add(new BadRecord(r, e));
+        }
       }
     }
     return batch;

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Timer;
 
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.odin.ws.logging.AcceptErrorLog;
+import io.odin.ws.logging.ClusterPortLog;
 import io.odin.ws.protocol.DispatchPath;
 
 import java.time.Duration;
@@ -55,7 +56,7 @@ public final class GatewayMetrics {
    */
   public static final java.util.List<String> HTTP_REJECT_REASONS = java.util.List.of(
     "malformed_http", "unsupported_media_type", "body_too_large", "in_flight_bytes", "request_timeout",
-    "no_target", "too_many_tokens", "too_many_envelopes", "not_json");
+    "no_target", "conflicting_target", "too_many_tokens", "too_many_envelopes", "not_json");
 
   /**
    * The stages of a message's way through the node, for {@code odin_ingest_stage_seconds{stage}}: where the time
@@ -74,7 +75,7 @@ public final class GatewayMetrics {
    * </ul>
    * Each is recorded once per batch (per record for {@code fetch}).
    */
-  public enum IngestStage { FETCH, QUEUE, DISPATCH, LOOKUP, HANDOVER, SHARD, WRITE, ROUNDTRIP }
+  public enum IngestStage { FETCH, DISPATCH, LOOKUP, HANDOVER, SHARD, WRITE, ROUNDTRIP }
 
   /** Why a connection closed. */
   public enum DisconnectReason { CLIENT, PING_TIMEOUT, SLOW_CLIENT, SHUTDOWN, ERROR, FLOOD, TOKEN_EXPIRED }
@@ -97,7 +98,8 @@ public final class GatewayMetrics {
   private final Map<String, Counter> redisErrors = new ConcurrentHashMap<>();
   private final Counter kafkaRecords;
   private final ConcurrentMap<String, Counter> kafkaBadRecords = new ConcurrentHashMap<>();
-  private final AtomicLong kafkaLag = new AtomicLong();
+  /** Each assigned partition's lag (odin_kafka_partition_lag), by "topic-partition"; odin_kafka_lag sums them. */
+  private final ConcurrentMap<String, Supplier<Number>> kafkaPartitionLags = new ConcurrentHashMap<>();
   private final Timer[] ingestStages = new Timer[IngestStage.values().length];
   private final AtomicLong kafkaInFlightRecords = new AtomicLong();
   private final Counter kafkaPauses;
@@ -107,7 +109,8 @@ public final class GatewayMetrics {
 
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
-    List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "shutting_down");
+    List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "token_full", "shutting_down",
+      "rate_limited");
   /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
   private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
   private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];
@@ -119,6 +122,10 @@ public final class GatewayMetrics {
   private final Counter apiUnauthorized;
   private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
   private final HistoryMetrics history;
+  private final ConcurrentMap<String, Counter> jwksFetchErrors = new ConcurrentHashMap<>();
+
+  /** The {@code reason} labels of {@code odin_auth_jwks_fetch_errors_total} (auth.JwksRefresher). */
+  public static final List<String> JWKS_FETCH_ERRORS = List.of("timeout", "too_large", "http_status", "invalid", "unreachable");
 
   /** The {@code reason} of {@code odin_kafka_bad_records_total} registered up front; others appear on first use. */
   public static final String KAFKA_BAD_RECORD_MALFORMED = "malformed";
@@ -172,8 +179,9 @@ public final class GatewayMetrics {
     }
     kafkaRecords = Counter.builder("odin.kafka.records").description("Kafka records consumed").register(registry);
     kafkaBadRecord(KAFKA_BAD_RECORD_MALFORMED, 0);
-    Gauge.builder("odin.kafka.lag", kafkaLag, AtomicLong::get)
-      .description("Records behind the end of the assigned Kafka partitions, summed over this node's partitions")
+    Gauge.builder("odin.kafka.lag", kafkaPartitionLags, GatewayMetrics::sum)
+      .description("Records of this node's assigned Kafka partitions not yet handed to the shards (end offset less"
+        + " committed offset), summed")
       .register(registry);
     for (IngestStage stage : IngestStage.values()) {
       // a handful of fixed buckets per stage: enough to see which stage holds a message up, cheap to scrape
@@ -200,6 +208,9 @@ public final class GatewayMetrics {
       .register(registry);
     FunctionCounter.builder("odin.ws.accept.errors", AcceptErrorLog.class, c -> AcceptErrorLog.count())
       .description("Failures to accept a TCP connection (e.g. the open-file limit), in this process").register(registry);
+    FunctionCounter.builder("odin.cluster.bad.connections", ClusterPortLog.class, c -> ClusterPortLog.count())
+      .description("Connections to the Hazelcast port closed for not speaking its member protocol, in this process")
+      .register(registry);
     for (DispatchPath p : DispatchPath.values()) {
       int i = p.ordinal();
       pathMessages[i] = Counter.builder("odin.path.messages").tag("path", p.label())
@@ -227,6 +238,10 @@ public final class GatewayMetrics {
     for (boolean ok : new boolean[] {true, false}) {
       jwksFetches.put(ok, Counter.builder("odin.auth.jwks.fetches").tag("result", ok ? "ok" : "error")
         .description("JWKS fetches (auth.jwt.jwksUrl)").register(registry));
+    }
+    for (String reason : JWKS_FETCH_ERRORS) {
+      jwksFetchErrors.put(reason, Counter.builder("odin.auth.jwks.fetch.errors").tag("reason", reason)
+        .description("JWKS fetches that failed, by reason (auth.jwt.jwksTimeoutMs, auth.jwt.jwksMaxBytes)").register(registry));
     }
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
@@ -322,6 +337,11 @@ public final class GatewayMetrics {
 
   public void apiUnauthorized() {
     apiUnauthorized.increment();
+  }
+
+  /** {@code odin_auth_jwks_fetch_errors_total{reason}}: one of {@link #JWKS_FETCH_ERRORS}. */
+  public void jwksFetchFailed(String reason) {
+    jwksFetchErrors.get(reason).increment();
   }
 
   public void jwksFetched(boolean ok) {
@@ -433,23 +453,30 @@ public final class GatewayMetrics {
     }
   }
 
-  /** {@code odin_kafka_lag}: the records behind the end of this node's assigned partitions, summed. */
-  public void kafkaLag(long records) {
-    kafkaLag.set(Math.max(0, records));
-  }
-
   /**
    * {@code odin_kafka_partition_lag{topic,partition}}: one assigned partition's lag, read from {@code lag} at each
-   * scrape. Remove it with {@link #removeKafkaPartition} when the partition is revoked.
+   * scrape, and part of {@code odin_kafka_lag}. Remove it with {@link #removeKafkaPartition} when the partition is
+   * revoked.
    */
   public void kafkaPartitionLag(String topic, int partition, Supplier<Number> lag) {
+    kafkaPartitionLags.put(topic + "-" + partition, lag);
     Gauge.builder("odin.kafka.partition.lag", lag).tag("topic", topic).tag("partition", Integer.toString(partition))
-      .description("Records behind the end of one assigned Kafka partition").register(registry);
+      .description("Records of one assigned Kafka partition not yet handed to the shards (end offset less committed offset)")
+      .register(registry);
   }
 
   public void removeKafkaPartition(String topic, int partition) {
+    kafkaPartitionLags.remove(topic + "-" + partition);
     registry.find("odin.kafka.partition.lag").tag("topic", topic).tag("partition", Integer.toString(partition))
       .meters().forEach(registry::remove);
+  }
+
+  private static double sum(Map<String, Supplier<Number>> values) {
+    double sum = 0;
+    for (Supplier<Number> v : values.values()) {
+      sum += v.get().doubleValue();
+    }
+    return sum;
   }
 
   /** The delivery latency timer, for the status page's percentiles. */

@@ -38,13 +38,14 @@ public final class NodeContext {
   private final ConnectionRegistry registry;
   private final ShardDirectory directory;
   private final GatewayMetrics metrics;
-  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp). */
+  /** The node's WebSocket capacity, shared by its shards (ws.maxConnections, ws.maxConnectionsPerIp, ws.maxConnectionsPerToken). */
   private final ConnectionLimits connectionLimits;
   private final DispatchControl dispatchControl;
   private final PrometheusMeterRegistry prometheus;
   private final AtomicInteger nextDispatcher = new AtomicInteger();
   private final Map<Integer, ShardStatus> shards = new ConcurrentSkipListMap<>();
   private final Map<String, Supplier<JsonObject>> dependencies = new ConcurrentHashMap<>();
+  private final Map<String, Supplier<String>> readinessConditions = new ConcurrentHashMap<>();
   private final long startedAtMillis = System.currentTimeMillis();
   private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
   private volatile boolean started;
@@ -181,6 +182,26 @@ public final class NodeContext {
 
   public Map<String, Supplier<JsonObject>> dependencies() {
     return dependencies;
+  }
+
+  /**
+   * A condition /health/ready waits for besides the start, e.g. signing keys for JWTs: {@code missing} says what
+   * is missing, or null once nothing is.
+   */
+  public void readinessCondition(String name, Supplier<String> missing) {
+    readinessConditions.put(name, missing);
+  }
+
+  /** What the node still waits for before it takes traffic, by condition; empty when nothing. */
+  public Map<String, String> notReady() {
+    Map<String, String> waiting = new java.util.TreeMap<>();
+    readinessConditions.forEach((name, missing) -> {
+      String why = missing.get();
+      if (why != null) {
+        waiting.put(name, why);
+      }
+    });
+    return waiting;
   }
 
   /** What a shard shows in /health. */

@@ -9,7 +9,9 @@ public final class EnvelopeException extends Exception {
   public enum Reason {
     NOT_JSON, NOT_OBJECT, NO_TYPE, BAD_TOKEN, BAD_FIELD, OVERSIZED, NOT_UTF8,
     /** Neither a token nor an explicit broadcast: nothing is broadcast unless the producer asks. */
-    NO_TARGET, TOO_MANY_TOKENS, TOO_MANY_ENVELOPES;
+    NO_TARGET,
+    /** {@code "broadcast": true} and a {@code token}: the producer asked for two different audiences. */
+    CONFLICTING_TARGET, TOO_MANY_TOKENS, TOO_MANY_ENVELOPES;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -20,9 +20,13 @@ import java.util.regex.Pattern;
  * are copied unchanged into the client frame, which is built here once per message. Other fields are ignored, so
  * producers may add their own.
  * <p>
- * Routing fails closed: a message goes to every connection only when the producer says so (a type in
- * {@code dispatch.broadcastTypes}, the channel {@code global}, or {@code "broadcast": true}). An envelope that
- * names no token and asks for no broadcast is refused ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or
+ * Routing fails closed, both ways. A message that names a recipient ({@code token}, or the Kafka record key when
+ * the envelope has none) goes only to that recipient, whatever its {@code type} or {@code channel}: a producer that
+ * takes those from application data cannot widen a private message to everyone. {@code "broadcast": true} beside a
+ * {@code token} asks for two different things and is refused ({@link EnvelopeException.Reason#CONFLICTING_TARGET}).
+ * A message without recipient goes to every connection only when the producer says so ({@code "broadcast": true},
+ * a type in {@code dispatch.broadcastTypes} or the channel {@code global}, unless {@code "broadcast": false}); one
+ * that asks for no broadcast either is refused ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or
  * misspelt {@code token} can never turn a private message into a broadcast. Thread-safe.
  */
 public final class EnvelopeParser {
@@ -142,7 +146,8 @@ public final class EnvelopeParser {
     String type = null;
     String channel = null;
     String[] tokens = null;
-    boolean broadcastAsked = false;
+    /** {@code "broadcast"} as sent: null when absent. */
+    Boolean broadcastField = null;
     boolean misspeltTokens = false;
     // the first two fields odin-ws does not read (Jackson's field names are canonical: no copy is made)
     String unread1 = null;
@@ -169,7 +174,7 @@ public final class EnvelopeParser {
             p.skipChildren();
             throw new EnvelopeException(EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");
           }
-          broadcastAsked = value == JsonToken.VALUE_TRUE;
+          broadcastField = value == JsonToken.VALUE_TRUE;
           break;
         case "tokens":
           // not a field: remembered only to name the likely typo if the envelope turns out to have no target
@@ -209,13 +214,21 @@ public final class EnvelopeParser {
     if (type == null || type.isEmpty()) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TYPE, "type: missing (a non-empty string is required)");
     }
-    boolean broadcast = broadcastAsked || GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type);
-    if (!broadcast && tokens == null && fallbackToken != null) {
+    boolean broadcastAsked = Boolean.TRUE.equals(broadcastField);
+    if (broadcastAsked && tokens != null) {
+      throw new EnvelopeException(EnvelopeException.Reason.CONFLICTING_TARGET, "broadcast: true together with \"token\":"
+        + " a message goes to its tokens or to every connection, not both; drop one of them");
+    }
+    // the Kafka key names the recipient of an envelope without token, unless the envelope asks for a broadcast
+    if (!broadcastAsked && tokens == null && fallbackToken != null) {
       if (!Token.isValid(fallbackToken)) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
       }
       tokens = new String[] {fallbackToken};
     }
+    // a named recipient is never widened: the broadcast type and channel apply only to messages without one
+    boolean broadcast = tokens == null && (broadcastAsked || broadcastField == null
+      && (GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type)));
     if (!broadcast && tokens == null) {
       throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true"
         + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)"

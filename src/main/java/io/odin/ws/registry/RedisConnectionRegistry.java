@@ -46,8 +46,9 @@ import java.util.function.Supplier;
  * lookup, and dispatch falls back to every shard.
  * <ul>
  *   <li>Writes (registrations, removals, heartbeats, clean-ups) are coalesced in a {@link WriteQueue} and flushed
- *       every {@code registry.coalesceMs} as one pipelined batch on one dedicated connection, one flush at a time,
- *       so they reach Redis in the order the shards made them.</li>
+ *       every {@code registry.coalesceMs}, pipelined on one dedicated connection in round trips of
+ *       {@link #REQUESTS_PER_ROUND_TRIP} script calls, one flush at a time, so they reach Redis in the order the
+ *       shards made them.</li>
  *   <li>A registration's future completes once its flush is done; shards complete the WebSocket handshake only
  *       then, so a connected client is visible to every lookup on every node.</li>
  *   <li>A lookup is one {@code EVALSHA_RO} (one round trip per dispatched batch) on the pooled connections. It
@@ -67,6 +68,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
   /** Tokens per script call in a flush: bounds how long one call holds Redis (about a millisecond). */
   static final int CHUNK = 256;
+  /**
+   * Requests of a flush sent in one round trip (each an APPLY of up to {@link #CHUNK} tokens: a few milliseconds of
+   * Redis with the history): a round trip is what redis.timeout bounds, not a whole flush.
+   */
+  static final int REQUESTS_PER_ROUND_TRIP = 4;
 
   private static final RegistryUnavailableException BREAKER_OPEN =
     new RegistryUnavailableException("Redis unavailable (circuit breaker open)");
@@ -477,11 +483,33 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   /**
-   * Runs a flush on the dedicated write connection, loading the scripts first when Redis lost them. Only the round
-   * trip is held to redis.timeout: opening the connection (TCP, handshake, a cold JVM's first TLS or codec classes)
-   * has its own, longer bound, so a node's first flush at start-up is not reported as a Redis failure.
+   * Runs a flush on the dedicated write connection, {@link #REQUESTS_PER_ROUND_TRIP} requests per round trip, one
+   * after the other, each held to redis.timeout on its own: a flush may carry a whole shard's tokens (a heartbeat, a
+   * re-sync, a reconnect storm's registrations), and under one timeout a big enough flush failed for its size alone;
+   * its shards were then re-synced with a flush as big, so a node whose sync takes longer than redis.timeout was never
+   * in sync again (targeted dispatch off, and with the history every batch stored only after the re-sync that never
+   * came). Answers in the requests' order; fails as a whole when any round trip fails (what the earlier ones wrote
+   * stays written: a flush's writes are idempotent, and its shards re-sync as before).
    */
   private Future<List<Response>> writeBatch(List<Request> requests) {
+    List<Response> answers = new ArrayList<>(requests.size());
+    Future<Void> chain = Future.succeededFuture();
+    for (int from = 0; from < requests.size(); from += REQUESTS_PER_ROUND_TRIP) {
+      List<Request> part = requests.subList(from, Math.min(requests.size(), from + REQUESTS_PER_ROUND_TRIP));
+      chain = chain.compose(v -> writeRoundTrip(part).map(r -> {
+        answers.addAll(r);
+        return null;
+      }));
+    }
+    return chain.map(v -> answers);
+  }
+
+  /**
+   * One round trip of a flush, loading the scripts first when Redis lost them. Only the round trip is held to
+   * redis.timeout: opening the connection (TCP, handshake, a cold JVM's first TLS or codec classes) has its own,
+   * longer bound, so a node's first flush at start-up is not reported as a Redis failure.
+   */
+  private Future<List<Response>> writeRoundTrip(List<Request> requests) {
     return writer()
       .compose(c -> withTimeout(c.batch(requests)))
       .recover(t -> RegistryScripts.isNoScript(t)
@@ -633,6 +661,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       }
       promise.tryComplete(new PartAnswer(stored, parsed));
     };
+    sendScript(caller, callerThread, request, answer);
+    return promise.future();
+  }
+
+  /**
+   * Sends a script call on the caller's loop connection, loading the scripts first when Redis lost them, and hands
+   * the answer to {@code answer} on the caller's context.
+   */
+  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer) {
     sendOnLoop(caller, request)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
@@ -644,7 +681,6 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           caller.runOnContext(v -> answer.handle(ar));
         }
       });
-    return promise.future();
   }
 
   @Override
@@ -702,17 +738,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryFail(e);
       }
     };
-    sendOnLoop(caller, request)
-      .recover(t -> RegistryScripts.isNoScript(t)
-        ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
-        : Future.failedFuture(t))
-      .onComplete(ar -> {
-        if (caller == null || Thread.currentThread() == callerThread) {
-          answer.handle(ar);
-        } else {
-          caller.runOnContext(v -> answer.handle(ar));
-        }
-      });
+    sendScript(caller, callerThread, request, answer);
     return promise.future();
   }
 

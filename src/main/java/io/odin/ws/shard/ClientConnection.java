@@ -17,10 +17,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter implements Sha
   /** The client's IP address: its slot in the node's per-address count is given back on close. */
   final String address;
   private final ShardVerticle shard;
-  /** Its frame rate and any fragmented message it is sending; made on its first frame other than a pong. */
+  /** Its frame rate and any fragmented message it is sending; made on its first frame other than a solicited pong. */
   ClientFrames frames;
   /** Last time the client sent anything (a frame or a pong), for the idle sweep. */
   long lastHeardMillis;
+  /** The server pinged it and no pong came back yet: the next pong is the answer, free; others count as frames. */
+  boolean pingOutstanding;
   /** Set once the shard decided to close it, so the close reason is counted once and writes stop. */
   boolean closing;
   /** Written to in the batch being delivered, not flushed yet. */

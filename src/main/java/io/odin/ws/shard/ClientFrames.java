@@ -46,10 +46,8 @@ final class ClientFrames {
 
   /** Takes one frame the client sent at {@code nowMillis}; returns {@link #NOTHING}, {@link #TEXT}, {@link #BINARY} or {@link #CLOSE}. */
   int onFrame(WebSocketFrameType type, boolean isFinal, Buffer data, long nowMillis) {
-    if (type == WebSocketFrameType.PONG) {
-      // answers to the server's own pings (and unsolicited pongs, which cost the server nothing): not counted
-      return NOTHING;
-    }
+    // every frame counts, pongs included: the shard passes on only unsolicited pongs (the answer to its own ping
+    // never comes here), and a stream of them costs a read and a wake-up each like any frame
     if (nowMillis - windowStartMillis >= 1000 || nowMillis < windowStartMillis) {
       windowStartMillis = nowMillis;
       framesInWindow = 0;
@@ -90,7 +88,7 @@ final class ClientFrames {
         fragments = null;
         return complete(fragmentsBinary, whole);
       default:
-        // ping, close: Vert.x answers them itself; they only count towards the rate
+        // ping, pong, close: the shard answers pings and closes itself; they only count towards the rate
         return NOTHING;
     }
   }

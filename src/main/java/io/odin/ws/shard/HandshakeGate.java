@@ -5,10 +5,12 @@ import io.odin.ws.auth.ClientAuthenticator;
 
 
 /**
- * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, who it is for
- * (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client address's share of it. A refusal carries the HTTP status, a short reason for
+ * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, the node's handshake
+ * rate, who it is for (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client
+ * address's and the token's share of it. A refusal carries the HTTP status, a short reason for
  * the response body (so a client developer sees why, e.g. {@code missing token}) and a metric label.
- * Checks run in order path, authentication, capacity, so that an unauthenticated client never takes a slot.
+ * Checks run in order path, rate, authentication, capacity: the rate bounds the work of a storm (JWT checks, registry
+ * writes, replays) before any of it is done, and an unauthenticated client never takes a slot.
  * <p>An accepted decision holds a capacity slot: the caller gives it back with {@link #release} when the
  * connection ends or its upgrade fails.
  */
@@ -23,13 +25,16 @@ public final class HandshakeGate {
     public final String token;
     /** When the connection's JWT expires (closed with 4401 then), or Long.MAX_VALUE. */
     public final long expiresAtMillis;
+    /** A refusal's {@code Retry-After}: the seconds after which the client should try again; 0 when it says none. */
+    public final long retryAfterSeconds;
 
-    private Decision(int status, String reason, String label, String token, long expiresAtMillis) {
+    private Decision(int status, String reason, String label, String token, long expiresAtMillis, long retryAfterSeconds) {
       this.status = status;
       this.reason = reason;
       this.label = label;
       this.token = token;
       this.expiresAtMillis = expiresAtMillis;
+      this.retryAfterSeconds = retryAfterSeconds;
     }
 
     public boolean accepted() {
@@ -37,11 +42,15 @@ public final class HandshakeGate {
     }
 
     static Decision accept(String token, long expiresAtMillis) {
-      return new Decision(101, null, null, token, expiresAtMillis);
+      return new Decision(101, null, null, token, expiresAtMillis, 0);
     }
 
     static Decision refuse(int status, String reason, String label) {
-      return new Decision(status, reason, label, null, 0);
+      return new Decision(status, reason, label, null, 0, 0);
+    }
+
+    static Decision retryAfter(int status, String reason, String label, long seconds) {
+      return new Decision(status, reason, label, null, 0, seconds);
     }
 
     @Override
@@ -57,7 +66,9 @@ public final class HandshakeGate {
   public static final String ORIGIN = "origin";
   public static final String NODE_FULL = "node_full";
   public static final String ADDRESS_FULL = "address_full";
+  public static final String TOKEN_FULL = "token_full";
   public static final String SHUTTING_DOWN = "shutting_down";
+  public static final String RATE_LIMITED = "rate_limited";
 
   private final String path;
   private final ConnectionLimits limits;
@@ -89,24 +100,31 @@ public final class HandshakeGate {
     if (!path.equals(requestPath)) {
       return Decision.refuse(404, "not found: connect to " + path + "?token=TOKEN", NOT_FOUND);
     }
+    long retryAfter = limits.admitHandshake();
+    if (retryAfter > 0) {
+      return Decision.retryAfter(503, "too many handshakes: retry after " + retryAfter + " s", RATE_LIMITED, retryAfter);
+    }
     // who the connection is for: ?token= (auth.mode=none) or a verified JWT's claim; and the origin allow-list
     ClientAuthenticator.Decision who = auth.handshake(origin, authorization, query);
     if (!who.accepted()) {
       String label = who.status() == 401 ? UNAUTHORIZED : who.status() == 403 ? ORIGIN : BAD_TOKEN;
       return Decision.refuse(who.status(), who.reason(), label);
     }
-    ConnectionLimits.Refusal full = limits.tryAcquire(address);
+    ConnectionLimits.Refusal full = limits.tryAcquire(address, who.token());
     if (full == ConnectionLimits.Refusal.NODE_FULL) {
       return Decision.refuse(503, "too many connections", NODE_FULL);
     }
     if (full == ConnectionLimits.Refusal.ADDRESS_FULL) {
       return Decision.refuse(503, "too many connections from this address", ADDRESS_FULL);
     }
+    if (full == ConnectionLimits.Refusal.TOKEN_FULL) {
+      return Decision.refuse(503, "too many connections for this token", TOKEN_FULL);
+    }
     return Decision.accept(who.token(), who.expiresAtMillis());
   }
 
-  /** Gives back the capacity slot of an accepted handshake from {@code address}. */
-  public void release(String address) {
-    limits.release(address);
+  /** Gives back the capacity slot of an accepted handshake from {@code address} for {@code token}. */
+  public void release(String address, String token) {
+    limits.release(address, token);
   }
 }

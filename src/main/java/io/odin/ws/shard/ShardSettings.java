@@ -25,7 +25,7 @@ public final class ShardSettings {
     "permessage-deflate; off by default because it costs one deflate per socket instead of one encoding per message");
 
   public static final ConfigKey MAX_CLIENT_FRAMES_PER_SECOND = ConfigKey.integer("ws.maxClientFramesPerSecond", 50, 1, 1_000_000,
-    "Frames (data, ping, close; not pongs) one client may send within one second; a client above it is closed with 1008");
+    "Frames (data, ping, close, and pongs other than the answer to the server's ping) one client may send within one second; a client above it is closed with 1008");
   public static final ConfigKey HANDSHAKE_TIMEOUT_MS = ConfigKey.integer("ws.handshakeTimeoutMs", 10_000, 100, 600_000,
     "From TCP accept to a completed WebSocket upgrade; a connection still without one is closed");
   public static final ConfigKey CLOSE_TIMEOUT_MS = ConfigKey.integer("ws.closeTimeoutMs", 5_000, 100, 600_000,
@@ -36,9 +36,19 @@ public final class ShardSettings {
   public static final ConfigKey MAX_CONNECTIONS_PER_IP = ConfigKey.integer("ws.maxConnectionsPerIp", 0, 0, 100_000_000,
     "WebSocket connections per client IP address per node; beyond it a handshake gets 503; 0 = no limit");
 
+  public static final ConfigKey MAX_CONNECTIONS_PER_TOKEN = ConfigKey.integer("ws.maxConnectionsPerToken", 32, 0, 100_000_000,
+    "WebSocket connections one token may hold per node (a user's devices and tabs); beyond it a handshake gets 503, so a"
+      + " leaked token cannot hold thousands of sockets; 0 = no limit");
+
+  public static final ConfigKey MAX_HANDSHAKES_PER_SECOND = ConfigKey.integer("ws.maxHandshakesPerSecond", 2000, 0, 1_000_000,
+    "WebSocket handshakes the node starts per second (one second's worth may come at once); beyond it a handshake gets"
+      + " 503 with Retry-After, the seconds after which to try again, so a reconnect storm is admitted at this rate while"
+      + " the clients already connected keep getting their messages; 0 = no limit");
+
   public static final List<ConfigKey> KEYS = List.of(INSTANCES, HOST, PORT, PATH, MAX_FRAME_BYTES,
     WRITE_QUEUE_MAX_BYTES, PING_INTERVAL_MS, IDLE_TIMEOUT_MS, COMPRESSION, MAX_CLIENT_FRAMES_PER_SECOND,
-    HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP);
+    HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS_PER_TOKEN,
+    MAX_HANDSHAKES_PER_SECOND);
 
   /**
    * File descriptors kept free of WebSocket connections when {@code ws.maxConnections} is auto: Kafka (a connection

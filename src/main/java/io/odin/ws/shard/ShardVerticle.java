@@ -11,7 +11,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.compression.ZlibCodecFactory;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -106,6 +109,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   static final short CLOSE_PING_TIMEOUT = 4408;
   /** 4401 (private range, after HTTP 401): the connection's JWT expired and no refresh came in time. */
   static final short CLOSE_TOKEN_EXPIRED = 4401;
+
+  /** Compression level of permessage-deflate and deflate-frame (Netty's default). */
+  private static final int DEFLATE_LEVEL = 6;
 
   /** HTTP limits before the upgrade: request line, headers (Vert.x's defaults, which the shards had before). */
   static final int MAX_INITIAL_LINE_BYTES = 4096;
@@ -296,8 +302,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     p.addLast("http", new HttpServerCodec(MAX_INITIAL_LINE_BYTES, MAX_HEADER_BYTES, 8192));
     if (settings.compression) {
-      p.addLast("wsext", new WebSocketServerExtensionHandler(new PerMessageDeflateServerExtensionHandshaker(),
-        new DeflateFrameServerExtensionHandshaker()));
+      // inflation stops at ws.maxFrameBytes (Netty's maxAllocation): a frame under the limit on the wire can
+      // inflate a thousandfold, and it used to be inflated whole before the limit was checked (issue 33)
+      p.addLast("wsext", new WebSocketServerExtensionHandler(
+        new PerMessageDeflateServerExtensionHandshaker(DEFLATE_LEVEL, ZlibCodecFactory.isSupportingWindowSizeAndMemLevel(),
+          PerMessageDeflateServerExtensionHandshaker.MAX_WINDOW_SIZE, false, false, settings.maxFrameBytes),
+        new DeflateFrameServerExtensionHandshaker(DEFLATE_LEVEL, settings.maxFrameBytes)));
     }
     p.addLast("handshake", new Handshake(ch));
   }
@@ -391,7 +401,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       request.headers().get(HttpHeaderNames.ORIGIN), request.headers().get(HttpHeaderNames.AUTHORIZATION));
     if (!decision.accepted()) {
       metrics.handshakeRefused(decision.label);
-      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false);
+      respond(ch, HttpResponseStatus.valueOf(decision.status), decision.reason + "\n", false, decision.retryAfterSeconds);
       return;
     }
     String token = decision.token;
@@ -481,7 +491,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         // upgraded, then closed by the client or the shutdown before it was added
         ch.writeAndFlush(new CloseWebSocketFrame(CLOSE_GOING_AWAY, "server shutting down")).addListener(ChannelFutureListener.CLOSE);
       }
-      gate.release(clientAddress);
+      gate.release(clientAddress, token);
       if (c != null) {
         pendingCount--;
         c.closing = true;
@@ -532,9 +542,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
    * false) gets {@code Connection: close} and the connection is closed once the answer is out.
    */
   private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive) {
+    respond(ch, status, body, keepAlive, 0);
+  }
+
+  /** The same, with {@code Retry-After} when {@code retryAfterSeconds} is above 0 (ws.maxHandshakesPerSecond). */
+  private static void respond(Channel ch, HttpResponseStatus status, String body, boolean keepAlive, long retryAfterSeconds) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
       Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+    if (retryAfterSeconds > 0) {
+      response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
     if (!body.isEmpty()) {
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }
@@ -615,6 +633,15 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         WebSocketCloseStatus status = ((CorruptedWebSocketFrameException) t).closeStatus();
         metrics.clientError();
         close(c, (short) status.code(), truncate(t.getMessage()), DisconnectReason.ERROR);
+      } else if (t instanceof DecoderException && !(t.getCause() instanceof javax.net.ssl.SSLException)) {
+        // the deflate extension's decoder (TLS errors close the connection by themselves): a frame that inflates
+        // past ws.maxFrameBytes (1009), or bad deflate data
+        Throwable inflate = t instanceof DecompressionException ? t : t.getCause();
+        boolean tooBig = inflate instanceof DecompressionException && String.valueOf(inflate.getMessage()).contains("maximum size");
+        metrics.clientError();
+        close(c, tooBig ? ClientFrames.CLOSE_TOO_BIG : ClientFrames.CLOSE_PROTOCOL_ERROR,
+          tooBig ? "message larger than " + settings.maxFrameBytes + " bytes when inflated" : "invalid compressed data",
+          DisconnectReason.ERROR);
       } else {
         log.debug("socket error on {}: {}", address, t.toString());
       }
@@ -642,7 +669,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
           ctx.owner().cancelTimer(c.closeTimer);
         }
       }
-      gate.release(c.address);
+      gate.release(c.address, c.token);
       if (connections.remove(c.token, c) && !opening.containsKey(c.token)) {
         forgetToken(c.token);
         if (!stopping) {
@@ -676,8 +703,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     long now = System.currentTimeMillis();
     c.lastHeardMillis = now;
-    if (frame instanceof PongWebSocketFrame) {
-      // answers to the server's pings: they only keep the connection alive
+    if (frame instanceof PongWebSocketFrame && c.pingOutstanding) {
+      // the answer to the server's ping: it only keeps the connection alive. Unsolicited pongs count as frames
+      c.pingOutstanding = false;
       return;
     }
     if (c.frames == null) {
@@ -799,7 +827,14 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       handOn(stream, token, ready.get(i));
     }
     if (order.waiting()) {
-      awaitGap(stream, token, order);
+      if (token == null && connections.size() == 0) {
+        // a gap in the broadcasts of a shard nobody is connected to: nothing to wait for, nobody to read it for
+        for (StreamMessage later : order.skip()) {
+          handOn(stream, null, later);
+        }
+      } else {
+        awaitGap(stream, token, order);
+      }
     }
   }
 
@@ -876,13 +911,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       close(c, CLOSE_TRY_AGAIN_LATER, "slow client: messages were dropped", DisconnectReason.SLOW_CLIENT);
       return;
     }
-    write(c, deliveringStream, m, deliveringTail);
+    if (write(c, deliveringStream, m, deliveringTail) && !c.flushPending) {
+      c.flushPending = true;
+      toFlush.add(c);
+    }
   }
 
   /**
    * Writes {@code m} of {@code stream} to {@code c} with the cursor it has after it, unless {@code c} already had it
    * (a replay and the messages that arrived meanwhile overlap). {@code tail}: the message's shared tail
-   * ({@link WireFrames#messageTail}), not released here.
+   * ({@link WireFrames#messageTail}), not released here. Not flushed: a batch flushes each socket it wrote to once at its
+   * end ({@link #deliver}), a connection catching up flushes itself ({@link #advance}), so that no closed connection
+   * waits in {@link #toFlush} for a batch that may not come (it held closed sockets until the next message; issue 29).
    *
    * @return false when it was not written (a duplicate)
    */
@@ -919,10 +959,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     } else {
       c.channel.write(head, c.channel.voidPromise());
       c.channel.write(tail.retainedDuplicate(), c.channel.voidPromise());
-    }
-    if (!c.flushPending) {
-      c.flushPending = true;
-      toFlush.add(c);
     }
     writes++;
     return true;
@@ -1037,9 +1073,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     StreamPosition replayBroadcastTo = joinedBroadcast;
     String tokenStream = Streams.token(c.token);
     Future<StreamPage> token = readFor(tokenStream, tokenOrders.get(c.token),
-      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE));
+      new StreamRead(tokenStream, cursor.tokenEpoch, cursor.tokenSeq, HistorySettings.PAGE), joinedToken);
     Future<StreamPage> bcast = readFor(Streams.BROADCAST, broadcastOrder,
-      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE));
+      new StreamRead(Streams.BROADCAST, cursor.broadcastEpoch, cursor.broadcastSeq, HistorySettings.PAGE), replayBroadcastTo);
     Future.all(token, bcast).onComplete(ar -> {
       if (c.closing || c.slot() < 0) {
         return;
@@ -1068,13 +1104,18 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       page.messages().stream().filter(m -> m.seq() <= top).toList());
   }
 
-  /** A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the cache or the store. */
-  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read) {
+  /**
+   * A page of {@code stream}: nothing to read when the cursor is where the shard's stream stands, else the shard's
+   * recent broadcasts, else the store. The shard's own answers are used only when they reach {@code atLeast} (where the
+   * replay must end: a registration may have seen broadcasts still on their way here, which the store has).
+   */
+  private Future<StreamPage> readFor(String stream, StreamOrder order, StreamRead read, StreamPosition atLeast) {
     StreamPosition last = order != null ? order.last() : StreamPosition.UNKNOWN;
-    if (last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
+    boolean reaches = !atLeast.known() || (last.epoch() == atLeast.epoch() && last.seq() >= atLeast.seq());
+    if (reaches && last.known() && read.epoch() == last.epoch() && read.afterSeq() == last.seq() && !order.waiting()) {
       return Future.succeededFuture(new StreamPage(last.epoch(), last.seq(), true, List.of()));
     }
-    if (Streams.BROADCAST.equals(stream)) {
+    if (reaches && Streams.BROADCAST.equals(stream)) {
       StreamPage cached = broadcastCache.read(read, broadcastOrder.last());
       if (cached != null) {
         return Future.succeededFuture(cached);
@@ -1179,7 +1220,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     Replay replay = c.replay;
     for (StreamRead read : replay.reads()) {
       StreamOrder order = Streams.BROADCAST.equals(read.stream()) ? broadcastOrder : tokenOrders.get(c.token);
-      readFor(read.stream(), order, read).onComplete(ar -> {
+      readFor(read.stream(), order, read, StreamPosition.UNKNOWN).onComplete(ar -> {
         if (c.closing || c.slot() < 0 || c.replay != replay) {
           return;
         }
@@ -1218,11 +1259,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   /** Pings one slice of the connections and closes those silent for longer than the idle timeout. */
   private void sweep() {
     int n = connections.size();
-    if (n == 0) {
-      return;
-    }
     // each tick pings the next slice of the connections: every one once per ping interval
-    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.perTick(n), null, ping);
+    sweepCursor = connections.forEachIn(sweepCursor, pingSchedule.next(n), null, ping);
   }
 
   private void ping(ClientConnection c, Object unused) {
@@ -1241,6 +1279,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     if (now - c.lastHeardMillis > settings.idleTimeoutMs) {
       close(c, CLOSE_PING_TIMEOUT, "ping timeout", DisconnectReason.PING_TIMEOUT);
     } else {
+      c.pingOutstanding = true;
       c.channel.writeAndFlush(WireFrames.PING.duplicate(), c.channel.voidPromise());
     }
   }

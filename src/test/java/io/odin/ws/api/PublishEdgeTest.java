@@ -75,6 +75,65 @@ class PublishEdgeTest {
     assertTrue(tokn.json().getString("error").contains("odin-ws reads no field \"tokn\""), tokn.body);
   }
 
+  /**
+   * Issue 33: a type or channel that would broadcast (taken from application data) never widens a message that
+   * names its recipient; "broadcast": true beside a token is refused; a broadcast needs no token.
+   */
+  @Test
+  void aMessageThatNamesATokenReachesOnlyThatToken() {
+    List<Conn> conns = clients.connectAll(List.of("alice", "bob", "mallory"));
+    Conn alice = conns.get(0);
+    Publisher.Response typed = api.post("{\"type\":\"system-announcement\",\"token\":\"alice\",\"data\":{\"secret\":\"alice-only\"}}");
+    assertEquals(202, typed.status, typed.body);
+    assertEquals(1, typed.json().getInteger("targeted"), typed.body);
+    assertEquals(0, typed.json().getInteger("broadcast"), typed.body);
+    Publisher.Response global = api.post("{\"type\":\"t\",\"channel\":\"global\",\"token\":[\"alice\"],\"data\":{\"secret\":2}}");
+    assertEquals(202, global.status, global.body);
+    assertEquals(0, global.json().getInteger("broadcast"), global.body);
+    double conflicting = metric("odin_http_rejected_total", "reason", "conflicting_target");
+    Publisher.Response both = api.post("{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\",\"data\":{\"secret\":3}}");
+    assertEquals(400, both.status, both.body);
+    assertTrue(both.json().getString("error").startsWith("broadcast: true together with \"token\""), both.body);
+    assertEquals(conflicting + 1, metric("odin_http_rejected_total", "reason", "conflicting_target"));
+    // a broadcast by type and one asked for, neither with a token: everyone; the second one is the marker
+    assertEquals(1, api.post("{\"type\":\"system-announcement\",\"data\":\"all\"}").json().getInteger("broadcast"));
+    assertEquals(202, api.post("{\"type\":\"marker\",\"broadcast\":true}").status);
+    await().atMost(Duration.ofSeconds(10)).until(() -> conns.stream().allMatch(c -> c.frames.size() >= (c == alice ? 4 : 2)));
+    assertEquals(List.of("{\"type\":\"system-announcement\",\"data\":{\"secret\":\"alice-only\"}}",
+      "{\"type\":\"t\",\"channel\":\"global\",\"data\":{\"secret\":2}}",
+      "{\"type\":\"system-announcement\",\"data\":\"all\"}", "{\"type\":\"marker\",\"data\":null}"), alice.bodies());
+    for (Conn c : conns.subList(1, 3)) {
+      assertEquals(List.of("{\"type\":\"system-announcement\",\"data\":\"all\"}", "{\"type\":\"marker\",\"data\":null}"),
+        c.bodies(), c.token + " received only the broadcasts");
+    }
+    conns.forEach(Conn::close);
+  }
+
+  /**
+   * Issue 33: the management port spoke HTTP/2 over cleartext (h2c), undocumented and outside the limits its HTTP/1.1
+   * edge was built and tested for. It speaks HTTP/1.1 only: an upgrade to h2c is not taken, a prior-knowledge
+   * HTTP/2 preface gets no HTTP/2 answer.
+   */
+  @Test
+  void theManagementPortSpeaksHttp1Only() throws Exception {
+    try (RawHttp upgrade = new RawHttp(node.httpPort)) {
+      upgrade.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n");
+      RawHttp.Answer a = upgrade.readHead(10_000);
+      assertEquals(200, a.status(), a.toString());
+      assertTrue(!a.text.toLowerCase(java.util.Locale.ROOT).contains("upgrade: h2c"), a.toString());
+    }
+    try (RawHttp priorKnowledge = new RawHttp(node.httpPort)) {
+      // the connection preface, then an empty SETTINGS frame (length 0, type 4, flags 0, stream 0)
+      priorKnowledge.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+      RawHttp.Answer a = priorKnowledge.read(10_000);
+      // an HTTP/2 server answers with its own binary SETTINGS frame; the HTTP/1.1 codec refuses the request line
+      // ("HTTP/2.0 501 Not Implemented", in text) and closes
+      assertTrue(a.text.startsWith("HTTP/") && a.text.contains(" 501 "), a.toString());
+      assertTrue(a.closed, a.toString());
+    }
+  }
+
   @Test
   void typoOfTokenReachesNobodyAndIsRefused() {
     List<Conn> conns = clients.connectAll(List.of("alice", "mallory"));

@@ -204,4 +204,32 @@ class ClientAuthenticatorTest {
     assertEquals("ODIN_AUTH_JWT_PUBLIC_KEYS", AuthSettings.PUBLIC_KEYS.envName());
     assertEquals("ODIN_AUTH_JWKS_URL", AuthSettings.JWKS_URL.envName());
   }
+
+
+  /** Issue 33: exp, nbf or iat of another type than a number threw out of the handshake: no HTTP answer at all. */
+  @Test
+  void timeClaimsOfTheWrongTypeAreRefusedWith401AndAReason() {
+    ClientAuthenticator a = hmac();
+    for (JsonObject c : List.of(claims("u", 60).put("exp", "abc"), claims("u", 60).put("iat", new JsonObject()),
+      claims("u", 60).put("nbf", "soon"), claims("u", 60).put("exp", new JsonArray()), claims("u", 60).put("exp", true))) {
+      Decision d = a.handshake(null, "Bearer " + TestJwts.hs256(SECRET, c), null);
+      assertRefused(401, d);
+      assertEquals(ClientAuthenticator.NOT_NUMERIC_TIME_CLAIM, d.reason(), c.encode());
+      assertRefused(401, a.refresh("u", TestJwts.hs256(SECRET, c)));
+    }
+  }
+
+  /** Issue 33: exp * 1000 overflowed for exp = 1e16, into a past instant: upgraded, then closed 4401 at once. */
+  @Test
+  void anExpBeyondAMillisecondClockNeverExpiresInsteadOfOverflowing() {
+    ClientAuthenticator a = hmac();
+    for (Object exp : List.<Object>of(1e16, 10_000_000_000_000_000L, 9_223_372_036_854_775L, new java.math.BigInteger("1" + "0".repeat(30)))) {
+      Decision d = a.handshake(null, "Bearer " + TestJwts.hs256(SECRET, claims("u", 60).put("exp", exp)), null);
+      assertTrue(d.accepted(), exp + ": " + d);
+      assertEquals(Long.MAX_VALUE, d.expiresAtMillis(), String.valueOf(exp));
+      assertFalse(d.expires(), String.valueOf(exp));
+    }
+    assertEquals(2_000_005_000L, ClientAuthenticator.expiresAtMillis(2_000_000, 5));
+    assertEquals(Long.MAX_VALUE, ClientAuthenticator.expiresAtMillis(9_223_372_036_854_775L, 300));
+  }
 }

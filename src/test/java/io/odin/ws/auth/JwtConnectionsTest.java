@@ -2,6 +2,7 @@ package io.odin.ws.auth;
 
 import io.odin.ws.testsupport.Ports;
 import io.odin.ws.testsupport.Publisher;
+import io.odin.ws.testsupport.RawWebSocket;
 import io.odin.ws.testsupport.Scrape;
 import io.odin.ws.testsupport.TestJwts;
 import io.odin.ws.testsupport.TestNode;
@@ -190,5 +191,26 @@ class JwtConnectionsTest {
     assertTrue(!refreshed.isClosed());
     publish("ref", 1);
     await().atMost(Duration.ofSeconds(10)).until(() -> refreshed.frames.size() == 2);
+  }
+
+  /** Issue 33: a signed JWT whose exp or iat is not a number dropped the TCP connection without an HTTP answer. */
+  @Test
+  void timeClaimsOfTheWrongTypeGet401WithTheReason() throws Exception {
+    for (JsonObject c : List.of(claims("typed", 300).put("exp", "abc"), claims("typed", 300).put("iat", new JsonObject()))) {
+      try (RawWebSocket raw = new RawWebSocket(node.wsPort, "/ws?access_token=" + TestJwts.hs256(SECRET, c), 0)) {
+        assertEquals(401, raw.handshakeStatus, c.encode());
+        assertEquals(ClientAuthenticator.NOT_NUMERIC_TIME_CLAIM + "\n", raw.handshakeBody, c.encode());
+      }
+    }
+  }
+
+  /** Issue 33: exp = 1e16 overflowed exp * 1000 into the past: the connection was upgraded, then closed 4401 at once. */
+  @Test
+  void aFarFutureExpKeepsTheConnectionOpen() {
+    Conn far = connect("far", bearer(TestJwts.hs256(SECRET, claims("far", 0).put("exp", 1e16))));
+    publish("far", 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> far.frames.size() == 1 || far.isClosed());
+    assertEquals(null, far.closeCode(), "closed with " + far.closeCode() + " " + far.closeReason());
+    assertEquals(1, far.frames.size());
   }
 }

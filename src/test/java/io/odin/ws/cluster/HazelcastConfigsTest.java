@@ -48,6 +48,10 @@ class HazelcastConfigsTest {
     Config gcp = HazelcastConfigs.build(settings(new JsonObject().put("cluster.config", "conf/cluster/hazelcast-gcp.xml"), Map.of()));
     assertTrue(gcp.getNetworkConfig().getJoin().getGcpConfig().isEnabled());
     assertNotNull(gcp.getMultiMapConfigs().get("__vertx.subs"));
+    // the cluster name (derived from cluster.secret) is not the prefix of every Hazelcast log line (issue 33)
+    for (Config c : List.of(loopback, gcp, HazelcastConfigs.build(settings(new JsonObject(), Map.of())))) {
+      assertEquals("false", c.getProperty("hazelcast.logging.details.enabled"));
+    }
   }
 
   @Test

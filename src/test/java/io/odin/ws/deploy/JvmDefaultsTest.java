@@ -31,6 +31,8 @@ class JvmDefaultsTest {
   void theReadmeRunCommandTheScriptsTheTaskfileAndTheImageShareTheJvmOptions() throws Exception {
     List<String> options = scriptOptions();
     assertTrue(options.stream().anyMatch(o -> o.startsWith("-Xmx")), "a bounded heap: " + options);
+    // a node out of heap exits (and is restarted) instead of living on with dead event loops (issue 33)
+    assertTrue(options.contains("-XX:+ExitOnOutOfMemoryError"), "exit on OutOfMemoryError: " + options);
 
     String readme = Files.readString(ROOT.resolve("README.md"));
     String firstBlock = readme.substring(readme.indexOf("```sh") + 5, readme.indexOf("```", readme.indexOf("```sh") + 5));

@@ -1,14 +1,14 @@
 package io.odin.ws.history;
 
 import io.odin.ws.protocol.Envelope;
-import io.odin.ws.protocol.FrameEncoder;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.odin.ws.testsupport.Envelopes.broadcast;
+import static io.odin.ws.testsupport.Envelopes.targeted;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -19,16 +19,6 @@ class MemoryHistoryTest {
 
   final AtomicLong now = new AtomicLong(1_000_000);
   final MemoryHistory history = new MemoryHistory(new HistorySettings(true, 5, 60_000, 100, 100), now::get);
-
-  static Envelope targeted(String text, String... tokens) {
-    byte[] data = ("\"" + text + "\"").getBytes(StandardCharsets.UTF_8);
-    return new Envelope("t", tokens, null, FrameEncoder.message("t", null, data, 0, data.length), false, 0);
-  }
-
-  static Envelope broadcast(String text) {
-    byte[] data = ("\"" + text + "\"").getBytes(StandardCharsets.UTF_8);
-    return new Envelope("t", null, null, FrameEncoder.message("t", null, data, 0, data.length), true, 0);
-  }
 
   @Test
   void appendsGivePositionsAndOrderKeysThatSortInDispatchOrder() {

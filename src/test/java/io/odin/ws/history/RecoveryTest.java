@@ -302,4 +302,40 @@ class RecoveryTest {
       assertTrue(c.resumed.stream().allMatch(r -> r.getBoolean("recovered")), c.toString());
     }
   }
+
+  /** A message of {@code token} (or a broadcast) stored the way a dispatcher stores it, and never handed to a shard. */
+  void storeOnly(String id, String token) throws Exception {
+    byte[] data = new JsonObject().put("id", id).encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    io.odin.ws.protocol.Envelope e = new io.odin.ws.protocol.Envelope("t", token == null ? null : new String[] {token},
+      null, io.odin.ws.protocol.FrameEncoder.message("t", null, data, 0, data.length), token == null,
+      System.currentTimeMillis());
+    node.node().registry().lookup(token == null ? List.of() : List.of(token), List.of(e))
+      .recover(t -> io.vertx.core.Future.succeededFuture())
+      .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertTrue(e.stored() != null, "stored");
+  }
+
+  @Test
+  void aMessageStoredByADispatcherThatDiedBeforeHandingItOverReachesTheClientFromTheHistoryInOrder() throws Exception {
+    start(new JsonObject().put("history.gapWaitMs", 100));
+    Client alice = clients.client("alice");
+    alice.connect(node.wsPort);
+    publish("a1", "alice");
+    publish("b1", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> alice.received.size() == 2);
+    // a dispatcher stores a2 and b2, then dies before handing them to the shards
+    storeOnly("a2", "alice");
+    storeOnly("b2", null);
+    publish("a3", "alice");
+    publish("b3", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> alice.received.size() == 6);
+    assertEquals(List.of("a1", "b1", "a2", "a3", "b2", "b3"), alice.received,
+      "each stream in order; a2 and b2 read from the history after history.gapWaitMs");
+    assertEquals(2.0, node.node().metrics().history().gaps(io.odin.ws.metrics.HistoryMetrics.GapResult.FILLED));
+    // and the cursor covers them: a reconnect has nothing to replay
+    alice.close();
+    alice.connect(node.wsPort);
+    await().atMost(Duration.ofSeconds(10)).until(() -> alice.resumed.size() == 1);
+    assertEquals(new JsonObject().put("type", "resumed").put("recovered", true).put("replayed", 0), alice.resumed.get(0));
+  }
 }

@@ -1,18 +1,27 @@
 package io.odin.ws.ingest;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.testsupport.KafkaBroker;
 import io.odin.ws.testsupport.Publisher;
+import io.odin.ws.testsupport.Scrape;
 import io.odin.ws.testsupport.TestNode;
 import io.odin.ws.testsupport.WsClients;
 import io.odin.ws.testsupport.WsClients.Conn;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.kafka.admin.KafkaAdminClient;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -29,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -156,7 +166,12 @@ class KafkaIngestTest {
         }
         assertEquals(totalBroadcasts, seenBroadcasts.size());
       }
-      assertEquals(10_000, (long) node.node().metrics().registry().counter("odin.kafka.records").count());
+      var registry = node.node().metrics().registry();
+      assertEquals(10_000, (long) registry.counter("odin.kafka.records").count());
+      // every assigned partition has its lag, and with everything handed over and committed the node's is 0
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+        registry.find("odin.kafka.partition.lag").tag("topic", topic).gauges().size() == 6
+          && registry.get("odin.kafka.lag").gauge().value() == 0);
     }
   }
 
@@ -165,6 +180,90 @@ class KafkaIngestTest {
    * resumes them once dispatch has caught up: every record still arrives once, in per-token order, nothing stays in
    * flight, and each stage of the way shows in odin_ingest_stage_seconds.
    */
+  /**
+   * The lag, from vertx-kafka-client's admin client: each assigned partition's end less the group's committed offset
+   * (0 where the group has not committed), per partition and summed; a revoked partition's gauge goes away.
+   */
+  @Test
+  void lagIsEachAssignedPartitionsEndLessTheGroupsCommittedOffset() throws Exception {
+    String topic = "lagged";
+    String group = "lag-" + UUID.randomUUID();
+    broker.createTopic(topic, 2);
+    for (int i = 0; i < 10; i++) {
+      producer.send(new ProducerRecord<>(topic, 0, null, "a" + i));
+    }
+    for (int i = 0; i < 5; i++) {
+      producer.send(new ProducerRecord<>(topic, 1, null, "b" + i));
+    }
+    producer.flush();
+    TopicPartition p0 = new TopicPartition(topic, 0);
+    TopicPartition p1 = new TopicPartition(topic, 1);
+    try (KafkaConsumer<String, String> committer = new KafkaConsumer<>(Map.of(
+      ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, group),
+      new StringDeserializer(), new StringDeserializer())) {
+      committer.assign(List.of(p0));
+      committer.commitSync(Map.of(p0, new OffsetAndMetadata(4)));
+    }
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Vertx vertx = Vertx.vertx();
+    KafkaAdminClient admin = KafkaAdminClient.create(vertx, Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
+    try {
+      KafkaLag lag = new KafkaLag(admin, group, new GatewayMetrics(registry));
+      lag.assigned(Set.of(p0, p1));
+      lag.refresh().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertEquals(Map.of(p0, 6L, p1, 0L), lag.lags());
+      Scrape s = new Scrape(registry.scrape());
+      assertEquals(6, s.sum("odin_kafka_partition_lag", "topic", topic, "partition", "0"));
+      assertEquals(0, s.sum("odin_kafka_partition_lag", "topic", topic, "partition", "1"));
+      assertEquals(6, s.sum("odin_kafka_lag"));
+      lag.revoked(Set.of(p0));
+      s = new Scrape(registry.scrape());
+      assertTrue(s.samples("odin_kafka_partition_lag", "partition", "0").isEmpty());
+      assertEquals(0, s.sum("odin_kafka_lag"));
+    } finally {
+      admin.close(2_000).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      vertx.close();
+    }
+  }
+
+  /**
+   * kafka.commitIntervalMs: the first hand-over is committed at once, what follows within the interval waits for the
+   * next commit (a commit holds the consumer's next poll), and stopping commits everything handed over.
+   */
+  @Test
+  void commitsAtMostOncePerCommitIntervalAndEverythingOnStop() throws Exception {
+    String topic = "committed";
+    broker.createTopic(topic, 1);
+    String group = "g-" + UUID.randomUUID();
+    TopicPartition tp = new TopicPartition(topic, 0);
+    TestNode node = node(topic, 1, new JsonObject().put("kafka.groupId", group).put("kafka.commitIntervalMs", 60_000));
+    try (WsClients clients = new WsClients(node.wsPort)) {
+      Conn c = clients.connect("c0");
+      awaitAssigned(node, 1);
+      send(topic, "c0", new JsonObject().put("type", "t").put("token", "c0").put("data", 0).encode());
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() == 1);
+      await().atMost(Duration.ofSeconds(30)).until(() -> committed(group, tp) == 1);
+      for (int i = 1; i <= 100; i++) {
+        send(topic, "c0", new JsonObject().put("type", "t").put("token", "c0").put("data", i).encode());
+      }
+      producer.flush();
+      await().atMost(Duration.ofSeconds(30)).until(() -> c.frames.size() == 101);
+      // handed over, not yet committed: the interval has not passed
+      assertEquals(1, committed(group, tp));
+    } finally {
+      node.close();
+    }
+    assertEquals(101, committed(group, tp), "stopping commits what was handed over");
+  }
+
+  private static long committed(String group, TopicPartition tp) throws Exception {
+    try (var admin = broker.admin()) {
+      OffsetAndMetadata o = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS).get(tp);
+      return o == null ? 0 : o.offset();
+    }
+  }
+
   @Test
   void pausesAtTheInFlightRecordBoundResumesAndRecordsEachStage() throws Exception {
     String topic = "bounded";
@@ -256,6 +355,42 @@ class KafkaIngestTest {
         }
       }
       assertEquals(Map.of("not_json", 1, "not_object", 1, "no_type", 1, "bad_token", 1, "oversized", 1, "no_target", 1), reasons);
+    }
+  }
+
+  /**
+   * Issue 33: a record keyed by a token goes to that token only, even when its type (from the envelope or the
+   * type header) or its channel would broadcast; "broadcast": true with a token is a bad record; "broadcast": true
+   * is a broadcast whatever the key.
+   */
+  @Test
+  void aRecordThatNamesATokenIsNeverWidenedToEveryone() throws Exception {
+    String topic = "widened";
+    broker.createTopic(topic, 1);
+    try (TestNode node = node(topic, 1, null); WsClients clients = new WsClients(node.wsPort)) {
+      Conn alice = clients.connect("alice");
+      Conn bob = clients.connect("bob");
+      awaitAssigned(node, 1);
+      send(topic, "alice", "{\"type\":\"system-announcement\",\"data\":{\"n\":1}}");
+      ProducerRecord<String, String> typedByHeader = new ProducerRecord<>(topic, "alice", "{\"data\":{\"n\":2}}");
+      typedByHeader.headers().add("type", "maintenance-notify".getBytes(StandardCharsets.UTF_8));
+      producer.send(typedByHeader);
+      send(topic, null, "{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\",\"data\":{\"n\":3}}");
+      send(topic, "alice", "{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\",\"data\":{\"n\":-1}}");
+      send(topic, "a-partition-key", "{\"type\":\"news\",\"broadcast\":true,\"data\":{\"n\":4}}");
+      producer.flush();
+      await().atMost(Duration.ofSeconds(60)).until(() -> alice.frames.size() >= 4 && bob.frames.size() >= 1);
+      List<Integer> toAlice = new ArrayList<>();
+      for (int i = 0; i < alice.frames.size(); i++) {
+        toAlice.add(data(alice, i).getInteger("n"));
+      }
+      assertEquals(List.of(1, 2, 3, 4), toAlice);
+      // one partition, in order: bob's only frame is the broadcast sent last
+      assertEquals(1, bob.frames.size(), "bob got " + bob.frames);
+      assertEquals(4, data(bob, 0).getInteger("n"));
+      var registry = node.node().metrics().registry();
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+        registry.counter("odin.kafka.bad.records", "reason", "conflicting_target").count() == 1);
     }
   }
 

@@ -88,7 +88,7 @@ class KafkaUnreachableTest {
           producer.send(new ProducerRecord<>(topic, "user-1", "{\"type\":\"t\",\"data\":{\"n\":1}}")).get();
         }
         await().atMost(Duration.ofSeconds(60)).until(() -> c.frames.size() == 1);
-        assertEquals("{\"type\":\"t\",\"data\":{\"n\":1}}", c.frames.get(0));
+        assertEquals("{\"type\":\"t\",\"data\":{\"n\":1}}", c.bodies().get(0));
       }
       assertTrue(node.isAlive());
     } finally {

@@ -63,9 +63,9 @@ class GatewayMetricsTest {
     metrics.kafkaRecords(42);
     metrics.kafkaBadRecord("malformed");
     metrics.kafkaBadRecord("too_large");
-    metrics.kafkaLag(1234);
     AtomicInteger partitionLag = new AtomicInteger(7);
     metrics.kafkaPartitionLag("events", 3, partitionLag::get);
+    metrics.kafkaPartitionLag("events", 4, () -> 1227);
     metrics.deliveryLatencyMillis(12);
     metrics.dispatched(DispatchType.FALLBACK, 5);
     metrics.dropped(DropReason.SLOW_CLIENT, 2);
@@ -77,6 +77,7 @@ class GatewayMetricsTest {
     assertEquals(42, s.sum("odin_kafka_records_total"));
     assertEquals(1, s.sum("odin_kafka_bad_records_total", "reason", "malformed"));
     assertEquals(1, s.sum("odin_kafka_bad_records_total", "reason", "too_large"));
+    // the node's lag is its partitions' summed
     assertEquals(1234, s.sum("odin_kafka_lag"));
     assertEquals(7, s.sum("odin_kafka_partition_lag", "topic", "events", "partition", "3"));
     assertEquals(0.012, s.sum("odin_delivery_latency_seconds_sum"), 1e-9);
@@ -85,7 +86,9 @@ class GatewayMetricsTest {
     assertEquals(2, s.sum("odin_messages_dropped_total", "reason", "slow_client"));
     assertEquals(1, s.sum("odin_ws_disconnects_total", "reason", "ping_timeout"));
     metrics.removeKafkaPartition("events", 3);
+    metrics.removeKafkaPartition("events", 4);
     assertFalse(new Scrape(registry.scrape()).has("odin_kafka_partition_lag"));
+    assertEquals(0, new Scrape(registry.scrape()).sum("odin_kafka_lag"));
   }
 
   /** What shards and dispatchers call per message or per batch must not allocate (no boxing, tags or lookups). */

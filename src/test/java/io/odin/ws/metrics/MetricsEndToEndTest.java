@@ -75,7 +75,9 @@ class MetricsEndToEndTest {
     for (int i = 0; i < n; i++) {
       targeted.add(envelope("order", "m" + i, i));
     }
-    JsonArray broadcasts = new JsonArray().add(envelope("system-announcement", "m0", 100)).add(envelope("news", null, 101));
+    JsonArray broadcasts = new JsonArray()
+      .add(new JsonObject().put("type", "system-announcement").put("data", new JsonObject().put("id", 100)))
+      .add(envelope("news", null, 101));
     assertEquals(202, api.post(targeted.encode()).status);
     assertEquals(202, api.post(broadcasts.encode()).status);
     await().atMost(Duration.ofSeconds(20)).until(() -> conns.stream().allMatch(c -> c.frames.size() == 3));

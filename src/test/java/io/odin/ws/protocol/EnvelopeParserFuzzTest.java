@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -52,6 +53,7 @@ class EnvelopeParserFuzzTest {
         if (e.isBroadcast()) {
           assertTrue(Boolean.TRUE.equals(source.getValue("broadcast")) || "global".equals(source.getValue("channel"))
             || BROADCAST_TYPES.contains(e.type()), "a broadcast nobody asked for: " + what);
+          assertFalse(source.containsKey("token"), "a message that names a recipient went to everyone: " + what);
         } else {
           assertTrue(e.tokens().length > 0, "no target: " + what);
           assertEquals(source.getValue("token") instanceof String ? List.of(source.getString("token")) : null,

@@ -57,15 +57,45 @@ class EnvelopeParserTest {
   @Test
   void broadcastRules() throws Exception {
     assertTrue(parser.parse(bytes("{\"type\":\"t\",\"broadcast\":true}"), null, null, 0).isBroadcast(), "asked for");
-    assertTrue(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"a\"}"), null, null, 0).isBroadcast(), "global channel");
-    Envelope typed = parser.parse(bytes("{\"type\":\"system-announcement\",\"token\":\"a\"}"), null, null, 0);
-    assertTrue(typed.isBroadcast(), "broadcast type");
-    assertEquals(0, typed.tokens().length);
     assertFalse(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"news\",\"token\":\"a\"}"), null, null, 0).isBroadcast());
     assertTrue(parser.parse(bytes("{\"type\":\"system-announcement\"}"), null, null, 0).isBroadcast(), "broadcast type, no token");
     assertTrue(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\"}"), null, null, 0).isBroadcast(), "global, no token");
     // a Kafka key does not turn an asked-for broadcast into a targeted message, and need not be a valid token
     assertTrue(parser.parse(bytes("{\"type\":\"t\",\"broadcast\":true}"), "any key!", null, 0).isBroadcast());
+  }
+
+  @Test
+  void aNamedRecipientIsNeverWidenedToEveryone() throws Exception {
+    // the leak: type or channel taken from application data turned a private message into a broadcast
+    for (String json : List.of(
+      "{\"type\":\"system-announcement\",\"token\":\"alice\",\"data\":{\"secret\":\"alice-only\"}}",
+      "{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\"}",
+      "{\"type\":\"maintenance\",\"channel\":\"global\",\"token\":[\"alice\"]}")) {
+      Envelope e = parser.parse(bytes(json), null, null, 0);
+      assertFalse(e.isBroadcast(), json);
+      assertArrayEquals(new String[] {"alice"}, e.tokens(), json);
+    }
+    // the Kafka key names the recipient of a broadcast-typed record, like an envelope token
+    Envelope keyed = parser.parse(bytes("{\"type\":\"system-announcement\"}"), "alice", null, 0);
+    assertFalse(keyed.isBroadcast());
+    assertArrayEquals(new String[] {"alice"}, keyed.tokens());
+    EnvelopeException badKey = assertThrows(EnvelopeException.class,
+      () -> parser.parse(bytes("{\"type\":\"system-announcement\"}"), "bad key!", null, 0));
+    assertEquals(EnvelopeException.Reason.BAD_TOKEN, badKey.reason(), "a key that is no token is a bad record, never a broadcast");
+    // the channel stays in the frame: it is a label for the client, not an audience
+    assertEquals("{\"type\":\"t\",\"channel\":\"global\",\"data\":null}",
+      frame(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\"}"), null, null, 0)));
+  }
+
+  @Test
+  void broadcastTrueWithATokenIsRefusedAndFalseVetoesTheImplicitBroadcast() {
+    assertProblem("{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\"}", EnvelopeException.Reason.CONFLICTING_TARGET,
+      "broadcast: true together with \"token\"");
+    assertProblem("[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"token\":[\"a\",\"b\"],\"broadcast\":true}]",
+      EnvelopeException.Reason.CONFLICTING_TARGET, "[1].broadcast: true together with \"token\"");
+    // "broadcast": false is the producer saying "not to everyone": a broadcast type or channel does not override it
+    assertProblem("{\"type\":\"system-announcement\",\"broadcast\":false}", EnvelopeException.Reason.NO_TARGET, "no target");
+    assertProblem("{\"type\":\"t\",\"channel\":\"global\",\"broadcast\":false}", EnvelopeException.Reason.NO_TARGET, "no target");
   }
 
   @Test

@@ -11,7 +11,6 @@ import io.odin.ws.history.StreamRead;
 import io.odin.ws.history.Streams;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.protocol.Envelope;
-import io.odin.ws.protocol.FrameEncoder;
 import io.odin.ws.testsupport.RedisServer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +28,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import static io.odin.ws.testsupport.Envelopes.broadcast;
+import static io.odin.ws.testsupport.Envelopes.targeted;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -84,16 +84,6 @@ class RedisHistoryTest {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  static Envelope targeted(String text, String... tokens) {
-    byte[] data = ("\"" + text + "\"").getBytes(StandardCharsets.UTF_8);
-    return new Envelope("t", tokens, null, FrameEncoder.message("t", null, data, 0, data.length), false, 0);
-  }
-
-  static Envelope broadcast(String text) {
-    byte[] data = ("\"" + text + "\"").getBytes(StandardCharsets.UTF_8);
-    return new Envelope("t", null, null, FrameEncoder.message("t", null, data, 0, data.length), true, 0);
   }
 
   /** Stores a batch (and looks its tokens up: the lookup may fail while the registry refills, the store not). */

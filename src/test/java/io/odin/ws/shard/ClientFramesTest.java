@@ -98,13 +98,14 @@ class ClientFramesTest {
     }
   }
 
+  /** The shard hands over only unsolicited pongs (it keeps the answers to its own pings): they count like any frame. */
   @Test
-  void pongsAreNotCountedTheyAnswerTheServer() {
+  void unsolicitedPongsCountTowardsTheRate() {
     ClientFrames f = new ClientFrames(100, 2);
-    for (int i = 0; i < 100; i++) {
-      assertEquals(ClientFrames.NOTHING, f.onFrame(PONG, true, Buffer.buffer(), 0));
-    }
-    assertEquals(ClientFrames.TEXT, f.onFrame(TEXT, true, text("x"), 0));
+    assertEquals(ClientFrames.NOTHING, f.onFrame(PONG, true, Buffer.buffer(), 0));
+    assertEquals(ClientFrames.NOTHING, f.onFrame(PONG, true, Buffer.buffer(), 0));
+    assertEquals(ClientFrames.CLOSE, f.onFrame(PONG, true, Buffer.buffer(), 0));
+    assertEquals(ClientFrames.CLOSE_POLICY_VIOLATION, f.closeCode());
   }
 
   @Test

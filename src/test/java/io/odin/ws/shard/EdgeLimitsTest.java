@@ -235,6 +235,70 @@ class EdgeLimitsTest {
     }
   }
 
+  /** Issue 33: one leaked token held 4,000 sockets; now ws.maxConnectionsPerToken per node, the others get 503. */
+  @Test
+  void maxConnectionsPerTokenAnswers503AndFreesASlotWhenOneCloses() throws Exception {
+    try (TestNode node = node(new JsonObject().put("ws.maxConnectionsPerToken", 3));
+         WsClients clients = new WsClients(node.wsPort);
+         Publisher api = new Publisher(node.httpPort)) {
+      List<Conn> leaked = clients.connectAll(List.of("leaked", "leaked", "leaked"));
+      try (RawWebSocket refused = new RawWebSocket(node.wsPort, "/ws?token=leaked", 0)) {
+        assertEquals(503, refused.handshakeStatus);
+        assertEquals("too many connections for this token\n", refused.handshakeBody);
+      }
+      assertEquals(1, metrics(node).handshakesRefusedCount("token_full"));
+      assertEquals(1.0, new Scrape(api.get("/metrics").body).sum("odin_ws_handshakes_refused_total", "reason", "token_full"));
+      // other tokens are not affected, and a closed connection gives its token's slot back
+      Conn other = clients.connect("someone-else");
+      leaked.get(0).close();
+      await().atMost(Duration.ofSeconds(10)).until(() -> healthConnections(api) == 3);
+      Conn again = clients.connect("leaked");
+      publish(api, "leaked", "after");
+      await().atMost(Duration.ofSeconds(10)).until(() -> again.frames.size() == 1);
+      assertTrue(other.frames.isEmpty());
+    }
+  }
+
+  /** Issue 33: unsolicited pongs were not counted (131,454 in 2 s, no close); only the answer to a ping is free. */
+  @Test
+  void unsolicitedPongsCountAgainstTheFrameRate() throws Exception {
+    try (TestNode node = node(new JsonObject().put("ws.maxClientFramesPerSecond", 20));
+         RawWebSocket raw = new RawWebSocket(node.wsPort, "/ws?token=ponger", 0)) {
+      assertEquals(101, raw.handshakeStatus);
+      for (int i = 0; i < 100; i++) {
+        raw.send(0xA, new byte[0]);
+      }
+      assertEquals(1008, raw.awaitCloseCode(10_000));
+      await().atMost(Duration.ofSeconds(5)).until(() -> metrics(node).disconnectsCount(DisconnectReason.FLOOD) == 1);
+    }
+  }
+
+  /**
+   * Issue 33: a lone socket on a shard was pinged on every 100 ms tick of the sweep (about 750 pings in 75 s)
+   * instead of once per ws.pingIntervalMs. A client that answers each ping keeps its connection, pongs free.
+   */
+  @Test
+  void aLoneSocketIsPingedOncePerIntervalAndItsAnswersAreFree() throws Exception {
+    try (TestNode node = TestNode.start(1, new JsonObject().put("ws.pingIntervalMs", 1000).put("ws.idleTimeoutMs", 60_000)
+           .put("ws.maxClientFramesPerSecond", 1));
+         RawWebSocket raw = new RawWebSocket(node.wsPort, "/ws?token=lone", 0)) {
+      assertEquals(101, raw.handshakeStatus);
+      int pings = 0;
+      long until = System.currentTimeMillis() + 4_500;
+      while (System.currentTimeMillis() < until) {
+        RawWebSocket.Frame f = raw.read((int) Math.max(1, until - System.currentTimeMillis()));
+        if (f != null && f.opcode == 0x9) {
+          pings++;
+          raw.send(0xA, f.payload);
+        }
+        assertTrue(f == null || f.opcode == 0x9, "only pings, no close: opcode " + (f == null ? -1 : f.opcode));
+      }
+      // 4.5 s at one ping a second: 4 or 5 (fewer if a loaded machine delays the ticks); on every tick it was 45
+      assertTrue(pings >= 2 && pings <= 6, pings + " pings in 4.5 s at ws.pingIntervalMs=1000");
+      assertEquals(0, metrics(node).disconnectsCount(DisconnectReason.FLOOD), "answers to pings are not counted");
+    }
+  }
+
   @Test
   void handshakeRefusalsCarryTheirReasonInTheBody() throws Exception {
     try (TestNode node = node(new JsonObject())) {

@@ -61,7 +61,7 @@ class HandshakeGateTest {
     assertTrue(gate.decide("/ws", "token=b", "2.2.2.2", null, null).accepted());
     assertRefused(gate.decide("/ws", "token=c", "3.3.3.3", null, null), 503, "too many connections", HandshakeGate.NODE_FULL);
     assertEquals(2, limits.inUse());
-    gate.release("1.1.1.1");
+    gate.release("1.1.1.1", "a");
     assertTrue(gate.decide("/ws", "token=c", "3.3.3.3", null, null).accepted());
   }
 
@@ -75,13 +75,37 @@ class HandshakeGateTest {
       HandshakeGate.ADDRESS_FULL);
     assertTrue(gate.decide("/ws", "token=c", "2.2.2.2", null, null).accepted());
     assertEquals(3, limits.inUse(), "a refusal per address gives its node slot back");
-    gate.release("1.1.1.1");
+    gate.release("1.1.1.1", "a");
     assertTrue(gate.decide("/ws", "token=c", "1.1.1.1", null, null).accepted());
-    gate.release("1.1.1.1");
-    gate.release("1.1.1.1");
-    gate.release("2.2.2.2");
+    gate.release("1.1.1.1", "b");
+    gate.release("1.1.1.1", "c");
+    gate.release("2.2.2.2", "c");
     assertEquals(0, limits.inUse());
     assertEquals(0, limits.addressesTracked(), "no entry left behind per address");
+  }
+
+  /** Issue 33: one leaked token could hold thousands of sockets; now ws.maxConnectionsPerToken of them per node. */
+  @Test
+  void perTokenLimitCountsEachTokenAloneAndGivesBackTheOtherSlots() {
+    ConnectionLimits limits = new ConnectionLimits(100, 3, 2, 0);
+    HandshakeGate gate = gate(limits);
+    assertTrue(gate.decide("/ws", "token=leaked", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=leaked", "2.2.2.2", null, null).accepted());
+    assertRefused(gate.decide("/ws", "token=leaked", "3.3.3.3", null, null), 503, "too many connections for this token",
+      HandshakeGate.TOKEN_FULL);
+    assertEquals(2, limits.inUse(), "a refusal per token gives its node slot back");
+    // and its address slot: 1.1.1.1 still has room for two more
+    assertTrue(gate.decide("/ws", "token=other", "1.1.1.1", null, null).accepted());
+    assertTrue(gate.decide("/ws", "token=third", "1.1.1.1", null, null).accepted());
+    gate.release("2.2.2.2", "leaked");
+    assertTrue(gate.decide("/ws", "token=leaked", "3.3.3.3", null, null).accepted());
+    gate.release("1.1.1.1", "leaked");
+    gate.release("3.3.3.3", "leaked");
+    gate.release("1.1.1.1", "other");
+    gate.release("1.1.1.1", "third");
+    assertEquals(0, limits.inUse());
+    assertEquals(0, limits.tokensTracked(), "no entry left behind per token");
+    assertEquals(0, limits.addressesTracked());
   }
 
   @Test
@@ -133,6 +157,30 @@ class HandshakeGateTest {
     assertEquals(403, origin.status);
     assertEquals(HandshakeGate.ORIGIN, origin.label);
     assertEquals(0, limits.inUse(), "a refused client takes no slot");
+  }
+
+  /** Issue 29: a reconnect storm is admitted at ws.maxHandshakesPerSecond; the others are told when to come back. */
+  @Test
+  void handshakesBeyondTheRateAreRefusedBeforeAnyWorkWithRetryAfter() {
+    ConnectionLimits limits = new ConnectionLimits(10, 0, 0, 1);
+    ClientAuthenticator jwt = new ClientAuthenticator(new AuthSettings(GatewaySchema.resolve(new JsonObject()
+      .put("auth.mode", "jwt").put("auth.jwt.hmacSecret", "a-secret-of-at-least-32-characters-long"), Map.of())));
+    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt);
+    // the first one of the second goes on to the JWT check (and is refused there: its turn is used all the same)
+    assertEquals(401, gate.decide("/ws", null, "ip", null, null).status);
+    HandshakeGate.Decision d = gate.decide("/ws", null, "ip", null, null);
+    assertRefused(d, 503, "too many handshakes: retry after " + d.retryAfterSeconds + " s", HandshakeGate.RATE_LIMITED);
+    assertTrue(d.retryAfterSeconds >= 1 && d.retryAfterSeconds <= 2, "Retry-After " + d.retryAfterSeconds);
+    assertEquals(404, gate.decide("/elsewhere", null, "ip", null, null).status, "a wrong path is answered as before");
+    assertEquals(0, limits.inUse(), "a refused client takes no slot");
+  }
+
+  @Test
+  void otherRefusalsSayNoRetryAfter() {
+    HandshakeGate gate = gate(new ConnectionLimits(1, 0));
+    assertTrue(gate.decide("/ws", "token=a", "ip", null, null).accepted());
+    assertEquals(0, gate.decide("/ws", "token=b", "ip", null, null).retryAfterSeconds);
+    assertEquals(0, gate.decide("/ws", null, "ip", null, null).retryAfterSeconds);
   }
 
   private static HandshakeGate gate(ConnectionLimits limits) {

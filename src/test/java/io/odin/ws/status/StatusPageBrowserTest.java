@@ -1,15 +1,14 @@
 package io.odin.ws.status;
 
+import io.odin.ws.testsupport.Chromium;
 import io.odin.ws.testsupport.TestNode;
 import io.odin.ws.testsupport.Traffic;
 import io.odin.ws.testsupport.WsClients;
 import io.odin.ws.testsupport.WsClients.Conn;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,42 +42,10 @@ class StatusPageBrowserTest {
   static final Path BROWSER_DIR = Path.of("src/test/browser");
   static final int CLIENTS = 240;
 
-  static String chromium() {
-    String configured = System.getenv("CHROMIUM_PATH");
-    for (String candidate : new String[] {configured, "/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
-      if (candidate != null && new File(candidate).canExecute()) {
-        return candidate;
-      }
-    }
-    return null;
-  }
-
-  static void ensureNodeModules() throws Exception {
-    if (Files.isDirectory(BROWSER_DIR.resolve("node_modules/playwright-core"))) {
-      return;
-    }
-    Process npm;
-    try {
-      npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(BROWSER_DIR.toFile())
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    } catch (java.io.IOException e) {
-      fail("Chromium is installed but npm is not: install Node 18+ and npm, then `npm ci` in " + BROWSER_DIR, e);
-      return;
-    }
-    if (!npm.waitFor(180, TimeUnit.SECONDS) || npm.exitValue() != 0) {
-      fail("playwright-core is missing and `npm ci` in " + BROWSER_DIR + " failed; run it by hand (Node 18+ and npm needed)");
-    }
-  }
-
   @Test
   void pageFollowsConnectionsAndTrafficByItself() throws Exception {
-    String chromium = chromium();
-    if (chromium == null && System.getenv("ODIN_REQUIRE_BROWSER") != null) {
-      fail("ODIN_REQUIRE_BROWSER is set (as .ci/run does) but Chromium is not installed");
-    }
-    Assumptions.assumeTrue(chromium != null,
-      "Chromium is not installed (apt-get install chromium): the status page browser test is skipped");
-    ensureNodeModules();
+    String chromium = Chromium.require("the status page browser test");
+    Chromium.ensureNodeModules(BROWSER_DIR, "playwright-core");
     Path screenshot = Path.of(System.getProperty("status.screenshot", "target/status-page.png")).toAbsolutePath();
     int interval = Integer.getInteger("status.interval", 500);
     int settlePolls = Integer.getInteger("status.settlePolls", 6);

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -90,16 +91,17 @@ public final class CursorClients implements AutoCloseable {
     public Future<Void> connectAsync(int port) {
       String since = lastId;
       Promise<Void> done = Promise.promise();
-      client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri.apply(since)))
+      // handlers set before the handshake: the resumed frame, written the moment the socket opens, is not dropped
+      ClientWebSocket w = client.webSocket();
+      w.textMessageHandler(this::onFrame);
+      w.closeHandler(v -> closes.add(w.closeStatusCode() == null ? 1006 : (int) w.closeStatusCode()));
+      w.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(uri.apply(since)))
         .onComplete(ar -> {
           if (ar.failed()) {
             done.fail(ar.cause());
             return;
           }
-          WebSocket w = ar.result();
           ws = w;
-          w.textMessageHandler(this::onFrame);
-          w.closeHandler(v -> closes.add(w.closeStatusCode() == null ? 1006 : (int) w.closeStatusCode()));
           done.complete();
         });
       return done.future();

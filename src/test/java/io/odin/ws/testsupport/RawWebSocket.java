@@ -20,6 +20,8 @@ public final class RawWebSocket implements AutoCloseable {
   private final InputStream in;
   private final OutputStream out;
   public final int handshakeStatus;
+  /** The status line and headers of the server's answer to the handshake. */
+  public final String handshakeHead;
   /** The body of a refused handshake (the server's reason), "" after an upgrade. */
   public final String handshakeBody;
 
@@ -43,7 +45,8 @@ public final class RawWebSocket implements AutoCloseable {
     }
   }
 
-  public RawWebSocket(int port, String uri, int receiveBufferBytes) throws IOException {
+  /** Connects and sends the upgrade request for {@code uri}, with {@code extraHeaders} lines (without CRLF). */
+  public RawWebSocket(int port, String uri, int receiveBufferBytes, String... extraHeaders) throws IOException {
     socket = new Socket();
     if (receiveBufferBytes > 0) {
       socket.setReceiveBufferSize(receiveBufferBytes);
@@ -54,9 +57,11 @@ public final class RawWebSocket implements AutoCloseable {
     out = socket.getOutputStream();
     String key = Base64.getEncoder().encodeToString("0123456789abcdef".getBytes(StandardCharsets.US_ASCII));
     out.write(("GET " + uri + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      + "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      + "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n" + String.join("", java.util.Arrays.stream(extraHeaders)
+      .map(h -> h + "\r\n").toList()) + "\r\n").getBytes(StandardCharsets.US_ASCII));
     out.flush();
     String head = readHead();
+    handshakeHead = head;
     handshakeStatus = Integer.parseInt(head.split(" ")[1]);
     int length = 0;
     for (String line : head.split("\r\n")) {

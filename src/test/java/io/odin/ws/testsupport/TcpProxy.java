@@ -14,17 +14,21 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A loopback TCP proxy in front of a server, to cut a client off from it (a node that loses Redis, or crashes
- * before it could clean up) while the server keeps running for everyone else. Counts the bytes each way.
+ * before it could clean up) while the server keeps running for everyone else, or to slow what the client sends it
+ * down to a bandwidth (a slow link, or a server that takes its time over big requests). Counts the bytes each way.
+ * {@link #upstream(int)} points new connections at another server, as a load balancer takes a draining node out.
  */
 public final class TcpProxy implements AutoCloseable {
 
   public final int port;
-  private final int upstreamPort;
+  private volatile int upstreamPort;
   private final ServerSocket server;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicLong bytesUp = new AtomicLong();
   private final AtomicLong bytesDown = new AtomicLong();
   private volatile boolean cut;
+  /** Bytes per second the client may send the server; 0 = as fast as the machine goes. */
+  private volatile long upstreamBytesPerSecond;
 
   public TcpProxy(int upstreamPort) {
     this.upstreamPort = upstreamPort;
@@ -37,6 +41,11 @@ public final class TcpProxy implements AutoCloseable {
     Thread acceptor = new Thread(this::accept, "tcp-proxy-" + port);
     acceptor.setDaemon(true);
     acceptor.start();
+  }
+
+  /** New connections go to {@code port}; open ones stay where they are. */
+  public void upstream(int port) {
+    upstreamPort = port;
   }
 
   public String url() {
@@ -55,21 +64,26 @@ public final class TcpProxy implements AutoCloseable {
         upstream.connect(new InetSocketAddress("127.0.0.1", upstreamPort), 2000);
         sockets.add(client);
         sockets.add(upstream);
-        pump(client, upstream, bytesUp);
-        pump(upstream, client, bytesDown);
+        pump(client, upstream, bytesUp, true);
+        pump(upstream, client, bytesDown, false);
       } catch (IOException e) {
         // closed, or the upstream refused: the client sees its connection closed
       }
     }
   }
 
-  private void pump(Socket from, Socket to, AtomicLong counter) {
+  private void pump(Socket from, Socket to, AtomicLong counter, boolean upstream) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[16384];
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         int n;
         while ((n = in.read(buf)) > 0) {
           counter.addAndGet(n);
+          long rate = upstreamBytesPerSecond;
+          if (upstream && rate > 0) {
+            // the time these bytes take on a link of that bandwidth (a test's timing, not its synchronisation)
+            java.util.concurrent.locks.LockSupport.parkNanos(n * 1_000_000_000L / rate);
+          }
           out.write(buf, 0, n);
           out.flush();
         }
@@ -93,6 +107,11 @@ public final class TcpProxy implements AutoCloseable {
 
   public void restore() {
     cut = false;
+  }
+
+  /** What clients send the server passes at most {@code bytesPerSecond} from now on (0: no limit). */
+  public void throttleUpstream(long bytesPerSecond) {
+    upstreamBytesPerSecond = bytesPerSecond;
   }
 
   public long bytesUp() {

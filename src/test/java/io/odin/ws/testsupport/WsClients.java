@@ -3,6 +3,7 @@ package io.odin.ws.testsupport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -40,21 +41,16 @@ public final class WsClients implements AutoCloseable {
   }
 
   public Future<Conn> connectAsync(String token) {
-    Conn conn = new Conn(token);
-    return client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/ws?token=" + token))
-      .map(ws -> {
-        conn.attach(ws);
-        return conn;
-      });
+    return connectAsync(token, new WebSocketConnectOptions().setURI("/ws?token=" + token));
   }
 
   /** Opens one connection with options of the test's choosing (URI, headers such as Authorization or Origin). */
   public Future<Conn> connectAsync(String label, WebSocketConnectOptions options) {
     Conn conn = new Conn(label);
-    return client.connect(options.setHost("127.0.0.1").setPort(port)).map(ws -> {
-      conn.attach(ws);
-      return conn;
-    });
+    // handlers set before the handshake: a frame the server writes the moment the socket opens is not dropped
+    ClientWebSocket ws = client.webSocket();
+    conn.attach(ws);
+    return ws.connect(options.setHost("127.0.0.1").setPort(port)).map(conn);
   }
 
   /** Opens connections for all {@code tokens} (a token listed twice gets two connections), a few hundred at a time. */
@@ -121,7 +117,7 @@ public final class WsClients implements AutoCloseable {
       this.token = token;
     }
 
-    void attach(WebSocket ws) {
+    void attach(ClientWebSocket ws) {
       this.ws = ws;
       ws.textMessageHandler(frames::add);
       ws.closeHandler(v -> {

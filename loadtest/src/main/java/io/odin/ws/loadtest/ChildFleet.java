@@ -68,6 +68,7 @@ final class ChildFleet implements Fleet {
             copyCounters(s, latest);
             pendingHistograms.targeted.add(s.targeted);
             pendingHistograms.broadcast.add(s.broadcast);
+            pendingHistograms.replayedLatency.add(s.replayedLatency);
           }
         } else if ("ack".equals(ev) || "bye".equals(ev)) {
           CompletableFuture<JsonObject> f;
@@ -101,6 +102,11 @@ final class ChildFleet implements Fleet {
     to.failed = from.failed;
     to.connectErrors = from.connectErrors;
     to.closed = from.closed;
+    to.reopened = from.reopened;
+    to.reconnectErrors = from.reconnectErrors;
+    to.recovered = from.recovered;
+    to.notRecovered = from.notRecovered;
+    to.replayed = from.replayed;
     to.received = from.received;
     to.foreign = from.foreign;
     to.otherFrames = from.otherFrames;
@@ -124,6 +130,7 @@ final class ChildFleet implements Fleet {
     }
     s.targeted.add(pendingHistograms.targeted);
     s.broadcast.add(pendingHistograms.broadcast);
+    s.replayedLatency.add(pendingHistograms.replayedLatency);
     pendingHistograms = new FleetStats();
     return s;
   }
@@ -149,6 +156,13 @@ final class ChildFleet implements Fleet {
   public void flush() {
     if (!gone) {
       command("stats", 30);
+    }
+  }
+
+  @Override
+  public void offline(int permille, long millis, int salt) {
+    if (!gone) {
+      command("offline " + permille + " " + millis + " " + salt, 30);
     }
   }
 

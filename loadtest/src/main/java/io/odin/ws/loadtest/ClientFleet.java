@@ -32,26 +32,75 @@ import java.util.concurrent.atomic.LongAdder;
  * ramp rate with a bounded number of handshakes in flight, spread over one owner per event loop. Each
  * connection costs Vert.x's client socket plus a few dozen bytes here; what it receives is parsed without a
  * JSON parser, timed into a latency histogram and (for verification) remembered as sequence numbers.
+ * <p>With {@link Reconnect#enabled()} a connection the server closes with a code that says "come back" (1001 going
+ * away, 1006 gone without a close frame, 1011, 1012, 1013 try again later, 4408 idle) reconnects after the
+ * reconnect delay plus a random share of the jitter, as a client library would: to the next endpoint (the cluster's
+ * next node, or a failover URL) when its node went away or a reconnect attempt failed, else to the same one. With
+ * {@link Reconnect#withCursor()} it keeps the {@code id} of the last message it received and reconnects with
+ * {@code since=} it, counting the {@code resumed} frames (docs/protocol.md, "Reconnecting without loss"); the
+ * replayed messages' latency (mostly the time away) is kept apart from live deliveries'.
  */
 public final class ClientFleet implements Fleet {
 
-  /** Attempts per connection before it is given up. */
+  /** Attempts per connection before it is given up (its first connect; reconnects try until the run ends). */
   static final int MAX_ATTEMPTS = 3;
+  /** Longest wait between two failed reconnect attempts. */
+  static final long MAX_BACKOFF_MILLIS = 2_000;
 
   /** A WebSocket endpoint: one node. */
   public record Endpoint(String host, int port, String path) {
   }
 
-  /** What to open and how; connection {@code i} goes to {@code endpoints[i % n]}. */
-  public record Spec(List<Endpoint> endpoints, TokenPlan plan, int from, int to, String sourceAddress,
-                     double rampPerSecond, int maxPendingHandshakes, long connectTimeoutMillis, String runId,
-                     boolean recordReceipts, int eventLoops, String jwtSecret) {
+  /**
+   * How connections come back after the server closed them.
+   *
+   * @param enabled      reconnect after a close that says "come back"
+   * @param withCursor   with {@code since=} the last message's {@code id}
+   * @param delayMillis  the least wait before a reconnect
+   * @param jitterMillis plus a uniformly random share of this
+   */
+  public record Reconnect(boolean enabled, boolean withCursor, long delayMillis, long jitterMillis) {
+    public static final Reconnect OFF = new Reconnect(false, false, 1000, 1000);
+  }
+
+  /**
+   * What to open and how; connection {@code i} goes to {@code endpoints[i % n]}, reconnects may also go to
+   * {@code failover} (endpoints that take no first connects).
+   */
+  public record Spec(List<Endpoint> endpoints, List<Endpoint> failover, TokenPlan plan, int from, int to,
+                     String sourceAddress, double rampPerSecond, int maxPendingHandshakes, long connectTimeoutMillis,
+                     String runId, boolean recordReceipts, int eventLoops, String jwtSecret, Reconnect reconnect) {
+  }
+
+  /** Close codes after which a client comes back (docs/protocol.md, close codes). */
+  static boolean comesBackAfter(int code) {
+    return code == 1001 || code == 1006 || code == 1011 || code == 1012 || code == 1013 || code == 4408;
+  }
+
+  /** Close codes that say the node itself went away: the client tries another node. */
+  static boolean nodeWentAway(int code) {
+    return code == 1001 || code == 1006 || code == 1011 || code == 1012;
+  }
+
+  /** True when connection {@code id} is one of the {@code permille} per mille an offline spell takes ({@code salt}: the spell). */
+  static boolean takenBySpell(int id, int permille, int salt) {
+    long h = (id * 0x9E3779B97F4A7C15L) ^ (salt * 0xC2B2AE3D27D4EB4FL);
+    h ^= h >>> 31;
+    h *= 0xBF58476D1CE4E5B9L;
+    h ^= h >>> 29;
+    return Math.floorMod(h, 1000) < permille;
   }
 
   /** Lifetime of the JWTs the load tool signs: longer than any run. */
   static final int JWT_TTL_SECONDS = 24 * 3600;
 
+  private static final byte[] ID_OPEN = Payload.ascii("{\"id\":\"");
+  private static final byte[] RESUMED = Payload.ascii("{\"type\":\"resumed\",\"recovered\":");
+  private static final byte[] REPLAYED = Payload.ascii("\"replayed\":");
+
   private final Spec spec;
+  /** The first-connect endpoints, then the failover ones: where reconnects may go. */
+  private final List<Endpoint> endpoints;
   private final Vertx vertx;
   private final WebSocketClient client;
   private final byte[] runBytes;
@@ -59,6 +108,7 @@ public final class ClientFleet implements Fleet {
   private final JWTAuth jwtSigner;
   private final Recorder targeted = new Recorder(3_600_000_000L, 3);
   private final Recorder broadcast = new Recorder(3_600_000_000L, 3);
+  private final Recorder replayedLatency = new Recorder(3_600_000_000L, 3);
   private final LongAdder received = new LongAdder();
   private final LongAdder foreign = new LongAdder();
   private final LongAdder other = new LongAdder();
@@ -66,11 +116,19 @@ public final class ClientFleet implements Fleet {
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong connectErrors = new AtomicLong();
   private final AtomicLong closed = new AtomicLong();
+  private final AtomicLong reopened = new AtomicLong();
+  private final AtomicLong reconnectErrors = new AtomicLong();
+  private final AtomicLong recovered = new AtomicLong();
+  private final AtomicLong notRecovered = new AtomicLong();
+  private final AtomicLong replayed = new AtomicLong();
   private final List<Owner> owners = new ArrayList<>();
   private volatile boolean closing;
 
   public ClientFleet(Spec spec) {
     this.spec = spec;
+    List<Endpoint> all = new ArrayList<>(spec.endpoints());
+    all.addAll(spec.failover());
+    this.endpoints = List.copyOf(all);
     this.runBytes = spec.runId().getBytes(StandardCharsets.US_ASCII);
     this.jwtSigner = spec.jwtSecret() == null ? null : JWTAuth.create(null, new JWTAuthOptions()
       .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(spec.jwtSecret())));
@@ -82,7 +140,8 @@ public final class ClientFleet implements Fleet {
       .setInternalBlockingPoolSize(1)
       .setBlockedThreadCheckInterval(10_000));
     WebSocketClientOptions options = new WebSocketClientOptions()
-      .setMaxConnections(Math.max(1, spec.to() - spec.from()) + 16)
+      // a reconnect storm may hold a closing socket and its replacement at once
+      .setMaxConnections(2 * Math.max(1, spec.to() - spec.from()) + 16)
       .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMillis()))
       .setMaxFrameSize(1 << 20)
       .setMaxMessageSize(1 << 20)
@@ -114,15 +173,28 @@ public final class ClientFleet implements Fleet {
     s.failed = failed.get();
     s.connectErrors = connectErrors.get();
     s.closed = closed.get();
+    s.reopened = reopened.get();
+    s.reconnectErrors = reconnectErrors.get();
+    s.recovered = recovered.get();
+    s.notRecovered = notRecovered.get();
+    s.replayed = replayed.get();
     s.received = received.sum();
     s.foreign = foreign.sum();
     s.otherFrames = other.sum();
     s.rampDone = s.opened + s.failed >= s.planned;
     s.targeted.add(targeted.getIntervalHistogram());
     s.broadcast.add(broadcast.getIntervalHistogram());
+    s.replayedLatency.add(replayedLatency.getIntervalHistogram());
     s.rssKiB = ProcStats.rssKiB(ProcStats.selfPid());
     s.cpuMillis = ProcStats.cpuMillis(ProcStats.selfPid());
     return s;
+  }
+
+  @Override
+  public void offline(int permille, long millis, int salt) {
+    for (Owner o : owners) {
+      o.context().runOnContext(v -> o.offline(permille, millis, salt));
+    }
   }
 
   @Override
@@ -163,18 +235,63 @@ public final class ClientFleet implements Fleet {
     }
   }
 
-  /** One client connection. Touched only on its owner's event loop. */
+  /** One handshake's lifetime, as it happens (the record's {@link ConnectionRecord.Session} once it is over). */
+  private static final class SessionState {
+    final long openedAt;
+    final int firstReceived;
+    long closedAt = Long.MAX_VALUE;
+    int closeCode = ConnectionRecord.NO_CODE;
+    boolean byClient;
+    ConnectionRecord.Resume resume;
+    long resumedAt = Long.MAX_VALUE;
+    int replayed;
+
+    SessionState(long openedAt, int firstReceived, ConnectionRecord.Resume resume) {
+      this.openedAt = openedAt;
+      this.firstReceived = firstReceived;
+      this.resume = resume;
+    }
+
+    ConnectionRecord.Session toRecord() {
+      return new ConnectionRecord.Session(openedAt, closedAt, closeCode, byClient, resume, resumedAt, replayed,
+        firstReceived);
+    }
+  }
+
+  /** One client connection, over all its sessions. Touched only on its owner's event loop. */
   private static final class Conn implements Handler<Buffer> {
     final int id;
     final Owner owner;
-    long openedAt = Long.MAX_VALUE;
-    long closedAt = Long.MAX_VALUE;
-    IntList received;
+    /** Index into {@code endpoints} of where it connects (next). */
+    int endpoint;
     int attempts;
+    /** Failed reconnect attempts in a row (back-off). */
+    int reconnectFailures;
+    /** The socket of the open session; null between sessions. */
+    WebSocket ws;
+    boolean connecting;
+    /** The tool closed it (an offline spell): it comes back at {@code backAtNanos}. */
+    boolean offline;
+    long backAtNanos;
+    ArrayList<SessionState> sessions;
+    IntList received;
+    /** The last message's id (its cursor), {@code cursorLength} bytes; null until the first message. */
+    byte[] cursor;
+    int cursorLength;
+    /** Messages of the current session still to come from its replay. */
+    int replayLeft;
 
     Conn(int id, Owner owner) {
       this.id = id;
       this.owner = owner;
+    }
+
+    SessionState session() {
+      return sessions == null || sessions.isEmpty() ? null : sessions.get(sessions.size() - 1);
+    }
+
+    int receivedCount() {
+      return received == null ? 0 : received.size();
     }
 
     @Override
@@ -193,6 +310,7 @@ public final class ClientFleet implements Fleet {
     private final Conn[] conns;
     private final ArrayDeque<Conn> retries = new ArrayDeque<>();
     private final Payload.Receipt receipt = new Payload.Receipt();
+    private final java.util.Random random;
     private int started;
     private int pending;
     private long startNanos;
@@ -206,6 +324,7 @@ public final class ClientFleet implements Fleet {
       this.ratePerSecond = spec.rampPerSecond() / n;
       this.maxPending = Math.max(1, spec.maxPendingHandshakes() / n);
       this.conns = new Conn[planned];
+      this.random = new java.util.Random(spec.from() * 31L + k);
     }
 
     io.vertx.core.Context context() {
@@ -229,6 +348,7 @@ public final class ClientFleet implements Fleet {
       while (pending < maxPending && started < due) {
         int id = spec.from() + k + started * n;
         Conn c = new Conn(id, this);
+        c.endpoint = id % spec.endpoints().size();
         conns[started++] = c;
         connect(c);
       }
@@ -238,40 +358,37 @@ public final class ClientFleet implements Fleet {
       }
     }
 
-    private void connect(Conn c) {
-      if (closing) {
-        return;
-      }
-      pending++;
-      c.attempts++;
-      Endpoint e = spec.endpoints().get(c.id % spec.endpoints().size());
+    private WebSocketConnectOptions connectOptions(Conn c, String since) {
+      Endpoint e = endpoints.get(c.endpoint);
       String token = spec.plan().name(spec.plan().tokenOf(c.id));
+      String query = jwtSigner == null ? "?token=" + token : "";
+      if (since != null) {
+        query += (query.isEmpty() ? "?" : "&") + "since=" + since;
+      }
       WebSocketConnectOptions o = new WebSocketConnectOptions()
         .setHost(e.host())
         .setPort(e.port())
-        .setURI(jwtSigner == null ? e.path() + "?token=" + token : e.path())
+        .setURI(e.path() + query)
         .setTimeout(spec.connectTimeoutMillis());
       if (jwtSigner != null) {
         // one JWT per connection, signed as the operator's backend would: the handshake cost of auth.mode=jwt
         o.addHeader("Authorization", "Bearer " + jwtSigner.generateToken(new JsonObject().put("sub", token),
           new JWTOptions().setAlgorithm("HS256").setExpiresInSeconds(JWT_TTL_SECONDS)));
       }
-      client.connect(o).onComplete(ar -> {
+      return o;
+    }
+
+    /** A first connect, during the ramp. */
+    private void connect(Conn c) {
+      if (closing) {
+        return;
+      }
+      pending++;
+      c.attempts++;
+      client.connect(connectOptions(c, null)).onComplete(ar -> {
         pending--;
         if (ar.succeeded()) {
-          WebSocket ws = ar.result();
-          c.openedAt = MicroClock.nowMicros();
-          if (spec.recordReceipts()) {
-            c.received = new IntList();
-          }
-          ws.handler(c);
-          ws.exceptionHandler(t -> { });
-          ws.closeHandler(v -> {
-            if (!closing) {
-              c.closedAt = MicroClock.nowMicros();
-              closed.incrementAndGet();
-            }
-          });
+          opened(c, ar.result(), ConnectionRecord.Resume.NONE);
           opened.incrementAndGet();
         } else {
           connectErrors.incrementAndGet();
@@ -287,8 +404,108 @@ public final class ClientFleet implements Fleet {
       });
     }
 
+    /** A reconnect: with {@code since=} its cursor when it has one and the run asks for it. */
+    private void reconnect(Conn c) {
+      if (closing || c.ws != null || c.connecting) {
+        return;
+      }
+      c.connecting = true;
+      String since = spec.reconnect().withCursor() && c.cursor != null
+        ? new String(c.cursor, 0, c.cursorLength, StandardCharsets.US_ASCII) : null;
+      client.connect(connectOptions(c, since)).onComplete(ar -> {
+        c.connecting = false;
+        if (closing) {
+          if (ar.succeeded()) {
+            ar.result().close();
+          }
+          return;
+        }
+        if (ar.succeeded()) {
+          c.reconnectFailures = 0;
+          opened(c, ar.result(), since != null ? ConnectionRecord.Resume.PENDING : ConnectionRecord.Resume.NONE);
+          reopened.incrementAndGet();
+        } else {
+          reconnectErrors.incrementAndGet();
+          // that node may be gone: the next one, after a back-off
+          c.endpoint = (c.endpoint + 1) % endpoints.size();
+          long backoff = Math.min(MAX_BACKOFF_MILLIS, 250L << Math.min(4, c.reconnectFailures++));
+          vertx.setTimer(backoff / 2 + random.nextLong(backoff / 2 + 1), id -> reconnect(c));
+        }
+      });
+    }
+
+    private void opened(Conn c, WebSocket ws, ConnectionRecord.Resume resume) {
+      c.ws = ws;
+      if (spec.recordReceipts() && c.received == null) {
+        c.received = new IntList();
+      }
+      if (c.sessions == null) {
+        c.sessions = new ArrayList<>(1);
+      }
+      c.sessions.add(new SessionState(MicroClock.nowMicros(), c.receivedCount(), resume));
+      c.replayLeft = 0;
+      ws.handler(c);
+      ws.exceptionHandler(t -> { });
+      ws.closeHandler(v -> onClosed(c, ws));
+    }
+
+    private void onClosed(Conn c, WebSocket ws) {
+      if (closing || c.ws != ws) {
+        return;
+      }
+      c.ws = null;
+      Short status = ws.closeStatusCode();
+      int code = status == null ? 1006 : status;
+      SessionState s = c.session();
+      s.closedAt = MicroClock.nowMicros();
+      s.closeCode = code;
+      s.byClient = c.offline;
+      closed.incrementAndGet();
+      if (c.offline) {
+        c.offline = false;
+        long wait = Math.max(0, (c.backAtNanos - System.nanoTime()) / 1_000_000);
+        vertx.setTimer(Math.max(1, wait), id -> reconnect(c));
+        return;
+      }
+      if (!spec.reconnect().enabled() || !comesBackAfter(code)) {
+        return;
+      }
+      if (nodeWentAway(code)) {
+        c.endpoint = (c.endpoint + 1) % endpoints.size();
+      }
+      long wait = spec.reconnect().delayMillis()
+        + (spec.reconnect().jitterMillis() > 0 ? random.nextLong(spec.reconnect().jitterMillis() + 1) : 0);
+      vertx.setTimer(Math.max(1, wait), id -> reconnect(c));
+    }
+
+    /** An offline spell: the connections it takes close now (1000) and come back after {@code millis}. */
+    void offline(int permille, long millis, int salt) {
+      long back = System.nanoTime() + millis * 1_000_000L;
+      for (int i = 0; i < started; i++) {
+        Conn c = conns[i];
+        if (c.ws != null && !c.offline && takenBySpell(c.id, permille, salt)) {
+          c.offline = true;
+          c.backAtNanos = back;
+          c.ws.close((short) 1000, "offline");
+        }
+      }
+    }
+
     void onFrame(Conn c, Buffer frame) {
       long now = MicroClock.nowMicros();
+      boolean replay = false;
+      if (spec.reconnect().withCursor()) {
+        if (startsWith(frame, ID_OPEN)) {
+          keepCursor(c, frame);
+          if (c.replayLeft > 0) {
+            c.replayLeft--;
+            replay = true;
+          }
+        } else if (startsWith(frame, RESUMED)) {
+          onResumed(c, frame, now);
+          return;
+        }
+      }
       int next = Payload.read(frame, 0, runBytes, receipt);
       if (!receipt.ours && !receipt.foreign) {
         other.increment();
@@ -298,7 +515,7 @@ public final class ClientFleet implements Fleet {
       while (true) {
         if (receipt.ours) {
           long latency = Math.max(0, Math.min(now - receipt.tsMicros, 3_600_000_000L));
-          (receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
+          (replay ? replayedLatency : receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);
@@ -316,14 +533,73 @@ public final class ClientFleet implements Fleet {
       }
     }
 
+    /** The message frame's {@code id}: the connection's cursor from now on. */
+    private void keepCursor(Conn c, Buffer frame) {
+      int from = ID_OPEN.length;
+      int end = from;
+      int n = frame.length();
+      while (end < n && frame.getByte(end) != '"') {
+        end++;
+      }
+      if (end == n || end - from > 64) {
+        return;
+      }
+      if (c.cursor == null || c.cursor.length < end - from) {
+        c.cursor = new byte[Math.max(48, end - from)];
+      }
+      frame.getBytes(from, end, c.cursor, 0);
+      c.cursorLength = end - from;
+    }
+
+    /** {@code {"type":"resumed","recovered":BOOL,"replayed":N}}: what the session's recovery came to. */
+    private void onResumed(Conn c, Buffer frame, long now) {
+      boolean ok = frame.length() > RESUMED.length && frame.getByte(RESUMED.length) == 't';
+      int at = Payload.indexOf(frame, REPLAYED, RESUMED.length, frame.length());
+      long count = 0;
+      for (int i = at < 0 ? frame.length() : at + REPLAYED.length; i < frame.length(); i++) {
+        byte b = frame.getByte(i);
+        if (b < '0' || b > '9') {
+          break;
+        }
+        count = count * 10 + (b - '0');
+      }
+      SessionState s = c.session();
+      if (s != null) {
+        s.resume = ok ? ConnectionRecord.Resume.RECOVERED : ConnectionRecord.Resume.NOT_RECOVERED;
+        s.resumedAt = now;
+        s.replayed = (int) Math.min(Integer.MAX_VALUE, count);
+      }
+      c.replayLeft = ok ? (int) Math.min(Integer.MAX_VALUE, count) : 0;
+      (ok ? recovered : notRecovered).incrementAndGet();
+      replayed.addAndGet(ok ? count : 0);
+    }
+
     List<ConnectionRecord> records() {
       List<ConnectionRecord> out = new ArrayList<>(started);
       for (int i = 0; i < started; i++) {
         Conn c = conns[i];
         int[] got = c.received == null ? new int[0] : c.received.toArray();
-        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), c.openedAt, c.closedAt, got));
+        List<ConnectionRecord.Session> sessions = new ArrayList<>(c.sessions == null ? 0 : c.sessions.size());
+        if (c.sessions != null) {
+          for (SessionState s : c.sessions) {
+            sessions.add(s.toRecord());
+          }
+        }
+        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), sessions, got));
       }
       return out;
     }
+  }
+
+  private static boolean startsWith(Buffer b, byte[] prefix) {
+    if (b.length() < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (b.getByte(i) != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -15,6 +15,12 @@ public interface Fleet extends AutoCloseable {
   default void flush() {
   }
 
+  /**
+   * An offline spell: the connections it takes ({@link ClientFleet#takenBySpell}: the same ones in every process)
+   * close and come back after {@code millis}, with their cursor when the run reconnects with one.
+   */
+  void offline(int permille, long millis, int salt);
+
   /** What every connection received (needs receipts recording on). Call when no more messages are coming. */
   List<ConnectionRecord> receipts();
 

@@ -16,8 +16,18 @@ public final class FleetStats {
   public long failed;
   /** Failed attempts, retried or not. */
   public long connectErrors;
-  /** Connections that closed after opening (the gateway closed them, or the network did), cumulative. */
+  /** Sessions that closed after opening (the gateway closed them, the network did, or an offline spell), cumulative. */
   public long closed;
+  /** Reconnects that succeeded (--reconnect, --reconnect-with-cursor, offline spells), cumulative. */
+  public long reopened;
+  /** Reconnect attempts that failed (and were tried again), cumulative. */
+  public long reconnectErrors;
+  /** {@code resumed} frames with {@code recovered:true}, cumulative. */
+  public long recovered;
+  /** {@code resumed} frames with {@code recovered:false}, cumulative. */
+  public long notRecovered;
+  /** The sum of the {@code replayed} counts of {@code resumed} frames. */
+  public long replayed;
   /** Load-tool messages of this run received, duplicates included. */
   public long received;
   /** Load-tool messages of another run (another tool on the same gateway). */
@@ -32,13 +42,16 @@ public final class FleetStats {
   public boolean rampDone;
   public final Histogram targeted = newHistogram();
   public final Histogram broadcast = newHistogram();
+  /** Latency of replayed messages (publish to receipt: mostly the time the connection was away), kept apart. */
+  public final Histogram replayedLatency = newHistogram();
 
   public static Histogram newHistogram() {
     return new Histogram(3_600_000_000L, 3);
   }
 
+  /** Sessions open now. */
   public long open() {
-    return opened - closed;
+    return opened + reopened - closed;
   }
 
   /** Adds another fleet's look to this one (counters and histograms). */
@@ -48,6 +61,11 @@ public final class FleetStats {
     failed += o.failed;
     connectErrors += o.connectErrors;
     closed += o.closed;
+    reopened += o.reopened;
+    reconnectErrors += o.reconnectErrors;
+    recovered += o.recovered;
+    notRecovered += o.notRecovered;
+    replayed += o.replayed;
     received += o.received;
     foreign += o.foreign;
     otherFrames += o.otherFrames;
@@ -59,5 +77,6 @@ public final class FleetStats {
     }
     targeted.add(o.targeted);
     broadcast.add(o.broadcast);
+    replayedLatency.add(o.replayedLatency);
   }
 }

@@ -65,7 +65,7 @@ final class HttpSink implements Publisher.Sink {
       .compose(resp -> resp.body().map(b -> resp.statusCode()))
       .onComplete(ar -> {
         if (ar.succeeded() && ar.result() == 202) {
-          log.status(first, count, MessageLog.Status.ACCEPTED);
+          log.accepted(first, count, MicroClock.nowMicros());
         } else if (closing && ar.failed()) {
           // still unanswered when the run ended (the drain time ran out): left pending, not counted as refused
           return;

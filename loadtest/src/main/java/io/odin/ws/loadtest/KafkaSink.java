@@ -60,7 +60,7 @@ final class KafkaSink implements Publisher.Sink {
       try {
         producer.send(new ProducerRecord<>(topic, m.key(), m.envelope()), (metadata, error) -> {
           if (error == null) {
-            log.status(m.seq(), MessageLog.Status.ACCEPTED);
+            log.accepted(m.seq(), 1, MicroClock.nowMicros());
           } else {
             log.status(m.seq(), MessageLog.Status.FAILED);
             publisher.error(error.getClass().getSimpleName() + ": " + error.getMessage());

@@ -38,6 +38,10 @@ public final class LoadTest {
   private final List<Sample> timeline = new ArrayList<>();
   private final Histogram targetedTotal = FleetStats.newHistogram();
   private final Histogram broadcastTotal = FleetStats.newHistogram();
+  private final Histogram replayedTotal = FleetStats.newHistogram();
+  /** The disruptions the run caused (node drains and kills, offline spells), as they happened. */
+  private final List<ReconnectReport.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private JsonObject reconnects;
   private final List<String> problems = new ArrayList<>();
   private final PrintStream console;
   private final boolean terminal;
@@ -46,6 +50,7 @@ public final class LoadTest {
   private volatile String phase = "start";
   private volatile FleetStats totals = new FleetStats();
   private long startNanos;
+  private long startEpochMillis;
   private long lastSampleNanos;
   private long lastReceived;
   private long lastSent;
@@ -122,6 +127,7 @@ public final class LoadTest {
   /** Runs the whole test and returns its report (also written to --report / --chart when given). */
   public LoadReport run() {
     startNanos = System.nanoTime();
+    startEpochMillis = System.currentTimeMillis();
     lastSampleNanos = startNanos;
     loadAverageAtStart = ProcStats.loadAverage();
     long serverRssBefore = serverRss();
@@ -159,6 +165,7 @@ public final class LoadTest {
       measureStartNanos = publishStartNanos;
       receivedAtPublishStart = totals.received;
       readNodesAtMeasureStart();
+      scheduleDisruptions(ticker);
       if (o.publish == LoadTestOptions.PublishMode.NONE || o.connections == 0 && o.rate == 0) {
         long end = System.nanoTime() + o.durationMillis * 1_000_000L;
         waitUntil(() -> System.nanoTime() >= end, o.durationMillis + 1000);
@@ -191,33 +198,46 @@ public final class LoadTest {
         long drainEnd = System.nanoTime() + o.drainMillis * 1_000_000L;
         // what is still unanswered then is counted by the outcome (RunOutcome: publishes unanswered)
         publisher.awaitAnswers(o.drainMillis);
-        expectedDeliveries = expectedDeliveries();
+        // after a disruption every connection is owed every broadcast (back with a cursor, it gets what it missed;
+        // without one, or not back, what it missed is lost and counted so), and the drain waits until all are back:
+        // a count of deliveries reached while some are still reconnecting says nothing about those
+        boolean disrupted = disrupted();
+        expectedDeliveries = expectedDeliveries(disrupted ? o.connections : totals.open());
         long expected = expectedDeliveries;
         long[] quiet = {totals.received, System.nanoTime()};
         waitUntil(() -> {
           FleetStats t = totals;
-          if (t.received >= expected) {
-            return true;
-          }
           if (t.received != quiet[0]) {
             quiet[0] = t.received;
             quiet[1] = System.nanoTime();
           }
-          return System.nanoTime() - quiet[1] > 2_500_000_000L || System.nanoTime() > drainEnd;
+          return drained(t, expected, disrupted ? o.connections : 0, System.nanoTime() - quiet[1])
+            || System.nanoTime() > drainEnd;
         }, o.drainMillis + 1000);
         serverRssEnd = serverRss();
       }
+      // the last sample is the report's: no periodic one after it (the clients go on reconnecting while the
+      // receipts are taken and verified, and the counters must describe the receipts)
+      ticker.shutdownNow();
       phase = "done";
       for (Fleet f : fleets) {
         f.flush();
       }
       sample();
-      if (o.verifyRouting) {
+      boolean disrupted = disrupted();
+      if (o.verifyRouting || disrupted) {
         List<ConnectionRecord> records = new ArrayList<>();
         for (Fleet f : fleets) {
           records.addAll(f.receipts());
         }
-        verification = new RoutingVerifier(log, plan, SETTLE_MICROS, o.drainMillis * 1000L).verify(records);
+        if (disrupted) {
+          reconnects = ReconnectReport.of(records, events);
+        }
+        if (o.verifyRouting) {
+          // the publish API answers once a request's messages are dispatched: what it answered came first
+          verification = new RoutingVerifier(log, plan, SETTLE_MICROS, o.drainMillis * 1000L)
+            .checkOrder(o.publish == LoadTestOptions.PublishMode.HTTP).verify(records);
+        }
       }
     } finally {
       ticker.shutdownNow();
@@ -242,6 +262,45 @@ public final class LoadTest {
       verification);
     report.write(o.report, o.chart);
     return report;
+  }
+
+  /** Drains and kills nodes and starts offline spells at their times after publishing began. */
+  private void scheduleDisruptions(ScheduledExecutorService ticker) {
+    for (LoadTestOptions.NodeEvent e : o.nodeEvents) {
+      ticker.schedule(() -> {
+        String what = (e.kind() == LoadTestOptions.NodeEvent.Kind.DRAIN ? "drain" : "kill") + " node " + e.pid();
+        java.util.Optional<ProcessHandle> node = ProcessHandle.of(e.pid());
+        if (node.isEmpty() || !node.get().isAlive()) {
+          problems.add(what + " at " + e.atMillis() / 1000.0 + " s: no such process");
+          return;
+        }
+        events.add(new ReconnectReport.Event(what, MicroClock.nowMicros(), secondsSincePublishStart()));
+        // SIGTERM (the node drains: its clients get 1001) or SIGKILL (they see the TCP connection end: 1006)
+        boolean sent = e.kind() == LoadTestOptions.NodeEvent.Kind.DRAIN ? node.get().destroy() : node.get().destroyForcibly();
+        if (!sent) {
+          problems.add(what + ": the signal could not be sent");
+        }
+      }, e.atMillis(), TimeUnit.MILLISECONDS);
+    }
+    for (int i = 0; i < o.offline.size(); i++) {
+      LoadTestOptions.OfflineSpell spell = o.offline.get(i);
+      int salt = i;
+      ticker.schedule(() -> {
+        events.add(new ReconnectReport.Event(String.format(Locale.ROOT, "offline spell: %.1f%% of the connections for %.1f s",
+          spell.permille() / 10.0, spell.forMillis() / 1000.0), MicroClock.nowMicros(), secondsSincePublishStart()));
+        for (Fleet f : fleets) {
+          try {
+            f.offline(spell.permille(), spell.forMillis(), salt);
+          } catch (RuntimeException ex) {
+            problems.add("offline spell: " + ex.getMessage());
+          }
+        }
+      }, spell.atMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private double secondsSincePublishStart() {
+    return (System.nanoTime() - publishStartNanos) / 1e9;
   }
 
   /** What was seen while one --phases phase ran (deliveries and latency by arrival time). */
@@ -326,9 +385,7 @@ public final class LoadTest {
         + limit + " (minus ~300 for the JVM): use --processes " + (int) Math.ceil(o.connections / (double) (limit - 300)));
     }
     if (o.processes == 1) {
-      fleets.add(new ClientFleet(new ClientFleet.Spec(o.endpoints(), plan,
-        0, o.connections, o.sourceAddress(0), o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
-        o.verifyRouting, o.eventLoops, o.jwtSecret)));
+      fleets.add(new ClientFleet(o.fleetSpec(0, o.connections, o.sourceAddress(0))));
     } else {
       if (o.sourceAddresses.isEmpty()) {
         o.sourceAddresses.add("auto");
@@ -374,6 +431,14 @@ public final class LoadTest {
       a.add("--jwt-secret");
       a.add(o.jwtSecret);
     }
+    if (o.reconnect) {
+      a.add(o.reconnectWithCursor ? "--reconnect-with-cursor" : "--reconnect");
+      a.addAll(List.of("--reconnect-delay", o.reconnectDelayMillis + "ms",
+        "--reconnect-jitter", o.reconnectJitterMillis + "ms"));
+    }
+    if (o.failoverUrl != null) {
+      a.addAll(List.of("--failover-url", o.failoverUrl));
+    }
     return a;
   }
 
@@ -385,9 +450,28 @@ public final class LoadTest {
     };
   }
 
-  /** Deliveries due if every planned connection is open: each accepted message times its recipients. */
-  private long expectedDeliveries() {
-    long open = totals.open();
+  /** Nothing more to wait for after a drain this long without a delivery. */
+  static final long QUIET_NANOS = 2_500_000_000L;
+
+  /**
+   * The drain is over: every expected delivery arrived, or none for {@link #QUIET_NANOS}; but not while fewer than
+   * {@code mustBeOpen} connections are open (after a disruption: until all are back, what they are owed is still on
+   * its way, in replays or as live messages).
+   */
+  static boolean drained(FleetStats t, long expected, long mustBeOpen, long quietNanos) {
+    return t.open() >= mustBeOpen && (t.received >= expected || quietNanos > QUIET_NANOS);
+  }
+
+  /** Connections may close and come back during the run: reconnects, offline spells, nodes drained or killed. */
+  private boolean disrupted() {
+    return o.reconnect || !o.offline.isEmpty() || !o.nodeEvents.isEmpty();
+  }
+
+  /**
+   * Deliveries due: each accepted targeted message once per planned connection of its tokens, each broadcast once
+   * per connection of {@code open}.
+   */
+  private long expectedDeliveries(long open) {
     long n = 0;
     for (int seq = 0, size = log.size(); seq < size; seq++) {
       if (log.status(seq) != MessageLog.Status.ACCEPTED) {
@@ -472,6 +556,7 @@ public final class LoadTest {
       targetedTotal.add(t.targeted);
       broadcastTotal.add(t.broadcast);
     }
+    replayedTotal.add(t.replayedLatency);
     int current = currentPhase;
     if (current >= 0) {
       phaseStats.get(current).latency.add(t.targeted);
@@ -558,7 +643,9 @@ public final class LoadTest {
       s.phase(), s.t(), t.open(), o.connections, t.failed > 0 ? " (" + t.failed + " failed)" : "",
       s.sentPerSec(), s.deliveriesPerSec(), Double.isNaN(s.p99()) ? "-" : String.format(Locale.ROOT, "%.1f ms", s.p99()),
       Double.isNaN(s.serverCpuPct()) ? "" : String.format(Locale.ROOT, " | server %.0f%% cpu %.0f MiB",
-        s.serverCpuPct(), s.serverRssMiB()));
+        s.serverCpuPct(), s.serverRssMiB()))
+      + (t.reopened + t.recovered + t.notRecovered == 0 ? "" : String.format(Locale.ROOT,
+        " | reconnects %d, recovered %d, not %d", t.reopened, t.recovered, t.notRecovered));
     if (terminal) {
       console.print("\r" + line + "   ");
       console.flush();
@@ -575,6 +662,8 @@ public final class LoadTest {
     r.put("label", o.label);
     r.put("runId", o.runId);
     r.put("finishedAt", Instant.now().toString());
+    // the timeline's t = 0, to line it up with other runs' (another tool's events, a node's log)
+    r.put("startedAtEpochMillis", startEpochMillis);
     r.put("machine", new JsonObject()
       .put("cores", Runtime.getRuntime().availableProcessors())
       .put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"))
@@ -588,6 +677,8 @@ public final class LoadTest {
       .put("failed", t.failed)
       .put("failedAttempts", t.connectErrors)
       .put("closedEarly", t.closed)
+      .put("reopened", t.reopened)
+      .put("reconnectErrors", t.reconnectErrors)
       .put("maxOpen", maxOpen)
       .put("rampSeconds", rampMillis / 1000.0)
       .put("processes", o.processes));
@@ -630,7 +721,15 @@ public final class LoadTest {
     r.put("latencyMs", new JsonObject()
       .put("all", latency(all))
       .put("targeted", latency(targetedTotal))
-      .put("broadcast", latency(broadcastTotal)));
+      .put("broadcast", latency(broadcastTotal))
+      // what resumed connections were replayed: publish to receipt, mostly the time they were away (not in "all")
+      .put("replayed", latency(replayedTotal)));
+    if (reconnects != null) {
+      r.put("reconnects", reconnects.copy()
+        .put("resumedRecovered", t.recovered)
+        .put("resumedNotRecovered", t.notRecovered)
+        .put("reconnectErrors", t.reconnectErrors));
+    }
     if (o.serverPid > 0) {
       JsonObject server = new JsonObject().put("pid", o.serverPid).put("gcBeforeSampling", o.serverGc)
         .put("rssBeforeKiB", rssBefore).put("rssAfterRampKiB", rssAfterRamp).put("rssEndKiB", rssEnd);
@@ -677,6 +776,12 @@ public final class LoadTest {
         .put("deliveries", verification.deliveries())
         .put("requiredDeliveries", verification.requiredDeliveries())
         .put("messagesWithLoss", verification.messagesWithLoss())
+        .put("missingAcrossRecovery", verification.missingAcrossRecovery())
+        .put("lostWhileAway", new JsonObject()
+          .put("total", verification.lostWhileAway())
+          .put("noCursor", verification.lostWhileAway(RoutingVerifier.Away.NO_CURSOR))
+          .put("notRecovered", verification.lostWhileAway(RoutingVerifier.Away.NOT_RECOVERED))
+          .put("notBack", verification.lostWhileAway(RoutingVerifier.Away.NOT_BACK)))
         .put("examples", new JsonArray(verification.allExamples())));
     }
     RunOutcome outcome = new RunOutcome(o.connections, t.opened,
@@ -775,7 +880,9 @@ public final class LoadTest {
       .put("sourceAddresses", new JsonArray(new ArrayList<>(o.sourceAddresses)))
       .put("phases", o.phases.isEmpty() ? null : new JsonArray(o.phases.stream()
         .map(p -> new JsonObject().put("rate", p.rate()).put("seconds", p.millis() / 1000.0)).toList()))
-      .put("drainSeconds", o.drainMillis / 1000.0);
+      .put("drainSeconds", o.drainMillis / 1000.0)
+      .put("reconnect", !o.reconnect ? "off" : o.reconnectWithCursor ? "with cursor" : "without cursor")
+      .put("failoverUrl", o.failoverUrl);
   }
 
   /** The outcome of a run. */
@@ -868,12 +975,30 @@ public final class LoadTest {
             pct(cpu, "server"), pct(cpu, "tool"), pct(cpu, "other")));
         }
       }
-      for (String k : List.of("all", "targeted", "broadcast")) {
+      for (String k : List.of("all", "targeted", "broadcast", "replayed")) {
         JsonObject h = l.getJsonObject(k);
         if (h.getLong("count") > 0) {
           sb.append(String.format(Locale.ROOT, "latency %-9s n=%d p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
             k, h.getLong("count"), h.getDouble("p50"), h.getDouble("p90"), h.getDouble("p99"), h.getDouble("p999"),
             h.getDouble("max")));
+        }
+      }
+      JsonObject rc = json.getJsonObject("reconnects");
+      if (rc != null) {
+        sb.append(String.format(Locale.ROOT, "reconnects: %d (resumed: %d recovered, %d not recovered; %d replayed);"
+            + " closes by the server %s, by the tool %d; not back at the end %d%n", rc.getLong("reconnects"),
+          rc.getLong("recovered"), rc.getLong("notRecovered"), rc.getLong("replayed"),
+          rc.getJsonObject("closesByServer").encode(), rc.getLong("closesByTool"), rc.getLong("notBackAtEnd")));
+        for (Object o : rc.getJsonArray("events")) {
+          JsonObject e = (JsonObject) o;
+          JsonObject back = e.getJsonObject("secondsUntilBack");
+          JsonObject resumed = e.getJsonObject("secondsUntilResumed");
+          sb.append(String.format(Locale.ROOT, "  %s at %.1f s: %d connections closed, %d back (all within %s s),"
+              + " %d not back; recovered %d (all within %s s), not recovered %d, back without cursor %d%n",
+            e.getString("what"), e.getDouble("atSeconds"), e.getLong("connectionsClosed"), e.getLong("back"),
+            back.getValue("max", "-"), e.getLong("notBack"), e.getLong("recovered"),
+            resumed == null ? "-" : resumed.getValue("max", "-"), e.getLong("notRecovered"),
+            e.getLong("backWithoutCursor")));
         }
       }
       JsonObject server = json.getJsonObject("server");
@@ -884,7 +1009,13 @@ public final class LoadTest {
       if (v != null) {
         sb.append(v.getBoolean("ok") ? "routing verified: " : "ROUTING VIOLATIONS: ")
           .append(v.getLong("violations")).append(" violations ").append(v.getJsonObject("counts").encode())
-          .append(" over ").append(v.getLong("requiredDeliveries")).append(" required deliveries\n");
+          .append(" over ").append(v.getLong("requiredDeliveries")).append(" required deliveries");
+        JsonObject away = v.getJsonObject("lostWhileAway");
+        if (away.getLong("total") > 0) {
+          sb.append("; lost while away (not owed: no cursor, not recovered, not back): ").append(away.getLong("total"))
+            .append(' ').append(away.encode());
+        }
+        sb.append('\n');
         JsonArray ex = v.getJsonArray("examples");
         for (int i = 0; i < Math.min(20, ex.size()); i++) {
           sb.append("  ").append(ex.getString(i)).append('\n');

@@ -62,6 +62,18 @@ public final class LoadTestOptions {
   /** With it, each connection sends an HS256 JWT (sub = its token) instead of ?token= (gateway auth.mode=jwt). */
   public String jwtSecret;
   public int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+  /** Reconnect after the server closes a connection with a code that says "come back" (1001, 1006, 1013, ...). */
+  public boolean reconnect;
+  /** ... with {@code since=} the last message's id (implies {@link #reconnect}). */
+  public boolean reconnectWithCursor;
+  public long reconnectDelayMillis = 1000;
+  public long reconnectJitterMillis = 1000;
+  /** Endpoints that take no first connects, only reconnects (comma list of ws:// URLs); null = none. */
+  public String failoverUrl;
+  /** Offline spells (--offline). */
+  public List<OfflineSpell> offline = new ArrayList<>();
+  /** Nodes drained or killed during the run (--drain-node, --kill-node). */
+  public List<NodeEvent> nodeEvents = new ArrayList<>();
 
   public static final String USAGE = String.join("\n",
     "usage: scripts/loadtest [options]",
@@ -88,7 +100,7 @@ public final class LoadTestOptions {
     "  --batch N                    envelopes per publish request (default 1)",
     "  --payload-bytes N            padding added to each message's data (default 0)",
     "  --type T                     envelope type (default loadtest)",
-    "  --channel C                  envelope channel (default none; 'global' makes everything a broadcast)",
+    "  --channel C                  envelope channel (default none; a label: targeted messages stay targeted)",
     "  --report FILE                write the JSON report here",
     "  --chart FILE                 write the HTML chart here (default: the report's name with .html)",
     "  --verify-routing             check every delivery; violations are listed and the exit status is 1",
@@ -111,6 +123,20 @@ public final class LoadTestOptions {
     "  --seed N                     random seed for token choice (default 42)",
     "  --jwt-secret S               sign one HS256 JWT per connection (sub = its token; Authorization: Bearer),",
     "                               for a gateway with auth.mode=jwt and auth.jwt.hmacSecret S",
+    "  --reconnect                  a connection the server closes with 1001, 1006, 1011, 1012, 1013 or 4408 comes",
+    "                               back after --reconnect-delay plus a random share of --reconnect-jitter: to the",
+    "                               next --url (or --failover-url) after 1001/1006/1011/1012 or a failed attempt",
+    "  --reconnect-with-cursor      the same, with since= the id of the last message it received; counts the resumed",
+    "                               frames (recovered, replayed) and verifies exactness across reconnects: every",
+    "                               message once, in order, none lost (docs/protocol.md, Reconnecting without loss)",
+    "  --reconnect-delay D          least wait before a reconnect (default 1s)",
+    "  --reconnect-jitter D         plus a random share of this (default 1s)",
+    "  --failover-url URL[,URL...]  endpoints that take reconnects but no first connects (a drained node's clients",
+    "                               come back there)",
+    "  --offline SHARE:AT:FOR[,...] an offline spell: SHARE of the connections (10% or 0.1) close at AT after",
+    "                               publishing began and come back FOR later (e.g. 10%:20s:4s)",
+    "  --drain-node PID@AT[,...]    SIGTERM the node PID at AT after publishing began (its clients get 1001)",
+    "  --kill-node PID@AT[,...]     SIGKILL the node PID at AT after publishing began (its clients see 1006)",
     "  --quiet                      no progress line",
     "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused),",
     "             4 short run (the load asked for was not offered: under 98% of the planned messages sent, or publishes",
@@ -138,6 +164,15 @@ public final class LoadTestOptions {
       }
       if (a.equals("--quiet")) {
         o.quiet = true;
+        continue;
+      }
+      if (a.equals("--reconnect")) {
+        o.reconnect = true;
+        continue;
+      }
+      if (a.equals("--reconnect-with-cursor")) {
+        o.reconnect = true;
+        o.reconnectWithCursor = true;
         continue;
       }
       if (a.equals("--help") || a.equals("-h")) {
@@ -223,6 +258,12 @@ public final class LoadTestOptions {
         case "--jwt-secret" -> o.jwtSecret = value;
         case "--run-id" -> o.runId = value;
         case "--event-loops" -> o.eventLoops = intArg(a, value, 1);
+        case "--reconnect-delay" -> o.reconnectDelayMillis = durationMillis(a, value);
+        case "--reconnect-jitter" -> o.reconnectJitterMillis = durationMillis(a, value);
+        case "--failover-url" -> o.failoverUrl = value;
+        case "--offline" -> o.offline.addAll(offlineSpells(a, value));
+        case "--drain-node" -> o.nodeEvents.addAll(nodeEvents(a, value, NodeEvent.Kind.DRAIN));
+        case "--kill-node" -> o.nodeEvents.addAll(nodeEvents(a, value, NodeEvent.Kind.KILL));
         default -> throw new UsageException("unknown option " + a);
       }
     }
@@ -268,8 +309,20 @@ public final class LoadTestOptions {
           + processes + " processes");
       }
     }
-    if ("global".equals(channel) && mixTargeted > 0 && rate > 0) {
-      throw new UsageException("--channel global makes every message a broadcast: use --mix 0:100");
+    failoverEndpoints();
+    long runMillis = warmupMillis + durationMillis + drainMillis;
+    for (OfflineSpell spell : offline) {
+      if (spell.atMillis() >= runMillis) {
+        throw new UsageException("--offline at " + spell.atMillis() / 1000.0 + " s is after the run (--warmup, --duration"
+          + " and --drain add up to " + runMillis / 1000.0 + " s)");
+      }
+    }
+    for (NodeEvent e : nodeEvents) {
+      if (e.atMillis() >= runMillis) {
+        throw new UsageException("--" + (e.kind() == NodeEvent.Kind.DRAIN ? "drain" : "kill") + "-node at "
+          + e.atMillis() / 1000.0 + " s is after the run (--warmup, --duration and --drain add up to "
+          + runMillis / 1000.0 + " s)");
+      }
     }
     if (rate == 0 || connections == 0) {
       publish = rate == 0 ? PublishMode.NONE : publish;
@@ -285,19 +338,23 @@ public final class LoadTestOptions {
 
   /** Every WebSocket URL of {@code --url} (a comma list spreads connections over nodes: connection i uses URL i % n). */
   public List<URI> wsUris() {
+    return wsUris("--url", url);
+  }
+
+  private static List<URI> wsUris(String option, String urls) {
     List<URI> out = new ArrayList<>();
-    for (String u : url.split(",")) {
+    for (String u : urls.split(",")) {
       try {
         URI uri = new URI(u.trim());
         if (uri.getHost() == null) {
-          throw new UsageException("--url has no host: '" + u + "'");
+          throw new UsageException(option + " has no host: '" + u + "'");
         }
         if (!"ws".equals(uri.getScheme())) {
-          throw new UsageException("--url must be ws://HOST:PORT/PATH, got '" + u + "'");
+          throw new UsageException(option + " must be ws://HOST:PORT/PATH, got '" + u + "'");
         }
         out.add(uri);
       } catch (java.net.URISyntaxException e) {
-        throw new UsageException("--url is not a URL: '" + u + "'");
+        throw new UsageException(option + " is not a URL: '" + u + "'");
       }
     }
     return out;
@@ -305,12 +362,29 @@ public final class LoadTestOptions {
 
   /** What each connection connects to, in the order of {@link #wsUris()}. */
   public List<ClientFleet.Endpoint> endpoints() {
+    return endpoints(wsUris());
+  }
+
+  /** Where reconnects may go besides {@link #endpoints()} (--failover-url). */
+  public List<ClientFleet.Endpoint> failoverEndpoints() {
+    return failoverUrl == null || failoverUrl.isBlank() ? List.of() : endpoints(wsUris("--failover-url", failoverUrl));
+  }
+
+  private static List<ClientFleet.Endpoint> endpoints(List<URI> uris) {
     List<ClientFleet.Endpoint> out = new ArrayList<>();
-    for (URI u : wsUris()) {
+    for (URI u : uris) {
       out.add(new ClientFleet.Endpoint(u.getHost(), u.getPort() > 0 ? u.getPort() : 80,
         u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath()));
     }
     return out;
+  }
+
+  /** The clients of connections {@code [from, to)}, in this process or a child. */
+  public ClientFleet.Spec fleetSpec(int from, int to, String sourceAddress) {
+    return new ClientFleet.Spec(endpoints(), failoverEndpoints(), tokenPlan(), from, to, sourceAddress, ramp,
+      maxPendingHandshakes, connectTimeoutMillis, runId, verifyRouting, eventLoops, jwtSecret,
+      new ClientFleet.Reconnect(reconnect, reconnectWithCursor, reconnectDelayMillis,
+        reconnectJitterMillis));
   }
 
   public int wsPort() {
@@ -363,6 +437,67 @@ public final class LoadTestOptions {
     public long messages() {
       return (long) Math.floor(rate * millis / 1000.0);
     }
+  }
+
+  /**
+   * An offline spell: {@code permille} per mille of the connections close {@code atMillis} after publishing began and
+   * come back {@code forMillis} later.
+   */
+  public record OfflineSpell(int permille, long atMillis, long forMillis) {
+  }
+
+  /** A node drained (SIGTERM) or killed (SIGKILL) {@code atMillis} after publishing began. */
+  public record NodeEvent(Kind kind, long pid, long atMillis) {
+    public enum Kind { DRAIN, KILL }
+  }
+
+  /** 'SHARE:AT:FOR,...' as offline spells; SHARE is a percentage (10%) or a fraction (0.1). */
+  static List<OfflineSpell> offlineSpells(String option, String value) {
+    List<OfflineSpell> out = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String[] f = part.trim().split(":");
+      if (f.length != 3) {
+        throw new UsageException(option + " takes SHARE:AT:FOR[,...], e.g. 10%:20s:4s, got '" + value + "'");
+      }
+      double share;
+      try {
+        String v = f[0].trim();
+        share = v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100 : Double.parseDouble(v);
+      } catch (NumberFormatException e) {
+        throw new UsageException(option + ": '" + f[0] + "' is not a share (10% or 0.1)");
+      }
+      if (!(share > 0 && share <= 1)) {
+        throw new UsageException(option + ": a share must be above 0 and at most 100%, got '" + f[0] + "'");
+      }
+      long forMillis = durationMillis(option, f[2]);
+      if (forMillis <= 0) {
+        throw new UsageException(option + ": how long the spell lasts must be above 0, got '" + f[2] + "'");
+      }
+      out.add(new OfflineSpell((int) Math.max(1, Math.round(share * 1000)), durationMillis(option, f[1]), forMillis));
+    }
+    return out;
+  }
+
+  /** 'PID@AT,...' as node events. */
+  static List<NodeEvent> nodeEvents(String option, String value, NodeEvent.Kind kind) {
+    List<NodeEvent> out = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String[] f = part.trim().split("@");
+      if (f.length != 2) {
+        throw new UsageException(option + " takes PID@AT[,...], e.g. 12345@20s, got '" + value + "'");
+      }
+      long pid;
+      try {
+        pid = Long.parseLong(f[0].trim());
+      } catch (NumberFormatException e) {
+        throw new UsageException(option + ": '" + f[0] + "' is not a process id");
+      }
+      if (pid <= 1) {
+        throw new UsageException(option + ": '" + f[0] + "' is not a process id");
+      }
+      out.add(new NodeEvent(kind, pid, durationMillis(option, f[1])));
+    }
+    return out;
   }
 
   /** 'R:D,R:D,...' as phases. */

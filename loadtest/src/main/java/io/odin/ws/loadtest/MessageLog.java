@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * Every message the publisher sent, by sequence number (0, 1, 2, ... in publish order): whom it was for, when it
- * was sent and whether the gateway (or Kafka) accepted it. Thread-safe: the publisher appends, acknowledgement
- * callbacks update the status, the verifier reads after publishing ended.
+ * was sent, in which request, whether the gateway (or Kafka) accepted it and when that answer came. Thread-safe: the
+ * publisher appends, acknowledgement callbacks update the status, the verifier reads after publishing ended.
  */
 public final class MessageLog {
 
@@ -19,6 +19,8 @@ public final class MessageLog {
   private int[] target = new int[1024];
   private long[] sentAt = new long[1024];
   private byte[] status = new byte[1024];
+  private long[] ackedAt = new long[1024];
+  private int[] request = new int[1024];
   private final List<int[]> multi = new ArrayList<>();
   private int size;
 
@@ -28,11 +30,21 @@ public final class MessageLog {
    * @param tokens the token indexes it is for, or null/empty for a broadcast
    */
   public synchronized int add(int[] tokens, long sentAtMicros) {
+    return add(tokens, sentAtMicros, true);
+  }
+
+  /**
+   * Logs the next message of a request: {@code startsRequest} for the first of a request's messages, false for the
+   * others (added right after it, in the order the request carries them).
+   */
+  public synchronized int add(int[] tokens, long sentAtMicros, boolean startsRequest) {
     if (size == target.length) {
       int n = size * 2;
       target = Arrays.copyOf(target, n);
       sentAt = Arrays.copyOf(sentAt, n);
       status = Arrays.copyOf(status, n);
+      ackedAt = Arrays.copyOf(ackedAt, n);
+      request = Arrays.copyOf(request, n);
     }
     int t;
     if (tokens == null || tokens.length == 0) {
@@ -46,6 +58,8 @@ public final class MessageLog {
     target[size] = t;
     sentAt[size] = sentAtMicros;
     status[size] = (byte) Status.PENDING.ordinal();
+    ackedAt[size] = Long.MAX_VALUE;
+    request[size] = startsRequest || size == 0 ? size : request[size - 1];
     return size++;
   }
 
@@ -56,6 +70,25 @@ public final class MessageLog {
   /** Marks {@code count} messages from {@code firstSeq} on. */
   public synchronized void status(int firstSeq, int count, Status s) {
     Arrays.fill(status, firstSeq, firstSeq + count, (byte) s.ordinal());
+  }
+
+  /** Marks {@code count} messages from {@code firstSeq} on as accepted by an answer that came at {@code atMicros}. */
+  public synchronized void accepted(int firstSeq, int count, long atMicros) {
+    Arrays.fill(status, firstSeq, firstSeq + count, (byte) Status.ACCEPTED.ordinal());
+    Arrays.fill(ackedAt, firstSeq, firstSeq + count, atMicros);
+  }
+
+  /**
+   * When the message's acceptance was answered (publish API 202, Kafka ack), or {@link Long#MAX_VALUE} when unknown
+   * (not accepted, or marked by {@link #status(int, Status)}).
+   */
+  public synchronized long ackedAtMicros(int seq) {
+    return ackedAt[seq];
+  }
+
+  /** The sequence number of the first message of the request that carried {@code seq}. */
+  public synchronized int request(int seq) {
+    return request[seq];
   }
 
   public synchronized Status status(int seq) {

@@ -16,20 +16,25 @@ import java.util.concurrent.CompletableFuture;
  * Each gateway node's own view of a run (--node-metrics): its Prometheus {@code /metrics} read at the start and at
  * the end of the measured window. The CPU a node spent in between ({@code process_cpu_time_ns_total}) over the
  * window and its cores ({@code system_cpu_count}) gives its CPU use; {@code odin_ws_connections} summed over its
- * shards gives the connections it held. Works wherever the load tool can reach the management port, including
- * nodes on other machines, where --server-pid cannot look.
+ * shards gives the connections it held; the batches it dispatched ({@code odin_dispatch_batch_size_count}) beside its
+ * Redis lookups ({@code odin_redis_lookup_duration_seconds_count}: one round trip each, the history's append
+ * included) give its Redis round trips per batch. Works wherever the load tool can reach the management port,
+ * including nodes on other machines, where --server-pid cannot look.
  */
 final class NodeMetrics {
 
   static final String CPU_TIME = "process_cpu_time_ns_total";
   static final String CORES = "system_cpu_count";
   static final String CONNECTIONS = "odin_ws_connections";
+  static final String BATCHES = "odin_dispatch_batch_size_count";
+  static final String LOOKUPS = "odin_redis_lookup_duration_seconds_count";
 
   /** One read of one node; NaN for what its /metrics did not show; {@code error} when it could not be read. */
-  record Snapshot(long nanos, double cpuNanos, double cores, double connections, String error) {
+  record Snapshot(long nanos, double cpuNanos, double cores, double connections, double batches, double lookups,
+                  String error) {
 
     static Snapshot failed(long nanos, String error) {
-      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, error);
+      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, error);
     }
   }
 
@@ -67,12 +72,15 @@ final class NodeMetrics {
     double cpu = Double.NaN;
     double cores = Double.NaN;
     double connections = Double.NaN;
+    double batches = Double.NaN;
+    double lookups = Double.NaN;
     for (String line : text.split("\n")) {
       if (line.isEmpty() || line.charAt(0) == '#') {
         continue;
       }
       String name = metricName(line);
-      if (!name.equals(CPU_TIME) && !name.equals(CORES) && !name.equals(CONNECTIONS)) {
+      if (!name.equals(CPU_TIME) && !name.equals(CORES) && !name.equals(CONNECTIONS) && !name.equals(BATCHES)
+        && !name.equals(LOOKUPS)) {
         continue;
       }
       double value = sampleValue(line);
@@ -82,10 +90,12 @@ final class NodeMetrics {
       switch (name) {
         case CPU_TIME -> cpu = sum(cpu, value);
         case CORES -> cores = value;
+        case BATCHES -> batches = sum(batches, value);
+        case LOOKUPS -> lookups = sum(lookups, value);
         default -> connections = sum(connections, value);
       }
     }
-    return new Snapshot(nanos, cpu, cores, connections, null);
+    return new Snapshot(nanos, cpu, cores, connections, batches, lookups, null);
   }
 
   /** Per node: cores, CPU used over the window (percent of all its cores, and in cores), connections at the end. */
@@ -113,6 +123,17 @@ final class NodeMetrics {
       }
       if (!Double.isNaN(b.connections())) {
         node.put("connectionsAtEnd", (long) b.connections());
+      }
+      if (!Double.isNaN(a.batches()) && !Double.isNaN(b.batches())) {
+        long batches = (long) (b.batches() - a.batches());
+        node.put("batches", batches);
+        if (!Double.isNaN(a.lookups()) && !Double.isNaN(b.lookups())) {
+          long lookups = (long) (b.lookups() - a.lookups());
+          node.put("redisLookups", lookups);
+          if (batches > 0) {
+            node.put("redisLookupsPerBatch", Sample.round((double) lookups / batches, 3));
+          }
+        }
       }
       nodes.add(node.put("windowSeconds", Sample.round(seconds, 3)));
     }

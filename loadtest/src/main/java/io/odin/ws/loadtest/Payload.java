@@ -121,7 +121,7 @@ public final class Payload {
     return i + KIND_KEY.length + 1;
   }
 
-  private static int indexOf(Buffer b, byte[] key, int from, int to) {
+  static int indexOf(Buffer b, byte[] key, int from, int to) {
     outer:
     for (int i = from, last = to - key.length; i <= last; i++) {
       for (int k = 0; k < key.length; k++) {

@@ -136,7 +136,7 @@ public final class Publisher implements AutoCloseable {
     List<Out> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       int[] tokens = isBroadcast(firstIndex + i, mixTargeted, mixBroadcast) ? null : pickTokens();
-      int seq = log.add(tokens, ts);
+      int seq = log.add(tokens, ts, i == 0);
       out.add(new Out(seq, tokens, envelopes.key(tokens), envelopes.envelope(seq, tokens, ts)));
     }
     inFlight.incrementAndGet();

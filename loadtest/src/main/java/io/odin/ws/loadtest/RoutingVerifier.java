@@ -10,14 +10,24 @@ import java.util.Map;
  * Checks what every connection received against what was published:
  * <ul>
  *   <li><b>missing</b>: a message did not reach a connection it was for (every connection for a broadcast, the
- *       connections of its tokens for a targeted one) although that connection was open for the whole time the
- *       message was in flight: from {@code settle} before it was sent until {@code grace} after;</li>
+ *       connections of its tokens for a targeted one) although that connection was entitled to it: open for the
+ *       whole time the message was in flight (from {@code settle} before it was sent until {@code grace} after), or
+ *       away but back with a cursor the gateway said it {@code recovered} from (then everything published while it
+ *       was away is owed too: docs/protocol.md, "Reconnecting without loss");</li>
  *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have;</li>
- *   <li><b>duplicate</b>: a connection received the same message more than once;</li>
- *   <li><b>unknown</b>: a connection received a sequence number of this run that was never published.</li>
+ *   <li><b>duplicate</b>: a connection received the same message more than once (across its reconnects too);</li>
+ *   <li><b>unknown</b>: a connection received a sequence number of this run that was never published;</li>
+ *   <li><b>order</b> (publish API only, see {@link #checkOrder}): a connection received a message of one stream (its
+ *       token's targeted messages, or the broadcasts) before one that was dispatched earlier: before another of the
+ *       same publish request that comes before it, or before one whose request was answered before its own was sent.
+ *       Messages of requests in flight together have no order; the two streams have none between them.</li>
  * </ul>
  * A message whose publish failed (HTTP error, Kafka send failure) may arrive or not: it is never missing, but it
  * still must not be misrouted or duplicated. Connections that never opened are skipped.
+ * <p>What a connection could not get, and was told so or never asked for, is not a violation but counted as
+ * <b>lost while away</b>: messages published while it was away and never received, because it came back without a
+ * cursor ({@code noCursor}), with one the gateway could not recover from ({@code notRecovered}, {@code resumed} with
+ * {@code recovered:false}), or did not come back ({@code notBack}).
  * <p>Plain Java, no I/O: the load tool runs it over the receipts of all its processes after the drain.
  */
 public final class RoutingVerifier {
@@ -25,12 +35,16 @@ public final class RoutingVerifier {
   /** Examples kept per kind of violation; the counts are always complete. */
   public static final int MAX_EXAMPLES = 100;
 
-  public enum Kind { MISSING, MISROUTED, DUPLICATE, UNKNOWN }
+  public enum Kind { MISSING, MISROUTED, DUPLICATE, UNKNOWN, ORDER }
+
+  /** Why messages published while a connection was away were not owed to it. */
+  public enum Away { NO_CURSOR, NOT_RECOVERED, NOT_BACK }
 
   private final MessageLog log;
   private final TokenPlan plan;
   private final long settleMicros;
   private final long graceMicros;
+  private boolean checkOrder;
 
   /**
    * @param settleMicros a connection must have been open this long before a message was sent to be required to
@@ -42,6 +56,16 @@ public final class RoutingVerifier {
     this.plan = plan;
     this.settleMicros = settleMicros;
     this.graceMicros = graceMicros;
+  }
+
+  /**
+   * Also checks each stream's order (violations of kind {@link Kind#ORDER}). Valid when a publish's answer comes
+   * after its messages were dispatched (the publish API's 202); not for Kafka, whose acknowledgement says nothing
+   * about when the gateway consumed a record, nor across its partitions.
+   */
+  public RoutingVerifier checkOrder(boolean check) {
+    this.checkOrder = check;
+    return this;
   }
 
   public Result verify(Iterable<ConnectionRecord> connections) {
@@ -79,7 +103,8 @@ public final class RoutingVerifier {
         int seq = got[i];
         if (i > 0 && got[i - 1] == seq) {
           r.count(Kind.DUPLICATE, "message " + seq + " received again by connection " + c.id()
-            + " (token " + plan.name(c.token()) + ")");
+            + " (token " + plan.name(c.token()) + ")" + (c.sessions().size() > 1 ? " after " + (c.sessions().size() - 1)
+            + " reconnects" : ""));
           continue;
         }
         if (seq < 0 || seq >= messages) {
@@ -91,13 +116,15 @@ public final class RoutingVerifier {
             + " of token " + plan.name(c.token()));
         }
       }
+      if (checkOrder) {
+        checkOrder(c, messages, sentAt, r);
+      }
       // what it should have received
-      long from = c.openedAtMicros() == Long.MIN_VALUE ? Long.MIN_VALUE : c.openedAtMicros() + settleMicros;
-      long until = c.closedAtMicros() == Long.MAX_VALUE ? Long.MAX_VALUE : c.closedAtMicros() - graceMicros;
-      checkRequired(broadcasts, c, got, from, until, failed, sentAt, required, missingPerMessage, missingExamples, r);
+      Windows w = windows(c);
+      checkRequired(broadcasts, c, got, w, failed, sentAt, required, missingPerMessage, missingExamples, r);
       IntList mine = byToken.get(c.token());
       if (mine != null) {
-        checkRequired(mine, c, got, from, until, failed, sentAt, required, missingPerMessage, missingExamples, r);
+        checkRequired(mine, c, got, w, failed, sentAt, required, missingPerMessage, missingExamples, r);
       }
     }
     for (Map.Entry<Integer, IntList> e : missingExamples.entrySet()) {
@@ -125,18 +152,114 @@ public final class RoutingVerifier {
     return r;
   }
 
-  private void checkRequired(IntList candidates, ConnectionRecord c, int[] gotSorted, long from, long until,
+  /**
+   * When a connection was owed messages ({@code owed}: pairs of from, until, by send time) and when it was away
+   * without being owed what was published ({@code away}: from, until, and the reason). A stretch of sessions is owed
+   * without a break while each reconnect in it was {@code recovered}; a session whose {@code resumed} never came
+   * neither breaks nor extends it (the next one decides).
+   */
+  record Windows(long[] owed, long[] away, Away[] reasons, boolean[] recovered) {
+
+    /** The index of the owed window holding {@code t}, or -1. */
+    int owedAt(long t) {
+      for (int i = 0; i < owed.length; i += 2) {
+        if (t >= owed[i] && t <= owed[i + 1]) {
+          return i / 2;
+        }
+      }
+      return -1;
+    }
+
+    /** The reason of the away window holding {@code t}, or null. */
+    Away awayAt(long t) {
+      for (int i = 0; i < away.length; i += 2) {
+        if (t > away[i] && t < away[i + 1]) {
+          return reasons[i / 2];
+        }
+      }
+      return null;
+    }
+  }
+
+  Windows windows(ConnectionRecord c) {
+    List<ConnectionRecord.Session> sessions = c.sessions();
+    List<Long> owed = new ArrayList<>(2);
+    List<Long> away = new ArrayList<>(2);
+    List<Away> reasons = new ArrayList<>();
+    List<Boolean> recovered = new ArrayList<>();
+    ConnectionRecord.Session first = sessions.get(0);
+    long from = plus(first.openedAtMicros(), settleMicros);
+    long until = untilOf(first);
+    boolean viaRecovery = false;
+    for (int i = 1; i < sessions.size(); i++) {
+      ConnectionRecord.Session s = sessions.get(i);
+      switch (s.resume()) {
+        case RECOVERED -> {
+          until = untilOf(s);
+          viaRecovery = true;
+        }
+        case PENDING -> { }
+        case NONE, NOT_RECOVERED -> {
+          owed.add(from);
+          owed.add(until);
+          recovered.add(viaRecovery);
+          long next = plus(s.openedAtMicros(), settleMicros);
+          away.add(until);
+          away.add(next);
+          reasons.add(s.resume() == ConnectionRecord.Resume.NONE ? Away.NO_CURSOR : Away.NOT_RECOVERED);
+          from = next;
+          until = untilOf(s);
+          viaRecovery = false;
+        }
+      }
+    }
+    owed.add(from);
+    owed.add(until);
+    recovered.add(viaRecovery);
+    if (until != Long.MAX_VALUE) {
+      away.add(until);
+      away.add(Long.MAX_VALUE);
+      reasons.add(Away.NOT_BACK);
+    }
+    boolean[] rec = new boolean[recovered.size()];
+    for (int i = 0; i < rec.length; i++) {
+      rec[i] = recovered.get(i);
+    }
+    return new Windows(owed.stream().mapToLong(Long::longValue).toArray(),
+      away.stream().mapToLong(Long::longValue).toArray(), reasons.toArray(new Away[0]), rec);
+  }
+
+  private long untilOf(ConnectionRecord.Session s) {
+    return s.closedAtMicros() == Long.MAX_VALUE ? Long.MAX_VALUE : s.closedAtMicros() - graceMicros;
+  }
+
+  private static long plus(long t, long d) {
+    return t == Long.MAX_VALUE ? t : t + d;
+  }
+
+  private void checkRequired(IntList candidates, ConnectionRecord c, int[] gotSorted, Windows w,
                              boolean[] failed, long[] sentAt, int[] required, int[] missingPerMessage,
                              Map<Integer, IntList> missingExamples, Result r) {
     for (int i = 0, n = candidates.size(); i < n; i++) {
       int seq = candidates.get(i);
-      if (failed[seq] || sentAt[seq] < from || sentAt[seq] > until) {
+      if (failed[seq]) {
+        continue;
+      }
+      int owed = w.owedAt(sentAt[seq]);
+      if (owed < 0) {
+        Away why = w.awayAt(sentAt[seq]);
+        if (why != null && Arrays.binarySearch(gotSorted, seq) < 0) {
+          r.lostWhileAway.merge(why, 1L, Long::sum);
+        }
         continue;
       }
       required[seq]++;
       if (Arrays.binarySearch(gotSorted, seq) < 0) {
         missingPerMessage[seq]++;
         r.counts.merge(Kind.MISSING, 1L, Long::sum);
+        if (w.recovered()[owed]) {
+          r.missingAcrossRecovery++;
+        }
         IntList ids = missingExamples.get(seq);
         if (ids == null && missingExamples.size() < MAX_EXAMPLES) {
           ids = new IntList();
@@ -145,6 +268,41 @@ public final class RoutingVerifier {
         if (ids != null && ids.size() < 5) {
           ids.add(c.id());
         }
+      }
+    }
+  }
+
+  /**
+   * Each stream's messages in the order they were dispatched, as far as the tool knows that order: a request's
+   * messages in the order it carries them, and a request answered before another was sent before it.
+   */
+  private void checkOrder(ConnectionRecord c, int messages, long[] sentAt, Result r) {
+    long[] latestSent = {Long.MIN_VALUE, Long.MIN_VALUE};
+    int[] latestSentSeq = {-1, -1};
+    Map<Integer, Integer> lastOfRequest = new java.util.HashMap<>();
+    java.util.BitSet seen = new java.util.BitSet();
+    for (int seq : c.received()) {
+      if (seq < 0 || seq >= messages || seen.get(seq)) {
+        continue;
+      }
+      seen.set(seq);
+      int stream = log.isBroadcast(seq) ? 1 : 0;
+      long acked = log.ackedAtMicros(seq);
+      if (acked < latestSent[stream]) {
+        r.count(Kind.ORDER, "connection " + c.id() + " received " + (stream == 1 ? "broadcast " : "message ") + seq
+          + " (its publish answered at " + acked + " µs) after " + latestSentSeq[stream] + ", which was sent only at "
+          + latestSent[stream] + " µs");
+      }
+      int request = log.request(seq);
+      Integer before = lastOfRequest.get(request * 2 + stream);
+      if (before != null && before > seq) {
+        r.count(Kind.ORDER, "connection " + c.id() + " received " + (stream == 1 ? "broadcast " : "message ") + seq
+          + " after " + before + ", which its publish request carried after it");
+      }
+      lastOfRequest.merge(request * 2 + stream, seq, Math::max);
+      if (sentAt[seq] > latestSent[stream]) {
+        latestSent[stream] = sentAt[seq];
+        latestSentSeq[stream] = seq;
       }
     }
   }
@@ -172,6 +330,8 @@ public final class RoutingVerifier {
     long deliveries;
     long requiredDeliveries;
     long messagesWithLoss;
+    long missingAcrossRecovery;
+    final Map<Away, Long> lostWhileAway = new java.util.EnumMap<>(Away.class);
     int messages;
 
     Result() {
@@ -239,6 +399,27 @@ public final class RoutingVerifier {
       return messagesWithLoss;
     }
 
+    /**
+     * Missing deliveries owed only because a reconnect was answered {@code recovered:true}: published while the
+     * connection was away, never received (a recovery over a hole). Part of {@link Kind#MISSING}.
+     */
+    public long missingAcrossRecovery() {
+      return missingAcrossRecovery;
+    }
+
+    /** Messages published for a connection while it was away, not owed to it, and never received, by reason. */
+    public long lostWhileAway(Away why) {
+      return lostWhileAway.getOrDefault(why, 0L);
+    }
+
+    public long lostWhileAway() {
+      long n = 0;
+      for (long v : lostWhileAway.values()) {
+        n += v;
+      }
+      return n;
+    }
+
     public int messages() {
       return messages;
     }
@@ -246,7 +427,8 @@ public final class RoutingVerifier {
     @Override
     public String toString() {
       return "verified " + messages + " messages over " + connections + " connections: " + deliveries
-        + " deliveries (" + requiredDeliveries + " required); violations " + counts;
+        + " deliveries (" + requiredDeliveries + " required); violations " + counts + "; lost while away "
+        + lostWhileAway;
     }
   }
 }

@@ -35,6 +35,11 @@ final class Wire {
       .put("failed", s.failed)
       .put("connectErrors", s.connectErrors)
       .put("closed", s.closed)
+      .put("reopened", s.reopened)
+      .put("reconnectErrors", s.reconnectErrors)
+      .put("recovered", s.recovered)
+      .put("notRecovered", s.notRecovered)
+      .put("replayed", s.replayed)
       .put("received", s.received)
       .put("foreign", s.foreign)
       .put("otherFrames", s.otherFrames)
@@ -42,7 +47,8 @@ final class Wire {
       .put("cpuMillis", s.cpuMillis)
       .put("rampDone", s.rampDone)
       .put("targeted", encode(s.targeted))
-      .put("broadcast", encode(s.broadcast));
+      .put("broadcast", encode(s.broadcast))
+      .put("replayedLatency", encode(s.replayedLatency));
   }
 
   /** Cumulative counters from a stats event; histograms are added to {@code into}'s. */
@@ -52,6 +58,11 @@ final class Wire {
     into.failed = j.getLong("failed");
     into.connectErrors = j.getLong("connectErrors");
     into.closed = j.getLong("closed");
+    into.reopened = j.getLong("reopened");
+    into.reconnectErrors = j.getLong("reconnectErrors");
+    into.recovered = j.getLong("recovered");
+    into.notRecovered = j.getLong("notRecovered");
+    into.replayed = j.getLong("replayed");
     into.received = j.getLong("received");
     into.foreign = j.getLong("foreign");
     into.otherFrames = j.getLong("otherFrames");
@@ -60,6 +71,7 @@ final class Wire {
     into.rampDone = j.getBoolean("rampDone");
     into.targeted.add(decode(j.getString("targeted")));
     into.broadcast.add(decode(j.getString("broadcast")));
+    into.replayedLatency.add(decode(j.getString("replayedLatency")));
   }
 
   static String encode(Histogram h) {
@@ -82,8 +94,17 @@ final class Wire {
       for (ConnectionRecord r : records) {
         out.writeInt(r.id());
         out.writeInt(r.token());
-        out.writeLong(r.openedAtMicros());
-        out.writeLong(r.closedAtMicros());
+        out.writeInt(r.sessions().size());
+        for (ConnectionRecord.Session s : r.sessions()) {
+          out.writeLong(s.openedAtMicros());
+          out.writeLong(s.closedAtMicros());
+          out.writeInt(s.closeCode());
+          out.writeBoolean(s.byClient());
+          out.writeByte(s.resume().ordinal());
+          out.writeLong(s.resumedAtMicros());
+          out.writeInt(s.replayed());
+          out.writeInt(s.firstReceived());
+        }
         out.writeInt(r.received().length);
         for (int seq : r.received()) {
           out.writeInt(seq);
@@ -99,13 +120,17 @@ final class Wire {
       for (int i = 0; i < n; i++) {
         int id = in.readInt();
         int token = in.readInt();
-        long opened = in.readLong();
-        long closed = in.readLong();
+        int sessionCount = in.readInt();
+        List<ConnectionRecord.Session> sessions = new ArrayList<>(sessionCount);
+        for (int k = 0; k < sessionCount; k++) {
+          sessions.add(new ConnectionRecord.Session(in.readLong(), in.readLong(), in.readInt(), in.readBoolean(),
+            ConnectionRecord.Resume.values()[in.readByte()], in.readLong(), in.readInt(), in.readInt()));
+        }
         int[] got = new int[in.readInt()];
         for (int k = 0; k < got.length; k++) {
           got[k] = in.readInt();
         }
-        out.add(new ConnectionRecord(id, token, opened, closed, got));
+        out.add(new ConnectionRecord(id, token, sessions, got));
       }
       return out;
     }

@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A child process of the load tool: holds connections {@code [--from, --to)} bound to {@code --source-address},
  * reports stats every half second on stdout and answers the parent's commands on stdin:
- * {@code stats} (report now), {@code receipts FILE} (write what every connection received), {@code exit}.
+ * {@code stats} (report now), {@code offline PERMILLE MILLIS SALT} (an offline spell), {@code receipts FILE} (write
+ * what every connection received), {@code exit}.
  * It also exits when stdin closes, so it never outlives its parent.
  */
 final class WorkerMain {
@@ -40,9 +41,7 @@ final class WorkerMain {
     }
     LoadTestOptions o = LoadTestOptions.parse(rest.toArray(new String[0]));
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
-    ClientFleet fleet = new ClientFleet(new ClientFleet.Spec(o.endpoints(),
-      o.tokenPlan(), from, to, source, o.ramp, o.maxPendingHandshakes, o.connectTimeoutMillis, o.runId,
-      o.verifyRouting, o.eventLoops, o.jwtSecret));
+    ClientFleet fleet = new ClientFleet(o.fleetSpec(from, to, source));
     Object lock = new Object();
     Runnable report = () -> {
       JsonObject j = Wire.stats(fleet.poll());
@@ -64,6 +63,10 @@ final class WorkerMain {
       if (line.equals("stats")) {
         ticker.submit(report).get();
         reply(out, lock, new JsonObject().put("ev", "ack").put("cmd", "stats"));
+      } else if (line.startsWith("offline ")) {
+        String[] a = line.split(" ");
+        fleet.offline(Integer.parseInt(a[1]), Long.parseLong(a[2]), Integer.parseInt(a[3]));
+        reply(out, lock, new JsonObject().put("ev", "ack").put("cmd", "offline"));
       } else if (line.startsWith("receipts ")) {
         Path file = Path.of(line.substring("receipts ".length()));
         Wire.writeReceipts(fleet.receipts(), file);

@@ -89,6 +89,36 @@ class LoadTestOptionsTest {
   }
 
   @Test
+  void reconnectsOfflineSpellsAndNodeEvents() {
+    LoadTestOptions o = LoadTestOptions.parse("--reconnect-with-cursor", "--reconnect-delay", "500ms",
+      "--reconnect-jitter", "2s", "--failover-url", "ws://127.0.0.1:4011/ws", "--offline", "10%:20s:4s,0.5:30s:1s",
+      "--drain-node", "4242@10s", "--kill-node", "4343@25s,4444@26s", "--duration", "40s");
+    assertTrue(o.reconnect);
+    assertTrue(o.reconnectWithCursor);
+    ClientFleet.Spec spec = o.fleetSpec(0, 10, null);
+    assertEquals(new ClientFleet.Reconnect(true, true, 500, 2000), spec.reconnect());
+    assertEquals(List.of(new ClientFleet.Endpoint("127.0.0.1", 4011, "/ws")), spec.failover());
+    assertEquals(List.of(new LoadTestOptions.OfflineSpell(100, 20_000, 4000),
+      new LoadTestOptions.OfflineSpell(500, 30_000, 1000)), o.offline);
+    assertEquals(List.of(new LoadTestOptions.NodeEvent(LoadTestOptions.NodeEvent.Kind.DRAIN, 4242, 10_000),
+      new LoadTestOptions.NodeEvent(LoadTestOptions.NodeEvent.Kind.KILL, 4343, 25_000),
+      new LoadTestOptions.NodeEvent(LoadTestOptions.NodeEvent.Kind.KILL, 4444, 26_000)), o.nodeEvents);
+    LoadTestOptions plain = LoadTestOptions.parse("--reconnect");
+    assertEquals(new ClientFleet.Reconnect(true, false, 1000, 1000), plain.fleetSpec(0, 1, null).reconnect());
+    assertEquals(new ClientFleet.Reconnect(false, false, 1000, 1000), LoadTestOptions.parse().fleetSpec(0, 1, null)
+      .reconnect());
+    assertTrue(assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--offline", "10%:5s"))
+      .getMessage().contains("SHARE:AT:FOR"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--offline", "150%:5s:1s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--offline", "10%:5s:0s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--drain-node", "node-a@5s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--kill-node", "4242"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--failover-url", "http://x/ws"));
+    assertTrue(assertThrows(LoadTestOptions.UsageException.class,
+      () -> LoadTestOptions.parse("--drain-node", "4242@2m", "--duration", "30s")).getMessage().contains("after the run"));
+  }
+
+  @Test
   void zeroRateMeansIdleConnections() {
     assertEquals(LoadTestOptions.PublishMode.NONE, LoadTestOptions.parse("--rate", "0").publish);
   }
@@ -106,7 +136,6 @@ class LoadTestOptionsTest {
       () -> LoadTestOptions.parse("--connections", "100", "--tokens", "10", "--connections-per-token", "5"));
     assertThrows(LoadTestOptions.UsageException.class,
       () -> LoadTestOptions.parse("--processes", "3", "--source-addresses", "127.0.0.2,127.0.0.3"));
-    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--channel", "global"));
     LoadTestOptions.UsageException e = assertThrows(LoadTestOptions.UsageException.class,
       () -> LoadTestOptions.parse("--rate"));
     assertTrue(e.getMessage().contains("--rate needs a value"));

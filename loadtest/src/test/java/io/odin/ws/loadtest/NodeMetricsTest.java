@@ -45,6 +45,9 @@ class NodeMetricsTest {
       assertTrue(n.getDouble("cpuCoresUsed") > 0, n.encode());
       assertTrue(n.getDouble("cpuPct") > 0 && n.getDouble("cpuPct") <= 100.0 * 1.05, n.encode());
       assertTrue(n.getDouble("windowSeconds") >= 2.5, n.encode());
+      // without Redis the node makes no lookups: none per batch
+      assertTrue(n.getLong("batches") > 0, n.encode());
+      assertEquals(0L, n.getLong("redisLookups"), n.encode());
 
       JsonObject d = nodes.getJsonObject(1);
       assertEquals(dead, d.getString("metricsUrl"));
@@ -61,11 +64,15 @@ class NodeMetricsTest {
       + "system_cpu_count 8.0\n"
       + "odin_ws_connections{shard=\"odin.shard.x.0\"} 10.0\n"
       + "odin_ws_connections{shard=\"odin.shard.x.1\",le=\"a b}\"} 15.0 1700000000000\n"
-      + "odin_ws_connections_total 99\n";
+      + "odin_ws_connections_total 99\n"
+      + "odin_dispatch_batch_size_count 120.0\n"
+      + "odin_redis_lookup_duration_seconds_count 118.0\n";
     NodeMetrics.Snapshot s = NodeMetrics.parse(text, 1L);
     assertEquals(4.62e9, s.cpuNanos());
     assertEquals(8.0, s.cores());
     assertEquals(25.0, s.connections());
+    assertEquals(120.0, s.batches());
+    assertEquals(118.0, s.lookups());
     assertTrue(Double.isNaN(NodeMetrics.parse("up 1\n", 1L).cpuNanos()));
   }
 }

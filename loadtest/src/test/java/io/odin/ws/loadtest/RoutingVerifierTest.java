@@ -9,6 +9,7 @@ import java.util.List;
 import static io.odin.ws.loadtest.RoutingVerifier.Kind.DUPLICATE;
 import static io.odin.ws.loadtest.RoutingVerifier.Kind.MISROUTED;
 import static io.odin.ws.loadtest.RoutingVerifier.Kind.MISSING;
+import static io.odin.ws.loadtest.RoutingVerifier.Kind.ORDER;
 import static io.odin.ws.loadtest.RoutingVerifier.Kind.UNKNOWN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,7 +61,7 @@ class RoutingVerifierTest {
   }
 
   private ConnectionRecord conn(int id, int... received) {
-    return new ConnectionRecord(id, plan.tokenOf(id), 1 * SEC, Long.MAX_VALUE, received);
+    return ConnectionRecord.single(id, plan.tokenOf(id), 1 * SEC, Long.MAX_VALUE, received);
   }
 
   private RoutingVerifier.Result verify(List<ConnectionRecord> records) {
@@ -162,17 +163,17 @@ class RoutingVerifierTest {
   void connectionOpenedAfterAMessageWasSentNeedNotGetIt() {
     List<ConnectionRecord> records = perfect();
     // connection 4 opened at 10.5 s: after the broadcast (10 s), before its own message (11 s)
-    records.set(4, new ConnectionRecord(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[] {toT1}));
+    records.set(4, ConnectionRecord.single(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[] {toT1}));
     assertTrue(verify(records).ok());
     // ... but it must get its own message
-    records.set(4, new ConnectionRecord(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[0]));
+    records.set(4, ConnectionRecord.single(4, 1, 10 * SEC + SEC / 2, Long.MAX_VALUE, new int[0]));
     assertEquals(1, verify(records).count(MISSING));
   }
 
   @Test
   void connectionOpenedWithinTheSettleTimeBeforeAMessageNeedNotGetIt() {
     List<ConnectionRecord> records = perfect();
-    records.set(4, new ConnectionRecord(4, 1, 10 * SEC - SETTLE / 2, Long.MAX_VALUE, new int[] {toT1}));
+    records.set(4, ConnectionRecord.single(4, 1, 10 * SEC - SETTLE / 2, Long.MAX_VALUE, new int[] {toT1}));
     assertTrue(verify(records).ok());
   }
 
@@ -180,10 +181,10 @@ class RoutingVerifierTest {
   void connectionClosedWhileAMessageWasInFlightNeedNotGetIt() {
     List<ConnectionRecord> records = perfect();
     // closed 1 s after its message was sent: within the grace, so the loss is not the gateway's fault
-    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, 12 * SEC, new int[] {bcast}));
+    records.set(1, ConnectionRecord.single(1, 1, 1 * SEC, 12 * SEC, new int[] {bcast}));
     assertTrue(verify(records).ok());
     // closed long after: the message should have arrived
-    records.set(1, new ConnectionRecord(1, 1, 1 * SEC, 11 * SEC + GRACE + SEC, new int[] {bcast}));
+    records.set(1, ConnectionRecord.single(1, 1, 1 * SEC, 11 * SEC + GRACE + SEC, new int[] {bcast}));
     assertEquals(1, verify(records).count(MISSING));
   }
 
@@ -201,7 +202,7 @@ class RoutingVerifierTest {
   @Test
   void connectionThatNeverOpenedIsSkipped() {
     List<ConnectionRecord> records = perfect();
-    records.set(5, new ConnectionRecord(5, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]));
+    records.set(5, ConnectionRecord.single(5, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]));
     RoutingVerifier.Result r = verify(records);
     assertTrue(r.ok());
     assertEquals(5, r.connections());
@@ -215,12 +216,145 @@ class RoutingVerifierTest {
     l.status(nobody, MessageLog.Status.ACCEPTED);
     List<ConnectionRecord> records = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      records.add(new ConnectionRecord(i, wide.tokenOf(i), SEC, Long.MAX_VALUE, new int[0]));
+      records.add(ConnectionRecord.single(i, wide.tokenOf(i), SEC, Long.MAX_VALUE, new int[0]));
     }
     RoutingVerifier v = new RoutingVerifier(l, wide, SETTLE, GRACE);
     assertTrue(v.verify(records).ok());
-    records.set(3, new ConnectionRecord(3, 3, SEC, Long.MAX_VALUE, new int[] {nobody}));
+    records.set(3, ConnectionRecord.single(3, 3, SEC, Long.MAX_VALUE, new int[] {nobody}));
     assertEquals(1, v.verify(records).count(MISROUTED));
+  }
+
+  // ------------------------------------------------------------------ across reconnects
+
+  private static ConnectionRecord.Session session(long open, long close, ConnectionRecord.Resume resume) {
+    return new ConnectionRecord.Session(open, close, close == Long.MAX_VALUE ? ConnectionRecord.NO_CODE : 1001, false,
+      resume, resume == ConnectionRecord.Resume.NONE || resume == ConnectionRecord.Resume.PENDING ? Long.MAX_VALUE
+      : open + 1000, 0, 0);
+  }
+
+  /** Token lt-1's connection 1: open 1 s to 10.5 s (closed by its node), back at 12.5 s with {@code resume}. */
+  private ConnectionRecord awayOverToT1(ConnectionRecord.Resume resume, int... received) {
+    return new ConnectionRecord(1, 1, List.of(session(SEC, 10 * SEC + SEC / 2, ConnectionRecord.Resume.NONE),
+      session(12 * SEC + SEC / 2, Long.MAX_VALUE, resume)), received);
+  }
+
+  private RoutingVerifier.Result verifyNoGrace(List<ConnectionRecord> records) {
+    return new RoutingVerifier(log, plan, SETTLE, 0).verify(records);
+  }
+
+  @Test
+  void aRecoveredReconnectOwesWhatWasPublishedWhileAway() {
+    List<ConnectionRecord> records = perfect();
+    // away from 10.5 s to 12.5 s: lt-1's message (11 s) came in the replay
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.RECOVERED, bcast, toT1));
+    RoutingVerifier.Result r = verifyNoGrace(records);
+    assertTrue(r.ok(), r.toString());
+    assertEquals(0, r.lostWhileAway());
+    // ... and a recovery that skipped it is a loss, counted as one across a recovery
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.RECOVERED, bcast));
+    r = verifyNoGrace(records);
+    assertEquals(1, r.count(MISSING), r.toString());
+    assertEquals(1, r.missingAcrossRecovery());
+  }
+
+  @Test
+  void whatWasPublishedWhileAwayWithoutCursorIsCountedNotOwed() {
+    List<ConnectionRecord> records = perfect();
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.NONE, bcast));
+    RoutingVerifier.Result r = verifyNoGrace(records);
+    assertTrue(r.ok(), r.toString());
+    assertEquals(1, r.lostWhileAway(RoutingVerifier.Away.NO_CURSOR));
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.NOT_RECOVERED, bcast));
+    r = verifyNoGrace(records);
+    assertTrue(r.ok(), r.toString());
+    assertEquals(1, r.lostWhileAway(RoutingVerifier.Away.NOT_RECOVERED));
+    assertEquals(0, r.lostWhileAway(RoutingVerifier.Away.NO_CURSOR));
+    // what it got anyway is not lost
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.NONE, bcast, toT1));
+    assertEquals(0, verifyNoGrace(records).lostWhileAway());
+  }
+
+  @Test
+  void aReplayedMessageReceivedAgainIsADuplicate() {
+    List<ConnectionRecord> records = perfect();
+    // the broadcast (10 s) before it went away, and again in the replay
+    records.set(1, awayOverToT1(ConnectionRecord.Resume.RECOVERED, bcast, bcast, toT1));
+    RoutingVerifier.Result r = verifyNoGrace(records);
+    assertEquals(1, r.count(DUPLICATE), r.toString());
+    assertTrue(r.examples(DUPLICATE).get(0).contains("after 1 reconnects"), r.examples(DUPLICATE).toString());
+  }
+
+  @Test
+  void aSessionClosedBeforeItsResumedLeavesItToTheNext() {
+    List<ConnectionRecord> records = perfect();
+    List<ConnectionRecord.Session> sessions = List.of(
+      session(SEC, 10 * SEC + SEC / 2, ConnectionRecord.Resume.NONE),
+      session(11 * SEC + SEC / 2, 11 * SEC + SEC / 2 + 1, ConnectionRecord.Resume.PENDING),
+      session(12 * SEC + SEC / 2, Long.MAX_VALUE, ConnectionRecord.Resume.RECOVERED));
+    records.set(1, new ConnectionRecord(1, 1, sessions, new int[] {bcast}));
+    RoutingVerifier.Result r = verifyNoGrace(records);
+    assertEquals(1, r.count(MISSING), r.toString());
+    assertEquals(1, r.missingAcrossRecovery());
+  }
+
+  @Test
+  void aConnectionThatDidNotComeBackLosesWhatFollowed() {
+    List<ConnectionRecord> records = perfect();
+    records.set(1, new ConnectionRecord(1, 1, List.of(session(SEC, 10 * SEC + SEC / 2, ConnectionRecord.Resume.NONE)),
+      new int[] {bcast}));
+    RoutingVerifier.Result r = verifyNoGrace(records);
+    assertTrue(r.ok(), r.toString());
+    assertEquals(1, r.lostWhileAway(RoutingVerifier.Away.NOT_BACK));
+  }
+
+  // ------------------------------------------------------------------ order
+
+  /** Two requests to lt-1: {@code first} answered at 10.2 s, {@code second} sent at 10.5 s; a broadcast between. */
+  private int[] orderedRequests() {
+    log = new MessageLog();
+    int first = log.add(new int[] {1}, 10 * SEC, true);
+    int firstB = log.add(new int[] {1}, 10 * SEC, false);
+    log.accepted(first, 2, 10 * SEC + SEC / 5);
+    int b = log.add(null, 10 * SEC + SEC / 4, true);
+    log.accepted(b, 1, 10 * SEC + SEC / 3);
+    int second = log.add(new int[] {1}, 10 * SEC + SEC / 2, true);
+    log.accepted(second, 1, 11 * SEC);
+    return new int[] {first, firstB, b, second};
+  }
+
+  private RoutingVerifier.Result verifyOrder(int... received) {
+    List<ConnectionRecord> records = List.of(ConnectionRecord.single(1, 1, SEC, Long.MAX_VALUE, received));
+    return new RoutingVerifier(log, plan, SETTLE, GRACE).checkOrder(true).verify(records);
+  }
+
+  @Test
+  void eachStreamArrivesInTheOrderItWasDispatched() {
+    int[] m = orderedRequests();
+    assertTrue(verifyOrder(m[0], m[1], m[2], m[3]).ok());
+    // the streams have no order between them: the broadcast may come first or last
+    assertTrue(verifyOrder(m[2], m[0], m[1], m[3]).ok());
+    assertTrue(verifyOrder(m[0], m[1], m[3], m[2]).ok());
+    // a request answered before the other was sent comes first
+    RoutingVerifier.Result r = verifyOrder(m[3], m[0], m[1], m[2]);
+    assertEquals(2, r.count(ORDER), r.toString());
+    // a request's messages in the order it carries them
+    r = verifyOrder(m[1], m[0], m[2], m[3]);
+    assertEquals(1, r.count(ORDER), r.toString());
+    assertTrue(r.examples(ORDER).get(0).contains("which its publish request carried after it"), r.examples(ORDER).toString());
+    // unchecked (Kafka): no order
+    assertTrue(new RoutingVerifier(log, plan, SETTLE, GRACE).verify(
+      List.of(ConnectionRecord.single(1, 1, SEC, Long.MAX_VALUE, new int[] {m[3], m[1], m[0], m[2]}))).ok());
+  }
+
+  @Test
+  void requestsInFlightTogetherHaveNoOrder() {
+    log = new MessageLog();
+    int a = log.add(new int[] {1}, 10 * SEC, true);
+    int b = log.add(new int[] {1}, 10 * SEC + 1000, true);
+    log.accepted(b, 1, 10 * SEC + 5000);
+    log.accepted(a, 1, 10 * SEC + 6000);
+    assertTrue(verifyOrder(b, a).ok());
+    assertTrue(verifyOrder(a, b).ok());
   }
 
   @Test
@@ -231,7 +365,7 @@ class RoutingVerifierTest {
       l.status(l.add(null, 10 * SEC), MessageLog.Status.ACCEPTED);
     }
     RoutingVerifier.Result r = new RoutingVerifier(l, p, SETTLE, GRACE)
-      .verify(List.of(new ConnectionRecord(0, 0, SEC, Long.MAX_VALUE, new int[0])));
+      .verify(List.of(ConnectionRecord.single(0, 0, SEC, Long.MAX_VALUE, new int[0])));
     assertEquals(500, r.count(MISSING));
     assertEquals(RoutingVerifier.MAX_EXAMPLES, r.examples(MISSING).size());
     assertEquals(500, r.messagesWithLoss());

@@ -17,17 +17,24 @@ class WireAndChartTest {
 
   @Test
   void receiptsSurviveTheFileBetweenProcesses(@TempDir Path dir) throws Exception {
+    ConnectionRecord.Session first = new ConnectionRecord.Session(100, 200, 1001, false, ConnectionRecord.Resume.NONE,
+      Long.MAX_VALUE, 0, 0);
+    ConnectionRecord.Session back = new ConnectionRecord.Session(300, Long.MAX_VALUE, ConnectionRecord.NO_CODE, false,
+      ConnectionRecord.Resume.RECOVERED, 310, 2, 1);
     List<ConnectionRecord> in = List.of(
-      new ConnectionRecord(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
-      new ConnectionRecord(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]));
+      ConnectionRecord.single(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
+      ConnectionRecord.single(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
+      new ConnectionRecord(9, 0, List.of(first, back), new int[] {4, 5, 6}));
     Path file = dir.resolve("r.bin");
     Wire.writeReceipts(in, file);
     List<ConnectionRecord> out = Wire.readReceipts(file);
-    assertEquals(2, out.size());
+    assertEquals(3, out.size());
     assertEquals(7, out.get(0).id());
     assertEquals(100, out.get(0).openedAtMicros());
     assertArrayEquals(new int[] {3, 1, 3}, out.get(0).received());
     assertFalse(out.get(1).opened());
+    assertEquals(List.of(first, back), out.get(2).sessions());
+    assertEquals(Long.MAX_VALUE, out.get(2).closedAtMicros());
   }
 
   @Test

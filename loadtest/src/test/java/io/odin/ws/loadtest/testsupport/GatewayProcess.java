@@ -70,6 +70,29 @@ public final class GatewayProcess implements AutoCloseable {
     return gateway;
   }
 
+  /**
+   * Starts the floor server ({@link io.odin.ws.loadtest.FloorServer}, from this build's classes) with two WebSocket
+   * verticles and {@code args} after its ports, e.g. {@code --kafka BOOTSTRAP TOPIC}.
+   */
+  public static GatewayProcess startFloor(String... args) throws IOException {
+    int ws = Ports.free();
+    int http = Ports.free();
+    Path log = Files.createTempFile("odin-lt-floor-", ".log");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+      "io.odin.ws.loadtest.FloorServer", String.valueOf(ws), String.valueOf(http), "2"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    GatewayProcess floor = new GatewayProcess(ws, http, log, pb.start());
+    try {
+      floor.awaitReady();
+    } catch (RuntimeException failed) {
+      floor.close();
+      throw failed;
+    }
+    return floor;
+  }
+
   private static Path jar() {
     Path jar = Path.of(System.getProperty("odin.gateway.jar", "../target/odin-ws.jar")).toAbsolutePath().normalize();
     if (!Files.isRegularFile(jar)) {
