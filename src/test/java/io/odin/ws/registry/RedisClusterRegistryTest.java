@@ -13,6 +13,7 @@ import io.odin.ws.protocol.Envelope;
 import io.odin.ws.protocol.FrameEncoder;
 import io.odin.ws.testsupport.RedisCluster;
 import io.odin.ws.testsupport.RedisServer;
+import io.odin.ws.testsupport.TcpProxy;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -69,20 +71,28 @@ class RedisClusterRegistryTest {
     cluster = RedisCluster.start(3);
     vertx = Vertx.vertx();
     directory = new ShardDirectory("n1");
-    JsonObject c = new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray(cluster.seeds()))
-      .put("redis.breakerProbeMs", 100).put("redis.breakerFailures", 2).put("redis.timeout", 1000)
-      .put("registry.ttl", 60).put("registry.heartbeat", 30);
-    GatewayConfig config = GatewaySchema.resolve(c, Map.of());
-    registry = new RedisClusterRegistry(vertx, vertx.getOrCreateContext(), RegistrySettings.redisOptions(config),
-      new RegistrySettings(config), new HistorySettings(config), "n1", directory,
-      new GatewayMetrics(new SimpleMeterRegistry()), (name, health) -> { });
     shardContext = vertx.getOrCreateContext();
     for (String shard : List.of(SHARD_0, SHARD_1)) {
       held.put(shard, ConcurrentHashMap.newKeySet());
-      registry.attachShard(shard, shardContext, () -> new ArrayList<>(held.get(shard)));
       directory.add(shard);
     }
-    await().atMost(Duration.ofSeconds(20)).until(registry::available);
+    registry = registry(new JsonObject());
+  }
+
+  /** A registry on the cluster with both shards attached (settings overridden by {@code conf}), once available. */
+  RedisClusterRegistry registry(JsonObject conf) {
+    JsonObject c = new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray(cluster.seeds()))
+      .put("redis.breakerProbeMs", 100).put("redis.breakerFailures", 2).put("redis.timeout", 1000)
+      .put("registry.ttl", 60).put("registry.heartbeat", 30).mergeIn(conf);
+    GatewayConfig config = GatewaySchema.resolve(c, Map.of());
+    RedisClusterRegistry r = new RedisClusterRegistry(vertx, vertx.getOrCreateContext(),
+      RegistrySettings.redisOptions(config), new RegistrySettings(config), new HistorySettings(config), "n1", directory,
+      new GatewayMetrics(new SimpleMeterRegistry()), (name, health) -> { });
+    for (String shard : List.of(SHARD_0, SHARD_1)) {
+      r.attachShard(shard, shardContext, () -> new ArrayList<>(held.get(shard)));
+    }
+    await().atMost(Duration.ofSeconds(20)).until(r::available);
+    return r;
   }
 
   @AfterEach
@@ -418,6 +428,62 @@ class RedisClusterRegistryTest {
       } else {
         assertEquals(before.get(i).stored()[0], after.get(i).stored()[0], t + ": another slot keeps its epoch");
       }
+    }
+  }
+
+  /**
+   * A heartbeat is every token a shard holds, re-applied 256 per script call on each master: here 15,000 tokens on one
+   * master (59 calls), behind a link whose bandwidth is set so that they take it about three seconds, against a
+   * redis.timeout of 1 s. Sent as one pipelined batch under one timeout, that master's share failed for its size alone,
+   * the re-sync that followed was as big, and the master's slots stayed incomplete for good. A master's part flushes as
+   * a single Redis does, in round trips of a few script calls (here about 0.2 s each), each held to the timeout on its
+   * own.
+   */
+  @Test
+  void aHeartbeatBiggerThanOneRoundTripsTimeoutReachesASlowMasterInRoundTripsThatEachFitIt() throws Exception {
+    RedisServer slow = cluster.masters().get(0);
+    BitSet slowSlots = new BitSet();
+    for (String range : cluster.layout().get(slow.port).split(" ")) {
+      String[] r = range.split("-");
+      slowSlots.set(Integer.parseInt(r[0]), Integer.parseInt(r[r.length - 1]) + 1);
+    }
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; tokens.size() < 15_000; i++) {
+      if (slowSlots.get(slotOf("h" + i))) {
+        tokens.add("h" + i);
+      }
+    }
+    try (TcpProxy link = new TcpProxy(slow.port)) {
+      // the master announces the link's port: the registry (and every other client of the cluster) goes through it
+      slow.command("CONFIG", "SET", "cluster-announce-bus-port", String.valueOf(slow.port + 10000));
+      slow.command("CONFIG", "SET", "cluster-announce-port", String.valueOf(link.port));
+      String announced = "127.0.0.1:" + link.port + "@";
+      await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> cluster.nodes().stream()
+        .allMatch(n -> String.valueOf(n.command("CLUSTER", "NODES")).contains(announced)));
+      registry.close().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      registry = registry(new JsonObject().put("registry.heartbeat", 2));
+      long beforeRegistrations = link.bytesUp();
+      hold(SHARD_0, tokens);
+      await().atMost(Duration.ofSeconds(30)).until(registry::available);
+      // what registering the tokens sent is about what a heartbeat sends: the link is made to take three seconds for it
+      long heartbeatBytes = link.bytesUp() - beforeRegistrations;
+      long bytesPerSecond = heartbeatBytes / 3;
+      Supplier<JsonObject> part = () -> registry.stats().getJsonObject("parts").getJsonObject(link.url());
+      assertNotNull(part.get(), () -> "a part for the master behind the link: " + registry.stats());
+      long failuresBefore = part.get().getLong("flushFailures");
+      long flushesBefore = part.get().getLong("flushes");
+      long bytesBefore = link.bytesUp();
+      link.throttleUpstream(bytesPerSecond);
+      // two heartbeats through the slow link, over more than twice the timeout (one round trip could not take them)
+      await().atMost(Duration.ofSeconds(40)).until(() -> part.get().getLong("flushFailures") > failuresBefore
+        || (part.get().getLong("flushes") >= flushesBefore + 2 && link.bytesUp() - bytesBefore > 2 * bytesPerSecond));
+      assertEquals(failuresBefore, part.get().getLong("flushFailures"),
+        () -> "a heartbeat (" + heartbeatBytes + " bytes at " + bytesPerSecond + " bytes/s) timed out: " + part.get());
+      assertTrue(registry.available(), () -> "in sync on every master: " + registry.stats());
+      link.throttleUpstream(0);
+      RegistryLookup l = dispatch(tokens, null);
+      assertNotNull(l);
+      assertEquals(15_000, found(l, tokens).size());
     }
   }
 }
