@@ -19,7 +19,7 @@ import java.util.Set;
 
 /**
  * The registry's Lua scripts and the Redis requests that run them. Every write and every lookup is one script
- * call, so a flush or a lookup is one pipelined round trip whatever the number of tokens, and a lookup shows up
+ * call, so a lookup is one round trip whatever the number of tokens (a flush one per 4 calls), and a lookup shows up
  * in {@code INFO commandstats} as exactly one {@code evalsha_ro} call. Deadlines come from the Redis clock
  * ({@code TIME}), so the nodes' clocks do not matter. Requires Redis 7 ({@code EVALSHA_RO}, script flags). Scripts touch
  * keys they derive from tokens: on a Redis Cluster each call goes to one master with its keys in ARGV

@@ -54,7 +54,7 @@ public final class RegistrySettings {
   public static final ConfigKey HEARTBEAT = ConfigKey.integer("registry.heartbeat", 30, 1, 43_200,
     "Seconds between the heartbeats in which each shard re-asserts all its entries in pipelined batches; less than registry.ttl");
   public static final ConfigKey COALESCE_MS = ConfigKey.integer("registry.coalesceMs", 5, 0, 1000,
-    "Milliseconds registrations and removals collect before they are written to Redis in one pipelined round trip");
+    "Milliseconds registrations and removals collect before they are written to Redis in one pipelined flush (round trips of 4 script calls of up to 256 tokens, each held to redis.timeout on its own)");
 
   public static final List<ConfigKey> KEYS = List.of(REDIS_URL, REDIS_MODE, REDIS_ENDPOINTS, REDIS_SENTINELS, REDIS_MASTER_NAME,
     REDIS_PASSWORD, REDIS_TIMEOUT, REDIS_KEY_PREFIX, BREAKER_FAILURES, BREAKER_PROBE_MS, TTL, HEARTBEAT, COALESCE_MS);
