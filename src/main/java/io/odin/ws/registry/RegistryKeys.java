@@ -16,36 +16,72 @@ package io.odin.ws.registry;
  *   <li>{@code odin:h:gen}: the history generation, raised when messages were dispatched without being stored, so
  *       that every stream takes a new epoch.</li>
  * </ul>
+ * On a Redis Cluster ({@link #cluster}) the keys are hash-tagged so that what one script must change atomically shares
+ * a slot, and what belongs to one master lives in a slot of that master:
+ * <ul>
+ *   <li>a token's entry is {@code odin:t:{t:<token>}}: the tag is its stream's name, so the entry, the stream, its
+ *       position and the stream's generation ({@code odin:h:gen:{<slot tag>}}, one per slot) share a slot and one
+ *       script reads or writes them together;</li>
+ *   <li>a shard's index, sync index and marker exist once per master, tagged with the master's anchor (a tag of the
+ *       lowest slot it serves): {@code odin:s:<shard>:live:{<anchor>}} says the shard's entries on that master are
+ *       complete.</li>
+ * </ul>
  */
 public final class RegistryKeys {
 
   private final String prefix;
   private final String tokenPrefix;
+  private final String tokenSuffix;
+  /** The master's anchor tag with braces (cluster), or "". */
+  private final String anchor;
 
-  public RegistryKeys(String prefix) {
+  private RegistryKeys(String prefix, String anchorTag) {
     this.prefix = prefix;
-    this.tokenPrefix = prefix + "t:";
+    boolean cluster = anchorTag != null;
+    this.tokenPrefix = prefix + (cluster ? "t:{t:" : "t:");
+    this.tokenSuffix = cluster ? "}" : "";
+    this.anchor = cluster ? ":{" + anchorTag + "}" : "";
+  }
+
+  /** The keys of a standalone (or Sentinel-managed) Redis. */
+  public RegistryKeys(String prefix) {
+    this(prefix, null);
+  }
+
+  /** The keys as one master of a Redis Cluster sees them: its per-master keys carry {@code anchorTag}. */
+  public static RegistryKeys cluster(String prefix, String anchorTag) {
+    return new RegistryKeys(prefix, anchorTag);
+  }
+
+  /** True for a Redis Cluster's layout: scripts then get their keys in ARGV ({@link ScriptCall}). */
+  public boolean cluster() {
+    return !anchor.isEmpty();
   }
 
   public String token(String token) {
-    return tokenPrefix + token;
+    return tokenPrefix + token + tokenSuffix;
   }
 
-  /** The prefix of token keys: {@code token(t) == tokenPrefix() + t}. */
+  /** The part of a token key before the token: {@code token(t) == tokenPrefix() + t + tokenSuffix()}. */
   public String tokenPrefix() {
     return tokenPrefix;
   }
 
+  /** The part of a token key after the token ("" on a standalone Redis). */
+  public String tokenSuffix() {
+    return tokenSuffix;
+  }
+
   public String index(String shard) {
-    return prefix + "s:" + shard + ":tokens";
+    return prefix + "s:" + shard + ":tokens" + anchor;
   }
 
   public String syncIndex(String shard) {
-    return prefix + "s:" + shard + ":sync";
+    return prefix + "s:" + shard + ":sync" + anchor;
   }
 
   public String marker(String shard) {
-    return prefix + "s:" + shard + ":live";
+    return prefix + "s:" + shard + ":live" + anchor;
   }
 
   /** The history of stream {@code stream} (a Redis stream). */
@@ -58,8 +94,13 @@ public final class RegistryKeys {
     return prefix + "h:{" + stream + "}:m";
   }
 
-  /** The history generation (see the class comment). */
-  public String historyGeneration() {
-    return prefix + "h:gen";
+  /** The history generation that {@code stream}'s epoch depends on: one key, or (cluster) one per slot. */
+  public String historyGeneration(String stream) {
+    return cluster() ? generationOfSlot(SlotHash.slot(history(stream))) : prefix + "h:gen";
+  }
+
+  /** The history generation of one cluster slot: raising it gives every stream of the slot a new epoch. */
+  public String generationOfSlot(int slot) {
+    return prefix + "h:gen:{" + SlotHash.tag(slot) + "}";
   }
 }
