@@ -89,9 +89,27 @@ present() {
   "$@" >/dev/null 2>&1
 }
 
+# GCP_PLAN=FILE: a capacity plan's variables (scripts/capacity-plan ... --format env: GCP_SIZE, GCP_MACHINE_TYPE and the
+# capacity test's GCP_LOADTEST_*), one GCP_NAME=VALUE per line, # comments; a variable already set in the environment
+# wins over the plan's. Anything else in the file stops the script: it is read, never run.
+load_plan() {
+  [[ -n "${GCP_PLAN:-}" ]] || return 0
+  [[ -f "$GCP_PLAN" ]] || die "GCP_PLAN: $GCP_PLAN is not a file (write one: scripts/capacity-plan ... --format env >FILE)"
+  local line name
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    [[ "$line" =~ ^(GCP_[A-Z0-9_]+)=([A-Za-z0-9._:-]*)$ ]] \
+      || die "GCP_PLAN: $GCP_PLAN: '$line' is not a GCP_NAME=VALUE line (letters, digits and . _ : - in the value)"
+    name="${BASH_REMATCH[1]}"
+    [[ "$name" != GCP_PLAN ]] || die "GCP_PLAN: $GCP_PLAN may not set GCP_PLAN"
+    [[ -n "${!name:-}" ]] || export "$name=${BASH_REMATCH[2]}"
+  done <"$GCP_PLAN"
+}
+
 # Parameters (all from the environment). Resource names derive from GCP_NAME, so two deployments with two
 # names share a project without touching each other.
 load_config() {
+  load_plan
   GCP_PROJECT="${GCP_PROJECT:-}"
   if [[ -z "$GCP_PROJECT" ]]; then
     GCP_PROJECT="$(gcloud config get-value project 2>/dev/null || true)"

@@ -63,6 +63,8 @@ public final class ClusterVerticle extends VerticleBase {
   private boolean registryComplete = true;
   /** This node's unstored batches as last announced. */
   private long unstored;
+  /** The Redis Cluster slots where this node's entries may be missing, as last announced. */
+  private String incompleteSlots = "";
   private boolean stopping;
 
   public ClusterVerticle(NodeContext node) {
@@ -107,12 +109,15 @@ public final class ClusterVerticle extends VerticleBase {
     // and at once when this node sent messages it could not store: the others then give their streams new epochs
     registryComplete = node.registry().complete();
     unstored = node.registry().unstored();
+    incompleteSlots = node.registry().incompleteSlots();
     registryWatch = vertx.setPeriodic(REGISTRY_WATCH_MS, id -> {
       boolean complete = node.registry().complete();
       long unstoredNow = node.registry().unstored();
-      if (complete != registryComplete || unstoredNow != unstored) {
+      String slots = node.registry().incompleteSlots();
+      if (complete != registryComplete || unstoredNow != unstored || !slots.equals(incompleteSlots)) {
         registryComplete = complete;
         unstored = unstoredNow;
+        incompleteSlots = slots;
         announce(false);
       }
     });
@@ -171,6 +176,7 @@ public final class ClusterVerticle extends VerticleBase {
       .put("hello", hello)
       .put("registryComplete", node.registry().complete())
       .put("unstored", node.registry().unstored())
+      .put("registryIncompleteSlots", node.registry().incompleteSlots())
       .put("shards", new JsonArray(new ArrayList<>(shards))));
   }
 
@@ -200,6 +206,7 @@ public final class ClusterVerticle extends VerticleBase {
     node.directory().putNode(from, shards);
     node.directory().registryComplete(from, a.getBoolean("registryComplete", true));
     node.directory().unstored(from, a.getLong("unstored", 0L));
+    node.directory().registryIncompleteSlots(from, a.getString("registryIncompleteSlots", ""));
     if (isNew) {
       log.info("node {} (member {}) announced {} shards", from, member, shards.size());
     }

@@ -92,11 +92,14 @@ public final class DispatchVerticle extends VerticleBase {
     drain();
   }
 
-  /** Messages that go out without a place in the history: a client that misses them cannot recover. */
+  /**
+   * Messages that go out without a place in the history, or (Redis Cluster, one master down) without a place in one of
+   * their streams: a client that misses them cannot recover.
+   */
   private void countUnstored(List<Envelope> envelopes) {
     int unstored = 0;
     for (Envelope e : envelopes) {
-      if (e.stored() == null) {
+      if (!e.storedEverywhere()) {
         unstored++;
       }
     }

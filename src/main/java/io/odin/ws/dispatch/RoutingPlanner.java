@@ -26,8 +26,9 @@ import java.util.Set;
  *   <li>messages the {@link DispatchSetting} puts on the broadcast path go to every live shard, each shard
  *       filtering by token (no lookup: the old system's behaviour, the control group of a rollout);</li>
  *   <li>messages on the targeted path go to the live shards the registry names for their tokens;</li>
- *   <li>when the registry failed, or does not know a token and is not authoritative, the message falls back to
- *       every live shard (each delivers only to its own connections of the token);</li>
+ *   <li>when the registry failed, or does not know a token and is not authoritative (or could not answer for that
+ *       token: its Redis Cluster master is down or its slot is moving), the message falls back to every live shard
+ *       (each delivers only to its own connections of the token);</li>
  *   <li>a token an authoritative registry does not know has no connection (offline), as long as no other node
  *       announced connections missing from the registry: it costs nothing, and a message none of whose tokens has
  *       a live shard is undeliverable, sent nowhere.</li>
@@ -139,7 +140,7 @@ public final class RoutingPlanner {
               }
             }
           }
-          if (!anyLive && !offlineIsKnown) {
+          if (!anyLive && !(offlineIsKnown && lookup.answered(token))) {
             // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered;
             // counted apart (unknownNode) when the registry names only shards of a node this dispatcher does not
             // know yet. With a complete registry the token is offline instead: sent nowhere (undeliverable)

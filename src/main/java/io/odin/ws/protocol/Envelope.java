@@ -75,8 +75,9 @@ public final class Envelope {
   /**
    * Where the history stored the message, as epoch and sequence number pairs: one pair for a broadcast (the
    * broadcast stream) and for a channel message (its channel's stream), else one per token in {@link #tokens()}
-   * order (each token's stream). Null when the message was
-   * not stored (history off or unavailable): a client that receives it can no longer recover from its cursor.
+   * order (each token's stream). Null when the message was not stored (history off or unavailable): a client that
+   * receives it can no longer recover from its cursor. A pair 0:0 is a stream it was not stored in (a Redis Cluster
+   * master that did not answer).
    */
   public long[] stored() {
     return stored;
@@ -88,6 +89,19 @@ public final class Envelope {
    */
   public String storedOrder() {
     return storedOrder;
+  }
+
+  /** True when the message was stored in every stream it went to (epoch 0 in {@link #stored()}: not in that one). */
+  public boolean storedEverywhere() {
+    if (stored == null) {
+      return false;
+    }
+    for (int i = 0; i < stored.length; i += 2) {
+      if (stored[i] == 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Called by the registry that stored the message (or by a relay decoding it), before hand-over. */

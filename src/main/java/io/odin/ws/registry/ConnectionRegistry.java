@@ -108,6 +108,16 @@ public interface ConnectionRegistry {
     return true;
   }
 
+  /**
+   * Slots of a Redis Cluster ("0-5460,6000") where this node's entries may be missing although {@link #complete()} is
+   * true: the masters this node cannot reach or is re-registering on. The cluster announces them, and dispatchers on
+   * other nodes then fall back for the tokens of those slots that their lookups do not find, and only for those
+   * ({@link ShardDirectory#incompleteSlotsElsewhere()}). "" elsewhere.
+   */
+  default String incompleteSlots() {
+    return "";
+  }
+
   /** A short name for /health and logs. */
   String kind();
 

@@ -41,14 +41,65 @@ final class HistoryScripts {
   /** Epoch seeds; each script call derives its new epochs as seed + n (n below 10^6). */
   static final long EPOCH_SEED_BOUND = 1_000_000_000_000L - 1_000_000L;
 
-  /** The identity of the store (run id and generation) and the position of a stream, created when missing. */
+  /** The first line of every registry script: it may reach keys of any slot its master serves (cluster layout). */
+  static final String SHEBANG = "#!lua flags=allow-cross-slot-keys\n";
+
+  /**
+   * The prologue of every registry script. {@code K} and {@code A} are the keys and arguments, from KEYS and ARGV, or
+   * (cluster layout, {@link ScriptCall}) both from ARGV. {@code reach(key)}: the key is on this master (always on a
+   * standalone Redis; on a cluster master false for a slot that moved away, or a missing key of a slot being migrated,
+   * without touching anything); {@code try(...)}: a command whose error for such a key answers (nil, true) instead of
+   * ending the script: a read that is the item's own probe. A key that reads here can be written here in the same
+   * script (the slot cannot move meanwhile). {@code identity(gen)}: the store identity a stream's epoch belongs to,
+   * this Redis process's run id (a new one after a restart or a failover) and the stream's history generation (nil:
+   * not here). {@code marked(key)}: a shard's marker is there (cluster: and was written on this very process).
+   * {@code ensure}: the position of a stream, created in a new epoch when missing or of another identity; nil when the
+   * position or generation is not here (the caller checked the stream itself with {@code reach}).
+   */
   static final String FUNCTIONS = """
-    local function identity(gen)
-      local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-      return string.sub(run, 1, 16) .. ':' .. (redis.call('GET', gen) or '0')
+    local K, A, cluster = KEYS, ARGV, false
+    if ARGV[1] == '~c' then
+      cluster = true
+      K, A = {}, {}
+      local nk = tonumber(ARGV[2])
+      for i = 1, nk do K[i] = ARGV[2 + i] end
+      for i = 3 + nk, #ARGV do A[#A + 1] = ARGV[i] end
     end
-    local function ensure(stream, meta, ident, epoch, ttl)
-      local m = redis.call('HMGET', meta, 'e', 's', 'i')
+    local run
+    local function runid()
+      if not run then run = string.sub(string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'), 1, 16) end
+      return run
+    end
+    local function try(...)
+      if not cluster then return redis.call(...) end
+      local r = redis.pcall(...)
+      if type(r) == 'table' and r.err then return nil, true end
+      return r
+    end
+    local function reach(key)
+      return not cluster or type(redis.pcall('EXISTS', key)) == 'number'
+    end
+    local gens = {}
+    local function identity(gen)
+      local g = gens[gen]
+      if not g then
+        local v, away = try('GET', gen)
+        if away then return nil end
+        g = v or '0'
+        gens[gen] = g
+      end
+      return runid() .. ':' .. g
+    end
+    local function marked(key)
+      if not cluster then return redis.call('EXISTS', key) == 1 end
+      local v = redis.pcall('GET', key)
+      return type(v) == 'string' and string.sub(v, -16) == runid()
+    end
+    local function ensure(stream, meta, gen, epoch, ttl)
+      local m, away = try('HMGET', meta, 'e', 's', 'i')
+      if away then return nil end
+      local ident = identity(gen)
+      if not ident then return nil end
       if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]) end
       redis.call('DEL', stream)
       redis.call('HSET', meta, 'e', epoch, 's', 0, 'i', ident)
@@ -58,90 +109,122 @@ final class HistoryScripts {
     """;
 
   /**
-   * Stores a batch, then looks its tokens up. KEYS: the live shards' markers (m), the token keys (n), the history
-   * generation, then (history, position) per stream (k). ARGV: m, n, k, history.size, history.ttlMs, bump (1 raises
-   * the generation first), epoch seed, the number of distinct frames F, the F frames, then per stored message
-   * (stream index, frame index). Returns {complete, lookup answer as LOOKUP's, {{epoch per stream}, {sequence
-   * number per stored message}, store identity, time stamp}}: a stored message's order key is the stamp and its
-   * 7-digit place among the call's appends.
+   * Stores a batch, then looks its tokens up. K: the live shards' markers (m), the token keys (n), (history, position,
+   * generation) per stream (k), then generations to raise first (r). A: m, n, k, r, history.size, history.ttlMs, epoch
+   * seed, the order stamp ("": this Redis's clock), the number of distinct frames F, the F frames, then per stored
+   * message (stream index, frame index, order index). Returns {complete, lookup answer as LOOKUP's, {{epoch per
+   * stream}, {sequence number per stored message}, store identity, stamp}, {streams not on this master}, {tokens not on
+   * this master}, {generations not on this master, not raised}}: a stored message's order key is the stamp and its
+   * 7-digit order index; a stream not on this master has epoch 0 and its messages sequence number 0 (not stored).
    */
-  static final String DISPATCH = FUNCTIONS + """
-    local m, n, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-    local size, ttl, seed = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
-    local gen = KEYS[m + n + 1]
-    if ARGV[6] == '1' then redis.call('INCR', gen) end
-    local ident = identity(gen)
+  static final String DISPATCH = SHEBANG + FUNCTIONS + """
+    local m, n, k, r = tonumber(A[1]), tonumber(A[2]), tonumber(A[3]), tonumber(A[4])
+    local size, ttl, seed = tonumber(A[5]), tonumber(A[6]), tonumber(A[7])
+    local unraised = {}
+    for i = 1, r do
+      local g = K[m + n + k * 3 + i]
+      if reach(g) then redis.call('INCR', g) else unraised[#unraised + 1] = i end
+    end
     local t = redis.call('TIME')
-    local stamp = t[1] .. string.format('%06d', tonumber(t[2]))
-    local epochs, seqs = {}, {}
+    local stamp = A[8]
+    if stamp == '' then stamp = t[1] .. string.format('%06d', tonumber(t[2])) end
+    local epochs, seqs, moved = {}, {}, {}
     for j = 1, k do
-      local at = m + n + 1 + (j - 1) * 2
-      epochs[j], seqs[j] = ensure(KEYS[at + 1], KEYS[at + 2], ident, seed + j, ttl)
+      local at = m + n + (j - 1) * 3
+      local e, s
+      if reach(K[at + 1]) then e, s = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl) end
+      if e then
+        epochs[j], seqs[j] = e, s
+      else
+        epochs[j], seqs[j] = 0, 0
+        moved[#moved + 1] = j
+      end
     end
-    local frames = tonumber(ARGV[8])
+    local frames = tonumber(A[9])
     local stored = {}
-    for i = 9 + frames, #ARGV, 2 do
-      local j = tonumber(ARGV[i])
-      local seq = seqs[j] + 1
-      seqs[j] = seq
-      stored[#stored + 1] = seq
-      redis.call('XADD', KEYS[m + n + (j - 1) * 2 + 2], 'MAXLEN', size, seq .. '-0',
-        'o', stamp .. string.format('%07d', #stored), 'f', ARGV[8 + tonumber(ARGV[i + 1])])
+    for i = 10 + frames, #A, 3 do
+      local j = tonumber(A[i])
+      if epochs[j] ~= 0 then
+        local seq = seqs[j] + 1
+        seqs[j] = seq
+        stored[#stored + 1] = seq
+        redis.call('XADD', K[m + n + (j - 1) * 3 + 1], 'MAXLEN', size, seq .. '-0',
+          'o', stamp .. string.rep('0', 7 - #A[i + 2]) .. A[i + 2], 'f', A[9 + tonumber(A[i + 1])])
+      else
+        stored[#stored + 1] = 0
+      end
     end
     for j = 1, k do
-      local at = m + n + 1 + (j - 1) * 2
-      redis.call('HSET', KEYS[at + 2], 's', seqs[j])
-      redis.call('PEXPIRE', KEYS[at + 1], ttl)
-      redis.call('PEXPIRE', KEYS[at + 2], ttl)
+      if epochs[j] ~= 0 then
+        local at = m + n + (j - 1) * 3
+        redis.call('HSET', K[at + 2], 's', seqs[j])
+        redis.call('PEXPIRE', K[at + 1], ttl)
+        redis.call('PEXPIRE', K[at + 2], ttl)
+      end
     end
+    local ident = runid()
+    if not cluster and k > 0 then ident = identity(K[m + n + 3]) end
     local out = {epochs, stored, ident, stamp}
     local missing = {}
     for i = 1, m do
-      if redis.call('EXISTS', KEYS[i]) == 0 then missing[#missing + 1] = i end
+      if not marked(K[i]) then missing[#missing + 1] = i end
     end
-    if #missing > 0 then return {0, missing, out} end
+    if #missing > 0 then return {0, missing, out, moved, {}, unraised} end
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local found = {}
+    local found, away = {}, {}
     for i = m + 1, m + n do
-      found[#found + 1] = redis.call('ZRANGEBYSCORE', KEYS[i], now, '+inf')
+      local shards, gone = try('ZRANGEBYSCORE', K[i], now, '+inf')
+      if gone then
+        found[#found + 1] = {}
+        away[#away + 1] = i - m
+      else
+        found[#found + 1] = shards
+      end
     end
-    return {1, found, out}
+    return {1, found, out, moved, away, unraised}
     """;
 
   /**
-   * Pages of streams. KEYS[1] = the generation, then (history, position) per read. ARGV[1] = history.ttlMs,
-   * ARGV[2] = epoch seed, then (epoch, after, limit) per read. Returns {store identity, {{epoch, top, contiguous,
-   * {seq, order, frame, ...}} per read}}.
+   * Pages of streams. K: (history, position, generation) per read. A: history.ttlMs, epoch seed, then (epoch, after,
+   * limit) per read. Returns {store identity, {{epoch, top, contiguous, {seq, order, frame, ...}} per read}, {reads of
+   * streams not on this master}}.
    */
-  static final String READ = FUNCTIONS + """
-    local ttl, seed = tonumber(ARGV[1]), tonumber(ARGV[2])
-    local ident = identity(KEYS[1])
-    local out = {}
-    for r = 1, (#KEYS - 1) / 2 do
-      local stream, meta = KEYS[r * 2], KEYS[r * 2 + 1]
-      local want, after, limit = tonumber(ARGV[r * 3]), tonumber(ARGV[r * 3 + 1]), tonumber(ARGV[r * 3 + 2])
-      local e, s = ensure(stream, meta, ident, seed + r, ttl)
-      local contiguous, msgs = 0, {}
-      if e == want and after <= s then
-        if after == s then
-          contiguous = 1
-        else
-          local first = (after + 1) .. '-0'
-          local got = redis.call('XRANGE', stream, first, '+', 'COUNT', math.max(limit, 1))
-          if #got > 0 and got[1][1] == first then
+  static final String READ = SHEBANG + FUNCTIONS + """
+    local ttl, seed = tonumber(A[1]), tonumber(A[2])
+    local out, moved = {}, {}
+    for r = 1, #K / 3 do
+      local stream, meta, gen = K[r * 3 - 2], K[r * 3 - 1], K[r * 3]
+      local want, after, limit = tonumber(A[r * 3]), tonumber(A[r * 3 + 1]), tonumber(A[r * 3 + 2])
+      local e, s
+      if reach(stream) then e, s = ensure(stream, meta, gen, seed + r, ttl) end
+      if e then
+        local contiguous, msgs = 0, {}
+        if e == want and after <= s then
+          if after == s then
             contiguous = 1
-            for i = 1, math.min(limit, #got) do
-              local f = got[i][2]
-              msgs[#msgs + 1] = string.match(got[i][1], '^(%d+)')
-              msgs[#msgs + 1] = f[2]
-              msgs[#msgs + 1] = f[4]
+          else
+            local first = (after + 1) .. '-0'
+            local got = redis.call('XRANGE', stream, first, '+', 'COUNT', math.max(limit, 1))
+            if #got > 0 and got[1][1] == first then
+              contiguous = 1
+              for i = 1, math.min(limit, #got) do
+                local f = got[i][2]
+                msgs[#msgs + 1] = string.match(got[i][1], '^(%d+)')
+                msgs[#msgs + 1] = f[2]
+                msgs[#msgs + 1] = f[4]
+              end
             end
           end
         end
+        out[r] = {e, s, contiguous, msgs}
+      else
+        out[r] = {0, 0, 0, {}}
+        moved[#moved + 1] = r
       end
-      out[r] = {e, s, contiguous, msgs}
     end
-    return {ident, out}
+    local ident = runid()
+    if not cluster and #K >= 3 then ident = identity(K[3]) end
+    return {ident, out, moved}
     """;
 
   static final String DISPATCH_SHA = RegistryScripts.sha1(DISPATCH);
@@ -158,8 +241,62 @@ final class HistoryScripts {
     return ThreadLocalRandom.current().nextLong(1, EPOCH_SEED_BOUND);
   }
 
-  /** The streams of a batch and each message's appends, in batch order. */
-  record Appends(List<String> streams, List<byte[]> frames, int[] streamOf, int[] frameOf) {
+  /**
+   * The streams of a batch and each message's appends, in batch order: append {@code a} puts frame
+   * {@code frameOf[a]} on stream {@code streamOf[a]} with order index {@code orderOf[a]} (its 1-based place in the
+   * whole batch). A part of a batch (one cluster master's streams) keeps the batch's order indices and says where its
+   * streams and appends are in the batch ({@code batchStream}, {@code batchAppend}; null for a whole batch).
+   */
+  record Appends(List<String> streams, List<byte[]> frames, int[] streamOf, int[] frameOf, int[] orderOf,
+                 int[] batchStream, int[] batchAppend) {
+
+    int count() {
+      return streamOf.length;
+    }
+
+    /** The appends to the streams {@code inPart} selects (by stream index), as their own call would carry them. */
+    Appends part(boolean[] inPart) {
+      int[] streamIndex = new int[streams.size()];
+      List<String> partStreams = new ArrayList<>();
+      List<Integer> batchStreams = new ArrayList<>();
+      for (int j = 0; j < streams.size(); j++) {
+        if (inPart[j]) {
+          streamIndex[j] = partStreams.size();
+          partStreams.add(streams.get(j));
+          batchStreams.add(j);
+        }
+      }
+      int n = 0;
+      for (int s : streamOf) {
+        if (inPart[s]) {
+          n++;
+        }
+      }
+      int[] so = new int[n];
+      int[] fo = new int[n];
+      int[] oo = new int[n];
+      int[] ba = new int[n];
+      IdentityHashMap<byte[], Integer> frameIndex = new IdentityHashMap<>();
+      List<byte[]> partFrames = new ArrayList<>();
+      int p = 0;
+      for (int a = 0; a < streamOf.length; a++) {
+        if (inPart[streamOf[a]]) {
+          byte[] frame = frames.get(frameOf[a]);
+          Integer f = frameIndex.get(frame);
+          if (f == null) {
+            f = partFrames.size();
+            frameIndex.put(frame, f);
+            partFrames.add(frame);
+          }
+          so[p] = streamIndex[streamOf[a]];
+          fo[p] = f;
+          oo[p] = orderOf[a];
+          ba[p++] = a;
+        }
+      }
+      return new Appends(partStreams, partFrames, so, fo, oo,
+        batchStreams.stream().mapToInt(Integer::intValue).toArray(), ba);
+    }
   }
 
   static Appends appends(List<Envelope> batch) {
@@ -175,6 +312,7 @@ final class HistoryScripts {
     }
     int[] streamOf = new int[count];
     int[] frameOf = new int[count];
+    int[] orderOf = new int[count];
     int a = 0;
     for (int i = 0; i < batch.size(); i++) {
       Envelope e = batch.get(i);
@@ -186,79 +324,126 @@ final class HistoryScripts {
       }
       for (String stream : streamsOf.get(i)) {
         streamOf[a] = streams.computeIfAbsent(stream, s -> streams.size());
+        orderOf[a] = a + 1;
         frameOf[a++] = f;
       }
     }
-    return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf);
+    return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf, orderOf, null, null);
   }
 
   /**
-   * The batch's script call: stores {@code appends}, then looks up {@code tokens} against the live shards' markers
-   * (neither when {@code lookup} is false: only stores, for a registry that is not in sync).
+   * The batch's script call: stores {@code appends} (raising {@code raises}, generation keys, first), then looks up
+   * {@code tokens} against the live shards' markers (neither when {@code lookup} is false: only stores, for a registry
+   * that is not in sync).
+   *
+   * @param stamp the order stamp of the batch, or "" for this Redis's clock
    */
   static Request dispatch(RegistryKeys keys, List<String> liveShards, java.util.Collection<String> tokens,
-                          Appends appends, int size, long ttlMillis, boolean bump) {
+                          Appends appends, int size, long ttlMillis, List<String> raises, String stamp) {
     List<String> streams = appends.streams();
-    Request r = Request.cmd(Command.EVALSHA).arg(DISPATCH_SHA)
-      .arg(liveShards.size() + tokens.size() + 1 + streams.size() * 2);
+    ScriptCall c = new ScriptCall(Command.EVALSHA, DISPATCH_SHA);
     for (String shard : liveShards) {
-      r.arg(keys.marker(shard));
+      c.key(keys.marker(shard));
     }
     for (String token : tokens) {
-      r.arg(keys.token(token));
+      c.key(keys.token(token));
     }
-    r.arg(keys.historyGeneration());
     for (String stream : streams) {
-      r.arg(keys.history(stream)).arg(keys.historyPosition(stream));
+      c.key(keys.history(stream)).key(keys.historyPosition(stream)).key(keys.historyGeneration(stream));
     }
-    r.arg(liveShards.size()).arg(tokens.size()).arg(streams.size()).arg(size).arg(ttlMillis).arg(bump ? "1" : "0")
-      .arg(epochSeed()).arg(appends.frames().size());
+    for (String gen : raises) {
+      c.key(gen);
+    }
+    c.arg(liveShards.size()).arg(tokens.size()).arg(streams.size()).arg(raises.size()).arg(size).arg(ttlMillis)
+      .arg(epochSeed()).arg(stamp).arg(appends.frames().size());
     for (byte[] frame : appends.frames()) {
-      r.arg(frame);
+      c.arg(frame);
     }
-    for (int a = 0; a < appends.streamOf().length; a++) {
-      r.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1);
+    for (int a = 0; a < appends.count(); a++) {
+      c.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1).arg(appends.orderOf()[a]);
     }
-    return r;
+    return c.request(keys.cluster());
   }
 
-  /** Sets every envelope's stored positions from the third part of a DISPATCH answer; returns the store identity. */
-  static String stored(Response answer, List<Envelope> batch, Appends appends) {
+  /**
+   * What a DISPATCH call stored: the epoch of each stream (0: not on this master, nothing stored), the sequence number
+   * of each append (0: not stored), the store identity and the order stamp, the streams not on this master and the
+   * generations it did not raise because they are not on this master (0-based).
+   */
+  record Stored(long[] epochs, long[] seqs, String identity, String stamp, int[] movedStreams, int[] unraised) {
+  }
+
+  static Stored stored(Response answer) {
     Response out = answer.get(2);
     Response epochs = out.get(0);
     Response seqs = out.get(1);
-    String stamp = out.get(3).toString();
+    long[] e = new long[epochs.size()];
+    for (int j = 0; j < e.length; j++) {
+      e[j] = epochs.get(j).toLong();
+    }
+    long[] s = new long[seqs.size()];
+    for (int a = 0; a < s.length; a++) {
+      s[a] = seqs.get(a).toLong();
+    }
+    return new Stored(e, s, out.get(2).toString(), out.get(3).toString(), oneBased(answer.size() > 3 ? answer.get(3) : null),
+      oneBased(answer.size() > 5 ? answer.get(5) : null));
+  }
+
+  /** 1-based indices of a script answer, 0-based. */
+  static int[] oneBased(Response list) {
+    if (list == null) {
+      return new int[0];
+    }
+    int[] out = new int[list.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = list.get(i).toInteger() - 1;
+    }
+    return out;
+  }
+
+  /**
+   * Sets every envelope's stored positions (epoch and sequence number per stream of the batch's appends, where
+   * {@code epochs} is per stream and {@code seqs} per append; a sequence number of 0 is an append that was not stored,
+   * its position stays 0:0). An envelope none of whose appends was stored keeps none.
+   */
+  static void setPositions(List<Envelope> batch, Appends appends, long[] epochs, long[] seqs, String stamp) {
     int a = 0;
     for (Envelope e : batch) {
       int n = e.isBroadcast() || e.isChannelMessage() ? 1 : e.tokens().length;
       long[] positions = new long[n * 2];
-      String order = orderKey(stamp, a + 1);
+      String order = orderKey(stamp, appends.orderOf()[a]);
+      boolean any = false;
       for (int i = 0; i < n; i++, a++) {
-        positions[i * 2] = epochs.get(appends.streamOf()[a]).toLong();
-        positions[i * 2 + 1] = seqs.get(a).toLong();
+        if (seqs[a] != 0) {
+          positions[i * 2] = epochs[appends.streamOf()[a]];
+          positions[i * 2 + 1] = seqs[a];
+          any = true;
+        }
       }
-      e.stored(positions, order);
+      if (any) {
+        e.stored(positions, order);
+      }
     }
-    return out.get(2).toString();
   }
 
-  /** The order key DISPATCH gives its {@code append}-th (1-based) stored message. */
-  static String orderKey(String stamp, int append) {
-    String digits = Integer.toString(append);
+  /** The order key DISPATCH gives a stored message of order index {@code index} (1-based). */
+  static String orderKey(String stamp, int index) {
+    String digits = Integer.toString(index);
     return stamp + "0".repeat(Math.max(0, 7 - digits.length())) + digits;
   }
 
   /** The READ call for {@code reads}. */
   static Request read(RegistryKeys keys, List<StreamRead> reads, long ttlMillis) {
-    Request r = Request.cmd(Command.EVALSHA).arg(READ_SHA).arg(1 + reads.size() * 2).arg(keys.historyGeneration());
+    ScriptCall c = new ScriptCall(Command.EVALSHA, READ_SHA);
     for (StreamRead read : reads) {
-      r.arg(keys.history(read.stream())).arg(keys.historyPosition(read.stream()));
+      c.key(keys.history(read.stream())).key(keys.historyPosition(read.stream()))
+        .key(keys.historyGeneration(read.stream()));
     }
-    r.arg(ttlMillis).arg(epochSeed());
+    c.arg(ttlMillis).arg(epochSeed());
     for (StreamRead read : reads) {
-      r.arg(read.epoch()).arg(read.afterSeq()).arg(read.limit());
+      c.arg(read.epoch()).arg(read.afterSeq()).arg(read.limit());
     }
-    return r;
+    return c.request(keys.cluster());
   }
 
   /** The pages of a READ answer, one per read, in order. */
@@ -277,11 +462,19 @@ final class HistoryScripts {
     return pages;
   }
 
+  /** The reads of a READ answer whose streams are not on this master (0-based). */
+  static int[] movedReads(Response answer) {
+    return oneBased(answer.size() > 2 ? answer.get(2) : null);
+  }
+
   static String identity(Response readAnswer) {
     return readAnswer.get(0).toString();
   }
 
-  /** The positions an APPLY answer gives for its "+" ops, in op order, and the broadcast stream's. */
+  /**
+   * The positions an APPLY answer gives for its "+" ops, in op order (UNKNOWN for an op whose keys were not on this
+   * master), and the broadcast stream's (UNKNOWN when the broadcast stream is not on this master).
+   */
   static List<Registered> registered(Response answer, int adds) {
     List<Registered> out = new ArrayList<>(adds);
     Response positions = answer.get(1);
@@ -291,5 +484,10 @@ final class HistoryScripts {
       out.add(new Registered(new StreamPosition(positions.get(i).toLong(), positions.get(i + 1).toLong()), broadcast));
     }
     return out;
+  }
+
+  /** The ops of an APPLY answer whose keys were not on this master (0-based). */
+  static int[] movedOps(Response applyAnswer) {
+    return oneBased(applyAnswer.size() > 3 ? applyAnswer.get(3) : null);
   }
 }

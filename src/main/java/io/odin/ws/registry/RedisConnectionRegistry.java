@@ -5,7 +5,9 @@ import io.odin.ws.history.HistoryStore;
 import io.odin.ws.history.Registered;
 import io.odin.ws.history.StreamPage;
 import io.odin.ws.history.StreamRead;
+import io.odin.ws.history.Streams;
 import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.Envelope;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
@@ -35,6 +37,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -94,6 +97,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final CircuitBreaker breaker;
   /** Null without history. */
   private final HistorySettings historySettings;
+  /** Null on a standalone or Sentinel-managed Redis. */
+  private final ClusterRole role;
   private final HistoryStore history;
 
   // confined to ctx
@@ -124,6 +129,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final AtomicLong lookupsNotInSync = new AtomicLong();
   private final AtomicLong flushes = new AtomicLong();
   private final AtomicLong flushFailures = new AtomicLong();
+  private final AtomicLong historyReads = new AtomicLong();
+  private final AtomicLong historyReadFailures = new AtomicLong();
   private final AtomicLong writtenOps = new AtomicLong();
   /** Batches that went out without being stored; each raises the generation once a later batch is stored. */
   private final AtomicLong unstoredBatches = new AtomicLong();
@@ -142,6 +149,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryComplete(registered);
       } else {
         caller.runOnContext(v -> promise.tryComplete(registered));
+      }
+    }
+
+    /** Only on a cluster master: the registration's slot is elsewhere ({@link #MOVED}). */
+    void fail(Throwable t) {
+      if (caller == null) {
+        promise.tryFail(t);
+      } else {
+        caller.runOnContext(v -> promise.tryFail(t));
       }
     }
   }
@@ -169,27 +185,65 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   public RedisConnectionRegistry(Vertx vertx, Context ctx, RedisOptions options, RegistrySettings settings,
                                  HistorySettings history, String nodeId, ShardDirectory directory, GatewayMetrics metrics,
                                  BiConsumer<String, Supplier<JsonObject>> health) {
+    this(vertx, ctx, options, settings, history, nodeId, directory, metrics, (ClusterRole) null);
+    health.accept("redis", this::health);
+    log.info("connection registry in Redis ({}, {}): ttl {} s, heartbeat {} s", settings.mode, endpoint,
+      settings.ttlMillis / 1000, settings.heartbeatMillis / 1000);
+  }
+
+  /**
+   * The registry on one master of a Redis Cluster ({@link RedisClusterRegistry}): the tokens {@code role} owns, its
+   * keys, no /health entry of its own.
+   */
+  RedisConnectionRegistry(Vertx vertx, Context ctx, RedisOptions options, RegistrySettings settings,
+                          HistorySettings history, String nodeId, ShardDirectory directory, GatewayMetrics metrics,
+                          ClusterRole role) {
     this.vertx = vertx;
     this.ctx = ctx;
     this.redis = Redis.createClient(vertx, options);
     this.options = options;
     this.settings = settings;
-    this.keys = new RegistryKeys(settings.keyPrefix);
+    this.role = role;
+    this.keys = role != null ? role.keys() : new RegistryKeys(settings.keyPrefix);
     this.nodeId = nodeId;
-    this.endpoint = settings.endpoint;
+    this.endpoint = role != null ? role.endpoint() : settings.endpoint;
     this.directory = directory;
     this.metrics = metrics;
     this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerProbeMillis, System::currentTimeMillis);
     this.historySettings = history;
     this.history = history != null ? new RedisHistory() : HistoryStore.none("history.enabled is false");
-    health.accept("redis", this::health);
     ctx.runOnContext(v -> {
       if (!closed) {
         heartbeatTimer = vertx.setPeriodic(settings.heartbeatMillis, id -> heartbeat());
       }
     });
-    log.info("connection registry in Redis ({}, {}): ttl {} s, heartbeat {} s", settings.mode, endpoint,
-      settings.ttlMillis / 1000, settings.heartbeatMillis / 1000);
+  }
+
+  /**
+   * How a registry serves one master of a Redis Cluster: the master's endpoint, its keys (per-master keys tagged
+   * with its anchor), the tokens it holds entries of (those whose slot it serves: a sync registers only those), and
+   * whom to tell when a key turned out not to be on the master (the cluster's slot map is out of date).
+   */
+  record ClusterRole(String endpoint, RegistryKeys keys, Predicate<String> owns, Runnable onMoved) {
+  }
+
+  /** A registration, read or write whose keys are not on this master: the caller routes it again. */
+  static final class KeyMovedException extends RuntimeException {
+    KeyMovedException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  static final KeyMovedException MOVED = new KeyMovedException("the key's slot is not on this Redis master");
+
+  /**
+   * True for the errors of a command or script that reached a key of a slot this master does not serve, or of a master
+   * that is a replica now (a failover): the slot map is out of date.
+   */
+  static boolean isMoved(Throwable t) {
+    String m = t == null ? null : t.getMessage();
+    return m != null && (m.startsWith("MOVED") || m.startsWith("ASK") || m.contains("non local key")
+      || m.startsWith("CLUSTERDOWN") || m.startsWith("TRYAGAIN") || m.startsWith("READONLY"));
   }
 
   // ------------------------------------------------------------------ shards
@@ -303,8 +357,20 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         if (closed || snapshot == null || attached.get(shard) != a || !breaker.allowRequest()) {
           return;
         }
-        queue.sync(shard, snapshot);
-        queue.counts(shard, countSnapshot);
+        if (role == null) {
+          queue.sync(shard, snapshot);
+          queue.counts(shard, countSnapshot);
+        } else {
+          // on a cluster master: only the tokens and channels whose slot it serves
+          queue.sync(shard, snapshot.stream().filter(role.owns()).toList());
+          Map<String, Integer> owned = new HashMap<>();
+          countSnapshot.forEach((channel, n) -> {
+            if (role.owns().test(ChannelName.interestKey(channel))) {
+              owned.put(channel, n);
+            }
+          });
+          queue.counts(shard, owned);
+        }
         scheduleFlush();
       });
     });
@@ -354,8 +420,10 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private void flushed(WriteQueue.Flush flush, List<Waiter> done, AsyncResult<List<Response>> ar) {
     flushing = false;
     Map<String, Registered> registered = Map.of();
+    Set<String> moved = Set.of();
     if (ar.succeeded()) {
       registered = registeredPositions(flush, ar.result());
+      moved = movedRegistrations(flush, ar.result());
       lastFlushFailed = false;
       flushes.incrementAndGet();
       writtenOps.addAndGet(flush.operations());
@@ -369,6 +437,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       lastFlushFailed = true;
       flushFailures.incrementAndGet();
       failure("write", ar.cause());
+      if (role != null && isMoved(ar.cause())) {
+        role.onMoved().run();
+      }
       // what this flush wrote is unknown now: its shards re-assert everything, gone shards are cleaned again
       for (WriteQueue.Step step : flush.steps()) {
         if (attached.containsKey(step.shard())) {
@@ -386,7 +457,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
     updateInSync();
     for (Waiter w : done) {
-      w.settle(registered.getOrDefault(w.shard() + " " + w.token(), Registered.UNKNOWN));
+      String key = w.shard() + " " + w.token();
+      if (moved.contains(key)) {
+        w.fail(MOVED);
+      } else {
+        w.settle(registered.getOrDefault(key, Registered.UNKNOWN));
+      }
     }
     if (breaker.allowRequest() && !closed) {
       for (String shard : dirty) {
@@ -399,6 +475,41 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       scheduleFlush();
     }
     checkDrained();
+  }
+
+  /**
+   * The registrations ("shard token") of a flush whose keys were not on this cluster master (their slot moved): they go
+   * to the master that has it now. Other ops that found their slot moved only tell the role: a sync's token belongs to
+   * the new master now (its entry moved with the slot), a removal's entry expires with its TTL.
+   */
+  private Set<String> movedRegistrations(WriteQueue.Flush flush, List<Response> responses) {
+    if (role == null) {
+      return Set.of();
+    }
+    Set<String> out = new HashSet<>();
+    boolean any = false;
+    List<WriteQueue.Step> steps = flush.steps();
+    for (int i = 0; i < steps.size() && i < responses.size(); i++) {
+      WriteQueue.Step step = steps.get(i);
+      if (step.kind() == WriteQueue.Kind.COUNTS) {
+        // a count whose slot moved: the next heartbeat writes it on the master serving the channel's slot
+        any |= responses.get(i).get(1).toInteger() > 0;
+        continue;
+      }
+      if (step.kind() != WriteQueue.Kind.APPLY) {
+        continue;
+      }
+      for (int op : HistoryScripts.movedOps(responses.get(i))) {
+        any = true;
+        if (!step.toSyncIndex() && step.adds().get(op)) {
+          out.add(step.shard() + " " + step.tokens().get(op));
+        }
+      }
+    }
+    if (any) {
+      role.onMoved().run();
+    }
+    return out;
   }
 
   /** Where each registered (shard, token) found the streams, from the flush's APPLY answers; keyed "shard token". */
@@ -487,10 +598,57 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   @Override
   public Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore) {
     boolean store = historySettings != null && toStore != null && !toStore.isEmpty();
-    if (closed || !breaker.allowRequest()) {
-      if (store) {
-        unstoredBatches.incrementAndGet();
+    HistoryScripts.Appends appends = store ? HistoryScripts.appends(toStore) : null;
+    // batches that went out unstored, here or on another node (it announces them): the next stored batch raises the
+    // generation, so no stream keeps an epoch across a message a client may have missed and cannot replay
+    long unstored = unstoredBatches.get() + directory.unstoredElsewhere();
+    boolean raise = store && unstored > generationRaisedThrough;
+    List<String> raises = raise ? List.of(keys.historyGeneration(Streams.BROADCAST)) : List.of();
+    List<String> asked = tokens instanceof List<String> l ? l : new ArrayList<>(tokens);
+    return dispatchPart(directory.all(), asked, appends, raises, "").transform(ar -> {
+      if (ar.failed()) {
+        if (store) {
+          unstoredBatches.incrementAndGet();
+        }
+        return Future.failedFuture(ar.cause());
       }
+      PartAnswer answer = ar.result();
+      if (answer.stored() != null) {
+        HistoryScripts.Stored stored = answer.stored();
+        HistoryScripts.setPositions(toStore, appends, stored.epochs(), stored.seqs(), stored.stamp());
+        if (raise && unstored > generationRaisedThrough) {
+          generationRaisedThrough = unstored;
+        }
+      }
+      RegistryScripts.LookupAnswer found = answer.lookup();
+      if (found == null || !found.complete()) {
+        return Future.failedFuture(NOT_IN_SYNC);
+      }
+      // complete: every live shard's entries are in Redis, so a token it does not name is offline
+      return Future.succeededFuture(new RegistryLookup(found.shardsByToken(), true));
+    });
+  }
+
+  /**
+   * What one DISPATCH (or LOOKUP) call answered: what it stored (null when it stored nothing), and the lookup (null
+   * when the registry was not in sync, so it did not look up; not complete when a live shard's marker was missing).
+   */
+  record PartAnswer(HistoryScripts.Stored stored, RegistryScripts.LookupAnswer lookup) {
+  }
+
+  /**
+   * One round trip to this Redis for a dispatched batch (or, on a cluster, for its part on this master): stores
+   * {@code appends} (unless null; raising the generation keys {@code raises} first), then looks {@code tokens} up
+   * against the markers of {@code live} shards, unless this node's shards are not in sync here. Fails when Redis does
+   * not answer within redis.timeout, when the breaker is open, and when there is nothing to do but the registry is not
+   * in sync. Answers on the caller's event loop.
+   *
+   * @param stamp the order stamp of stored messages, "" for Redis's clock
+   */
+  Future<PartAnswer> dispatchPart(List<String> live, List<String> tokens, HistoryScripts.Appends appends,
+                                  List<String> raises, String stamp) {
+    boolean store = appends != null;
+    if (closed || !breaker.allowRequest()) {
       return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
     }
     // not in sync: the registry's answer would not be trusted, but the batch is still stored
@@ -503,21 +661,16 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
     Context caller = Vertx.currentContext();
     Thread callerThread = Thread.currentThread();
-    List<String> live = resolve ? directory.all() : List.of();
-    Collection<String> asked = resolve ? tokens : List.of();
-    HistoryScripts.Appends appends = store ? HistoryScripts.appends(toStore) : null;
-    // batches that went out unstored, here or on another node (it announces them): the next stored batch raises the
-    // generation, so no stream keeps an epoch across a message a client may have missed and cannot replay
-    long unstored = unstoredBatches.get() + directory.unstoredElsewhere();
-    boolean raise = store && unstored > generationRaisedThrough;
+    List<String> liveAsked = resolve ? live : List.of();
+    List<String> asked = resolve ? tokens : List.of();
     Request request = store
-      ? HistoryScripts.dispatch(keys, live, asked, appends, historySettings.size, historySettings.ttlMillis, raise)
+      ? HistoryScripts.dispatch(keys, liveAsked, asked, appends, historySettings.size, historySettings.ttlMillis, raises, stamp)
       : RegistryScripts.lookup(keys, live, tokens);
-    Promise<RegistryLookup> promise = Promise.promise();
+    Promise<PartAnswer> promise = Promise.promise();
     long start = System.nanoTime();
     long timer = vertx.setTimer(settings.timeoutMillis, id -> {
       if (promise.tryFail(new TimeoutException("Redis lookup took more than " + settings.timeoutMillis + " ms"))) {
-        lookupFailed(promise.future().cause(), store);
+        lookupFailed(promise.future().cause());
       }
     });
     if (resolve) {
@@ -526,43 +679,40 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     Handler<AsyncResult<Response>> answer = ar -> {
       vertx.cancelTimer(timer);
       if (promise.future().isComplete()) {
-        // timed out: the batch went on unstored, its envelopes are no longer this lookup's to touch
+        // timed out: the batch went on unstored
         return;
       }
       if (ar.failed()) {
-        lookupFailed(ar.cause(), store);
+        lookupFailed(ar.cause());
         promise.tryFail(ar.cause());
         return;
       }
+      HistoryScripts.Stored stored = null;
       RegistryScripts.LookupAnswer parsed;
       try {
         if (store) {
-          storeIdentity = HistoryScripts.stored(ar.result(), toStore, appends);
-          if (raise && unstored > generationRaisedThrough) {
-            generationRaisedThrough = unstored;
-          }
+          stored = HistoryScripts.stored(ar.result());
+          storeIdentity = stored.identity();
           metrics.history().appendSeconds(System.nanoTime() - start);
         }
-        parsed = resolve ? RegistryScripts.parseLookup(ar.result(), live, tokens) : null;
+        parsed = resolve ? RegistryScripts.parseLookup(ar.result(), liveAsked, asked, store ? 4 : 2) : null;
       } catch (RuntimeException e) {
-        lookupFailed(e, store);
+        lookupFailed(e);
         promise.tryFail(e);
         return;
       }
       breaker.onSuccess();
-      if (!resolve) {
-        promise.tryFail(NOT_IN_SYNC);
-        return;
+      if (parsed != null) {
+        metrics.redisLookup(System.nanoTime() - start);
+        if (!parsed.complete()) {
+          lookupsNotInSync.incrementAndGet();
+          unsynced(parsed.unsyncedShards());
+        }
       }
-      metrics.redisLookup(System.nanoTime() - start);
-      if (!parsed.complete()) {
-        lookupsNotInSync.incrementAndGet();
-        unsynced(parsed.unsyncedShards());
-        promise.tryFail(NOT_IN_SYNC);
-      } else {
-        // complete: every live shard's entries are in Redis, so a token it does not name is offline
-        promise.tryComplete(new RegistryLookup(parsed.shardsByToken(), true));
+      if (role != null && ((parsed != null && !parsed.away().isEmpty()) || (stored != null && stored.movedStreams().length > 0))) {
+        role.onMoved().run();
       }
+      promise.tryComplete(new PartAnswer(stored, parsed));
     };
     sendScript(caller, callerThread, request, answer);
     return promise.future();
@@ -596,58 +746,72 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return unstoredBatches.get();
   }
 
+  /** Pages of one READ call, and which of its reads found their stream not on this master (cluster: moved). */
+  record ReadAnswer(List<StreamPage> pages, int[] moved) {
+  }
+
   /**
-   * The history in this Redis: pages are read with one READ script call per {@link #read}, on the caller's own
-   * connection (a shard's event loop has one, as a dispatcher's does).
+   * One READ call for {@code reads} on the caller's own connection (a shard's event loop has one, as a dispatcher's
+   * does). Fails when Redis errs or does not answer within redis.timeout, or while the breaker is open.
    */
+  Future<ReadAnswer> readPart(List<StreamRead> reads) {
+    if (closed || !breaker.allowRequest()) {
+      return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
+    }
+    Context caller = Vertx.currentContext();
+    Thread callerThread = Thread.currentThread();
+    Request request = HistoryScripts.read(keys, reads, historySettings.ttlMillis);
+    historyReads.incrementAndGet();
+    Promise<ReadAnswer> promise = Promise.promise();
+    long timer = vertx.setTimer(settings.timeoutMillis, id -> {
+      if (promise.tryFail(new TimeoutException("Redis history read took more than " + settings.timeoutMillis + " ms"))) {
+        readFailed(promise.future().cause());
+      }
+    });
+    Handler<AsyncResult<Response>> answer = ar -> {
+      vertx.cancelTimer(timer);
+      if (promise.future().isComplete()) {
+        return;
+      }
+      if (ar.failed()) {
+        readFailed(ar.cause());
+        promise.tryFail(ar.cause());
+        return;
+      }
+      try {
+        storeIdentity = HistoryScripts.identity(ar.result());
+        ReadAnswer read = new ReadAnswer(HistoryScripts.pages(ar.result()), HistoryScripts.movedReads(ar.result()));
+        breaker.onSuccess();
+        if (role != null && read.moved().length > 0) {
+          role.onMoved().run();
+        }
+        promise.tryComplete(read);
+      } catch (RuntimeException e) {
+        readFailed(e);
+        promise.tryFail(e);
+      }
+    };
+    sendScript(caller, callerThread, request, answer);
+    return promise.future();
+  }
+
+  private void readFailed(Throwable t) {
+    if (role != null && isMoved(t)) {
+      role.onMoved().run();
+    }
+    historyReadFailures.incrementAndGet();
+    failure("history", t);
+    if (breaker.onFailure()) {
+      ctx.runOnContext(v -> opened());
+    }
+  }
+
+  /** The history in this Redis: pages are read with one READ call per {@link #read}. */
   private final class RedisHistory implements HistoryStore {
-    private final AtomicLong reads = new AtomicLong();
-    private final AtomicLong readFailures = new AtomicLong();
 
     @Override
     public Future<List<StreamPage>> read(List<StreamRead> streams) {
-      if (closed || !breaker.allowRequest()) {
-        return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
-      }
-      Context caller = Vertx.currentContext();
-      Thread callerThread = Thread.currentThread();
-      Request request = HistoryScripts.read(keys, streams, historySettings.ttlMillis);
-      reads.incrementAndGet();
-      Promise<List<StreamPage>> promise = Promise.promise();
-      long timer = vertx.setTimer(settings.timeoutMillis, id -> {
-        if (promise.tryFail(new TimeoutException("Redis history read took more than " + settings.timeoutMillis + " ms"))) {
-          readFailed(promise.future().cause());
-        }
-      });
-      Handler<AsyncResult<Response>> answer = ar -> {
-        vertx.cancelTimer(timer);
-        if (promise.future().isComplete()) {
-          return;
-        }
-        if (ar.failed()) {
-          readFailed(ar.cause());
-          promise.tryFail(ar.cause());
-          return;
-        }
-        try {
-          storeIdentity = HistoryScripts.identity(ar.result());
-          promise.tryComplete(HistoryScripts.pages(ar.result()));
-          breaker.onSuccess();
-        } catch (RuntimeException e) {
-          readFailed(e);
-          promise.tryFail(e);
-        }
-      };
-      sendScript(caller, callerThread, request, answer);
-      return promise.future();
-    }
-
-    private void readFailed(Throwable t) {
-      readFailures.incrementAndGet();
-      failure("history", t);
-      if (breaker.onFailure()) {
-        ctx.runOnContext(v -> opened());
-      }
+      return readPart(streams).map(ReadAnswer::pages);
     }
 
     @Override
@@ -662,16 +826,21 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
     @Override
     public JsonObject health() {
-      String status = closed ? "closed" : !breaker.allowRequest() ? "down" : "up";
-      return new JsonObject().put("store", "redis").put("status", status)
-        // the store identity: a Redis restart, a failover or messages that went out unstored change it, and with it
-        // every stream's epoch
-        .put("epoch", storeIdentity)
-        .put("size", historySettings.size).put("ttlMs", historySettings.ttlMillis)
-        .put("maxReplay", historySettings.maxReplay)
-        .put("unstoredBatches", unstoredBatches.get())
-        .put("reads", reads.get()).put("readFailures", readFailures.get());
+      return historyHealth();
     }
+  }
+
+  /** The history entry of /health. */
+  JsonObject historyHealth() {
+    String status = closed ? "closed" : !breaker.allowRequest() ? "down" : "up";
+    return new JsonObject().put("store", "redis").put("status", status)
+      // the store identity: a Redis restart, a failover or messages that went out unstored change it, and with it
+      // every stream's epoch
+      .put("epoch", storeIdentity)
+      .put("size", historySettings.size).put("ttlMs", historySettings.ttlMillis)
+      .put("maxReplay", historySettings.maxReplay)
+      .put("unstoredBatches", unstoredBatches.get())
+      .put("reads", historyReads.get()).put("readFailures", historyReadFailures.get());
   }
 
   /** A lookup connection bound to one event loop; used only from that loop's thread. */
@@ -715,9 +884,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  private void lookupFailed(Throwable t, boolean store) {
-    if (store) {
-      unstoredBatches.incrementAndGet();
+  private void lookupFailed(Throwable t) {
+    if (role != null && isMoved(t)) {
+      role.onMoved().run();
     }
     lookupFailures.incrementAndGet();
     failure("lookup", t);
@@ -732,7 +901,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       for (String shard : shards) {
         if (attached.containsKey(shard) && breaker.allowRequest()) {
           if (dirty.add(shard)) {
-            log.info("Redis has no complete entries of shard {} (restarted empty or failed over?): re-registering it", shard);
+            log.info("Redis{} has no complete entries of shard {} (restarted empty or failed over?): re-registering it",
+              where(), shard);
           }
           if (!queue.syncQueued(shard)) {
             requestSync(shard);
@@ -754,7 +924,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
   /** The breaker opened: stop writing, fall back, probe until Redis answers. */
   private void opened() {
-    log.warn("Redis unavailable ({}): dispatch falls back to every shard until it answers again", lastError);
+    if (role == null) {
+      log.warn("Redis unavailable ({}): dispatch falls back to every shard until it answers again", lastError);
+    } else {
+      log.warn("Redis Cluster master {} unavailable ({}): its tokens fall back to every shard until it answers again",
+        endpoint, lastError);
+    }
     queue.dropAllButCleanups();
     pendingWrites = queue.size();
     dirty.addAll(attached.keySet());
@@ -789,7 +964,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     vertx.cancelTimer(probeTimer);
     probeTimer = -1;
     lastFlushFailed = false;
-    log.info("Redis answers again: re-registering {} shards before targeted dispatch resumes", attached.size());
+    log.info("Redis{} answers again: re-registering {} shards before targeted dispatch resumes", where(), attached.size());
     dirty.addAll(attached.keySet());
     updateInSync();
     for (String shard : attached.keySet()) {
@@ -822,6 +997,36 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return p.future();
   }
 
+  /**
+   * Registers everything {@code shard} holds here again (a registration of it could not be written on this master):
+   * until that is written this node's lookups here fall back and the node announces its entries incomplete.
+   */
+  void resync(String shard) {
+    ctx.runOnContext(v -> {
+      if (closed || !attached.containsKey(shard)) {
+        return;
+      }
+      // its marker goes at once: every node's lookups here stop trusting this master's entries until the re-sync
+      // writes it again (this node's own announcement of incomplete entries would take up to a cluster round)
+      redis.send(Request.cmd(Command.DEL).arg(keys.marker(shard))).onFailure(t -> log.debug("marker not deleted: {}", t.toString()));
+      dirty.add(shard);
+      updateInSync();
+      if (breaker.allowRequest() && !queue.syncQueued(shard)) {
+        requestSync(shard);
+      }
+    });
+  }
+
+  /** The store identity the last call answered with (run id and generation): the history's epoch in /health. */
+  String storeIdentity() {
+    return storeIdentity;
+  }
+
+  /** " master ENDPOINT" on a Redis Cluster, else "" (for logs). */
+  private String where() {
+    return role == null ? "" : " master " + endpoint;
+  }
+
   // ------------------------------------------------------------------ state
 
   /** Lookups are answered from Redis (breaker closed, every local shard registered). */
@@ -838,7 +1043,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return breaker.state();
   }
 
-  private JsonObject health() {
+  JsonObject health() {
     String status = closed ? "closed" : !breaker.allowRequest() ? "down" : !inSync ? "syncing" : "up";
     return new JsonObject()
       .put("status", status)

@@ -11,48 +11,80 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The registry's Lua scripts and the Redis requests that run them. Every write and every lookup is one script
- * call, so a flush or a lookup is one pipelined round trip whatever the number of tokens, and a lookup shows up
+ * call, so a lookup is one round trip whatever the number of tokens (a flush one per 4 calls), and a lookup shows up
  * in {@code INFO commandstats} as exactly one {@code evalsha_ro} call. Deadlines come from the Redis clock
- * ({@code TIME}), so the nodes' clocks do not matter. Requires Redis 7 ({@code EVALSHA_RO}). Scripts touch keys
- * they derive from tokens, so they run on a standalone or Sentinel-managed Redis, not on Redis Cluster. The
- * history's scripts ({@link HistoryScripts}) share this Redis and these calls.
+ * ({@code TIME}), so the nodes' clocks do not matter. Requires Redis 7 ({@code EVALSHA_RO}, script flags). Scripts touch
+ * keys they derive from tokens: on a Redis Cluster each call goes to one master with its keys in ARGV
+ * ({@link ScriptCall}), and the script skips (and names) the keys that are not on that master. The history's scripts
+ * ({@link HistoryScripts}) share this Redis and these calls.
  */
 final class RegistryScripts {
 
   /**
-   * Writes entries of one shard, with the history's part (docs/registry.md, "History"). KEYS[1] = the token index to
-   * update, KEYS[2..n+1] = token keys; with history also the history generation, the broadcast stream's history and
-   * position, then (history, position) per token. ARGV[1] = shard address, ARGV[2] = TTL ms, ARGV[3] =
-   * history.ttlMs (0: no history), ARGV[4] = epoch seed, ARGV[5..] = one op per token: "+token" or "-token".
+   * The keys of an index member (after {@link HistoryScripts#FUNCTIONS}): {@code entry(member, token prefix, token
+   * suffix, channel prefix, counts prefix)} answers its entry's key and, for a channel's interest ({@code #<channel>}),
+   * the key of the channel's subscriber counts (nil for a token): see {@link RegistryKeys#token}.
+   */
+  static final String CHANNEL_KEYS = """
+    local function entry(member, prefix, suffix, cprefix, pprefix)
+      if string.byte(member, 1) ~= 35 then return prefix .. member .. suffix end
+      local channel = string.sub(member, 2)
+      return cprefix .. channel .. suffix, pprefix .. channel .. '}'
+    end
+    """;
+
+  /**
+   * Writes entries of one shard, with the history's part (docs/registry.md, "History"). K[1] = the token index to
+   * update ("" for none), K[2..n+1] = token keys; with history also the broadcast stream's (history, position,
+   * generation), then (history, position, generation) per token. A[1] = shard address, A[2] = TTL ms, A[3] =
+   * history.ttlMs (0: no history), A[4] = epoch seed, A[5..] = one op per token: "+token" or "-token".
    * With history, a held token's stream is kept alive ({@code history.ttlMs} from now: heartbeats pass here) and its
    * position answered; a released one lives {@code history.ttlMs} from its release. Returns
-   * {n, {epoch, seq per "+" op}, {broadcast epoch, seq}}: where the streams stood once the entries were visible.
+   * {n, {epoch, seq per "+" op}, {broadcast epoch, seq}, {ops not on this master}}: where the streams stood once the
+   * entries were visible (0, 0 for an op not on this master; no broadcast position when its stream is elsewhere).
    */
-  static final String APPLY = HistoryScripts.FUNCTIONS + """
+  static final String APPLY = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local shard, ttl, index = ARGV[1], tonumber(ARGV[2]), KEYS[1]
-    local httl, seed = tonumber(ARGV[3]), tonumber(ARGV[4])
-    local n = #ARGV - 4
-    local ident
-    if httl > 0 then ident = identity(KEYS[n + 2]) end
-    local positions = {}
+    local shard, ttl, index = A[1], tonumber(A[2]), K[1]
+    local httl, seed = tonumber(A[3]), tonumber(A[4])
+    local n = #A - 4
+    local indexed = index ~= '' and reach(index)
+    local positions, moved = {}, {}
     for i = 1, n do
-      local op, key = ARGV[i + 4], KEYS[i + 1]
-      local hs, hm = KEYS[n + 3 + i * 2], KEYS[n + 4 + i * 2]
-      if string.byte(op, 1) == 43 then
+      local op, key = A[i + 4], K[i + 1]
+      local at = n + 4 + (i - 1) * 3
+      local hs, hm, hg = K[at + 1], K[at + 2], K[at + 3]
+      local add = string.byte(op, 1) == 43
+      -- the token's keys are all here (the stream's position read first: nothing is written before), or none is used
+      local here = reach(key) and (httl == 0 or reach(hs))
+      local e, s
+      if here and add and httl > 0 then
+        e, s = ensure(hs, hm, hg, seed + i, httl)
+        here = e ~= nil
+      elseif here and httl > 0 then
+        here = not select(2, try('EXISTS', hm))
+      end
+      if not here then
+        moved[#moved + 1] = i
+        if add and httl > 0 then
+          positions[#positions + 1] = 0
+          positions[#positions + 1] = 0
+        end
+      elseif add then
         redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
         redis.call('ZADD', key, now + ttl, shard)
         if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-        redis.call('SADD', index, string.sub(op, 2))
+        if indexed then redis.call('SADD', index, string.sub(op, 2)) end
         if httl > 0 then
-          local e, s = ensure(hs, hm, ident, seed + i, httl)
           redis.call('PEXPIRE', hs, httl)
           redis.call('PEXPIRE', hm, httl)
           positions[#positions + 1] = e
@@ -60,101 +92,119 @@ final class RegistryScripts {
         end
       else
         redis.call('ZREM', key, shard)
-        redis.call('SREM', index, string.sub(op, 2))
+        if indexed then redis.call('SREM', index, string.sub(op, 2)) end
         if httl > 0 then
           redis.call('PEXPIRE', hs, httl)
           redis.call('PEXPIRE', hm, httl)
         end
       end
     end
-    if redis.call('PTTL', index) ~= -2 then redis.call('PEXPIRE', index, ttl) end
+    if indexed and redis.call('PTTL', index) ~= -2 then redis.call('PEXPIRE', index, ttl) end
     local b = {}
-    if httl > 0 then
-      local e, s = ensure(KEYS[n + 3], KEYS[n + 4], ident, seed, httl)
-      redis.call('PEXPIRE', KEYS[n + 3], httl)
-      redis.call('PEXPIRE', KEYS[n + 4], httl)
-      b = {e, s}
+    if httl > 0 and reach(K[n + 2]) then
+      local e, s = ensure(K[n + 2], K[n + 3], K[n + 4], seed, httl)
+      if e then
+        redis.call('PEXPIRE', K[n + 2], httl)
+        redis.call('PEXPIRE', K[n + 3], httl)
+        b = {e, s}
+      end
     end
-    return {n, positions, b}
+    return {n, positions, b, moved}
     """;
 
   /**
-   * Finishes a sync of one shard. KEYS[1] = index, KEYS[2] = sync index, KEYS[3] = marker;
-   * ARGV[1] = shard, ARGV[2] = TTL ms, ARGV[3] = token key prefix, ARGV[4] = marker value, ARGV[5] = the subscriber
-   * counts' key prefix. Removes the shard from tokens (and channels: their counts too) it no longer holds, swaps the
-   * rebuilt index in, writes the marker.
+   * Finishes a sync of one shard. K[1] = index, K[2] = sync index, K[3] = marker; A[1] = shard, A[2] = TTL ms,
+   * A[3] = token key prefix, A[4] = marker value, A[5] = token key suffix, A[6] = channel entry prefix, A[7] = the
+   * subscriber counts' key prefix. Removes the shard from tokens (and channels: their counts too) it no longer holds
+   * (those on this master), swaps the rebuilt index in, writes the marker (cluster: with this process's run id, so that
+   * a replica promoted in a failover does not pass it for its own).
    */
-  static final String SYNC_END = """
-    local shard, ttl, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-    local stale = redis.call('SDIFF', KEYS[1], KEYS[2])
+  static final String SYNC_END = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + CHANNEL_KEYS + """
+    local shard, ttl, suffix = A[1], tonumber(A[2]), A[5]
+    local stale = redis.call('SDIFF', K[1], K[2])
     for _, token in ipairs(stale) do
-      redis.call('ZREM', prefix .. token, shard)
-      if string.byte(token, 1) == 35 then redis.call('HDEL', ARGV[5] .. string.sub(token, 2) .. '}', shard) end
+      local key, counts = entry(token, A[3], suffix, A[6], A[7])
+      if reach(key) then redis.call('ZREM', key, shard) end
+      if counts and reach(counts) then redis.call('HDEL', counts, shard) end
     end
-    if redis.call('EXISTS', KEYS[2]) == 1 then
-      redis.call('RENAME', KEYS[2], KEYS[1])
-      redis.call('PEXPIRE', KEYS[1], ttl)
+    if redis.call('EXISTS', K[2]) == 1 then
+      redis.call('RENAME', K[2], K[1])
+      redis.call('PEXPIRE', K[1], ttl)
     else
-      redis.call('DEL', KEYS[1])
+      redis.call('DEL', K[1])
     end
-    redis.call('SET', KEYS[3], ARGV[4], 'PX', ttl)
+    local value = A[4]
+    if cluster then value = value .. '@' .. runid() end
+    redis.call('SET', K[3], value, 'PX', ttl)
     return #stale
     """;
 
   /**
-   * Deletes every entry of a shard that is gone. KEYS[1] = index, KEYS[2] = sync index, KEYS[3] = marker;
-   * ARGV[1] = shard, ARGV[2] = token key prefix, ARGV[3] = the subscriber counts' key prefix. About a microsecond per
-   * token, once per stopped shard.
+   * Deletes every entry of a shard that is gone. K[1] = index, K[2] = sync index, K[3] = marker;
+   * A[1] = shard, A[2] = token key prefix, A[3] = token key suffix, A[4] = channel entry prefix, A[5] = the subscriber
+   * counts' key prefix. Removes its channels' counts too. About a microsecond per token, once per stopped shard (and
+   * master).
    */
-  static final String CLEANUP = """
-    local shard, prefix = ARGV[1], ARGV[2]
-    local tokens = redis.call('SMEMBERS', KEYS[1])
+  static final String CLEANUP = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + CHANNEL_KEYS + """
+    local shard = A[1]
+    local tokens = redis.call('SMEMBERS', K[1])
     for _, token in ipairs(tokens) do
-      redis.call('ZREM', prefix .. token, shard)
-      if string.byte(token, 1) == 35 then redis.call('HDEL', ARGV[3] .. string.sub(token, 2) .. '}', shard) end
+      local key, counts = entry(token, A[2], A[3], A[4], A[5])
+      if reach(key) then redis.call('ZREM', key, shard) end
+      if counts and reach(counts) then redis.call('HDEL', counts, shard) end
     end
-    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+    redis.call('DEL', K[1], K[2], K[3])
     return #tokens
     """;
 
   /**
-   * Resolves a batch (read-only, EVALSHA_RO). KEYS[1..m] = markers of the live shards, KEYS[m+1..] = token keys;
-   * ARGV[1] = m. Returns {0, {missing marker positions}} when a live shard's entries are not complete in Redis
-   * (the registry is then not trusted: dispatch falls back), else {1, {{shards of token 1}, ...}} with only the
-   * entries whose deadline has not passed.
+   * Resolves a batch (read-only, EVALSHA_RO). K[1..m] = markers of the live shards, K[m+1..] = token keys;
+   * A[1] = m. Returns {0, {missing marker positions}} when a live shard's entries are not complete in Redis
+   * (the registry is then not trusted: dispatch falls back), else {1, {{shards of token 1}, ...}, {tokens not on this
+   * master}} with only the entries whose deadline has not passed.
    */
-  static final String LOOKUP = """
-    local m = tonumber(ARGV[1])
+  static final String LOOKUP = "#!lua flags=no-writes,allow-cross-slot-keys\n" + HistoryScripts.FUNCTIONS + """
+    local m = tonumber(A[1])
     local missing = {}
     for i = 1, m do
-      if redis.call('EXISTS', KEYS[i]) == 0 then missing[#missing + 1] = i end
+      if not marked(K[i]) then missing[#missing + 1] = i end
     end
     if #missing > 0 then return {0, missing} end
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local out = {}
-    for i = m + 1, #KEYS do
-      out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[i], now, '+inf')
+    local out, away = {}, {}
+    for i = m + 1, #K do
+      local shards, gone = try('ZRANGEBYSCORE', K[i], now, '+inf')
+      if gone then
+        out[#out + 1] = {}
+        away[#away + 1] = i - m
+      else
+        out[#out + 1] = shards
+      end
     end
-    return {1, out}
+    return {1, out, away}
     """;
 
   /**
-   * A shard's subscriber counts. KEYS = the channels' count hashes; ARGV[1] = shard, ARGV[2] = TTL ms, ARGV[3..] = one
-   * count per key (0 removes the shard's field). A hash lives a TTL after its last write: heartbeats re-assert counts.
+   * A shard's subscriber counts. K = the channels' count hashes; A[1] = shard, A[2] = TTL ms, A[3..] = one count per
+   * key (0 removes the shard's field). A hash lives a TTL after its last write: heartbeats re-assert counts (on a
+   * cluster, on the master that serves the channel's slot then). Returns {keys, keys not on this master}.
    */
-  static final String COUNTS = """
-    local shard, ttl = ARGV[1], tonumber(ARGV[2])
-    for i = 1, #KEYS do
-      local n = tonumber(ARGV[i + 2])
-      if n > 0 then
-        redis.call('HSET', KEYS[i], shard, n)
-        redis.call('PEXPIRE', KEYS[i], ttl)
+  static final String COUNTS = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
+    local shard, ttl = A[1], tonumber(A[2])
+    local away = 0
+    for i = 1, #K do
+      local n = tonumber(A[i + 2])
+      if not reach(K[i]) then
+        away = away + 1
+      elseif n > 0 then
+        redis.call('HSET', K[i], shard, n)
+        redis.call('PEXPIRE', K[i], ttl)
       else
-        redis.call('HDEL', KEYS[i], shard)
+        redis.call('HDEL', K[i], shard)
       end
     end
-    return #KEYS
+    return {#K, away}
     """;
 
   static final String APPLY_SHA = sha1(APPLY);
@@ -189,56 +239,39 @@ final class RegistryScripts {
   static List<Request> flush(WriteQueue.Flush flush, RegistryKeys keys, long ttlMillis, long historyTtlMillis,
                              String markerValue) {
     List<Request> out = new ArrayList<>(flush.steps().size());
+    boolean cluster = keys.cluster();
     for (WriteQueue.Step step : flush.steps()) {
       String shard = step.shard();
       switch (step.kind()) {
         case CLEANUP:
-          out.add(Request.cmd(Command.EVALSHA).arg(CLEANUP_SHA).arg(3)
-            .arg(keys.index(shard)).arg(keys.syncIndex(shard)).arg(keys.marker(shard))
-            .arg(shard).arg(keys.tokenPrefix()).arg(keys.subscribersPrefix()));
+          out.add(new ScriptCall(Command.EVALSHA, CLEANUP_SHA)
+            .key(keys.index(shard)).key(keys.syncIndex(shard)).key(keys.marker(shard))
+            .arg(shard).arg(keys.tokenPrefix()).arg(keys.tokenSuffix()).arg(keys.channelPrefix())
+            .arg(keys.subscribersPrefix()).request(cluster));
           break;
         case SYNC_BEGIN:
           out.add(Request.cmd(Command.DEL).arg(keys.syncIndex(shard)));
           break;
-        case APPLY: {
-          List<String> tokens = step.tokens();
-          boolean history = historyTtlMillis > 0;
-          Request r = Request.cmd(Command.EVALSHA).arg(APPLY_SHA)
-            .arg(1 + tokens.size() + (history ? 3 + tokens.size() * 2 : 0))
-            .arg(step.toSyncIndex() ? keys.syncIndex(shard) : keys.index(shard));
-          for (String token : tokens) {
-            r.arg(keys.token(token));
-          }
-          if (history) {
-            r.arg(keys.historyGeneration())
-              .arg(keys.history(Streams.BROADCAST)).arg(keys.historyPosition(Streams.BROADCAST));
-            for (String token : tokens) {
-              String stream = Streams.ofRegistryKey(token);
-              r.arg(keys.history(stream)).arg(keys.historyPosition(stream));
-            }
-          }
-          r.arg(shard).arg(ttlMillis).arg(historyTtlMillis).arg(HistoryScripts.epochSeed());
-          for (int i = 0; i < tokens.size(); i++) {
-            r.arg((step.adds().get(i) ? "+" : "-") + tokens.get(i));
-          }
-          out.add(r);
+        case APPLY:
+          out.add(apply(keys, step.toSyncIndex() ? keys.syncIndex(shard) : keys.index(shard), shard, step.tokens(),
+            step.adds(), ttlMillis, historyTtlMillis));
           break;
-        }
         case SYNC_END:
-          out.add(Request.cmd(Command.EVALSHA).arg(SYNC_END_SHA).arg(3)
-            .arg(keys.index(shard)).arg(keys.syncIndex(shard)).arg(keys.marker(shard))
-            .arg(shard).arg(ttlMillis).arg(keys.tokenPrefix()).arg(markerValue).arg(keys.subscribersPrefix()));
+          out.add(new ScriptCall(Command.EVALSHA, SYNC_END_SHA)
+            .key(keys.index(shard)).key(keys.syncIndex(shard)).key(keys.marker(shard))
+            .arg(shard).arg(ttlMillis).arg(keys.tokenPrefix()).arg(markerValue).arg(keys.tokenSuffix())
+            .arg(keys.channelPrefix()).arg(keys.subscribersPrefix()).request(cluster));
           break;
         case COUNTS: {
-          Request r = Request.cmd(Command.EVALSHA).arg(COUNTS_SHA).arg(step.tokens().size());
+          ScriptCall c = new ScriptCall(Command.EVALSHA, COUNTS_SHA);
           for (String channel : step.tokens()) {
-            r.arg(keys.subscribers(channel));
+            c.key(keys.subscribers(channel));
           }
-          r.arg(shard).arg(ttlMillis);
+          c.arg(shard).arg(ttlMillis);
           for (int n : step.counts()) {
-            r.arg(n);
+            c.arg(n);
           }
-          out.add(r);
+          out.add(c.request(cluster));
           break;
         }
         default:
@@ -248,23 +281,54 @@ final class RegistryScripts {
     return out;
   }
 
+  /** One APPLY call: {@code tokens} of {@code shard} with their ops; {@code index} the token index to keep ("": none). */
+  static Request apply(RegistryKeys keys, String index, String shard, List<String> tokens, List<Boolean> adds,
+                       long ttlMillis, long historyTtlMillis) {
+    boolean history = historyTtlMillis > 0;
+    ScriptCall c = new ScriptCall(Command.EVALSHA, APPLY_SHA).key(index);
+    for (String token : tokens) {
+      c.key(keys.token(token));
+    }
+    if (history) {
+      c.key(keys.history(Streams.BROADCAST)).key(keys.historyPosition(Streams.BROADCAST))
+        .key(keys.historyGeneration(Streams.BROADCAST));
+      for (String token : tokens) {
+        String stream = Streams.ofRegistryKey(token);
+        c.key(keys.history(stream)).key(keys.historyPosition(stream)).key(keys.historyGeneration(stream));
+      }
+    }
+    c.arg(shard).arg(ttlMillis).arg(historyTtlMillis).arg(HistoryScripts.epochSeed());
+    for (int i = 0; i < tokens.size(); i++) {
+      c.arg((adds.get(i) ? "+" : "-") + tokens.get(i));
+    }
+    return c.request(keys.cluster());
+  }
+
   /** The lookup of a batch: one EVALSHA_RO with the live shards' markers and the tokens. */
   static Request lookup(RegistryKeys keys, List<String> liveShards, Collection<String> tokens) {
-    Request r = Request.cmd(Command.EVALSHA_RO).arg(LOOKUP_SHA).arg(liveShards.size() + tokens.size());
+    ScriptCall c = new ScriptCall(Command.EVALSHA_RO, LOOKUP_SHA);
     for (String shard : liveShards) {
-      r.arg(keys.marker(shard));
+      c.key(keys.marker(shard));
     }
     for (String token : tokens) {
-      r.arg(keys.token(token));
+      c.key(keys.token(token));
     }
-    return r.arg(liveShards.size());
+    return c.arg(liveShards.size()).request(keys.cluster());
   }
 
-  /** The answer of {@link #lookup}: complete, with shards per token, or naming the live shards not in sync. */
-  record LookupAnswer(boolean complete, Map<String, List<String>> shardsByToken, List<String> unsyncedShards) {
+  /**
+   * The answer of {@link #lookup} (or of DISPATCH's lookup part): complete, with shards per token, or naming the live
+   * shards not in sync; {@code away}: tokens whose keys were not on this master (cluster: their slot moved), not
+   * answered.
+   */
+  record LookupAnswer(boolean complete, Map<String, List<String>> shardsByToken, List<String> unsyncedShards,
+                      Set<String> away) {
   }
 
-  static LookupAnswer parseLookup(Response response, List<String> liveShards, Collection<String> tokens) {
+  /**
+   * @param awayAt where the answer lists the tokens not on this master (2 for LOOKUP, 4 for DISPATCH)
+   */
+  static LookupAnswer parseLookup(Response response, List<String> liveShards, Collection<String> tokens, int awayAt) {
     if (response == null || response.size() < 2) {
       throw new IllegalStateException("unexpected lookup answer: " + response);
     }
@@ -274,11 +338,12 @@ final class RegistryScripts {
       for (Response r : payload) {
         unsynced.add(liveShards.get(r.toInteger() - 1));
       }
-      return new LookupAnswer(false, Map.of(), unsynced);
+      return new LookupAnswer(false, Map.of(), unsynced, Set.of());
     }
     Map<String, List<String>> found = new HashMap<>(tokens.size() * 2);
+    List<String> ordered = tokens instanceof List<String> l ? l : new ArrayList<>(tokens);
     int i = 0;
-    for (String token : tokens) {
+    for (String token : ordered) {
       Response shards = payload.get(i++);
       if (shards != null && shards.size() > 0) {
         List<String> list = new ArrayList<>(shards.size());
@@ -288,7 +353,14 @@ final class RegistryScripts {
         found.put(token, list);
       }
     }
-    return new LookupAnswer(true, found, List.of());
+    Set<String> away = Set.of();
+    if (response.size() > awayAt && response.get(awayAt).size() > 0) {
+      away = new HashSet<>();
+      for (int a : HistoryScripts.oneBased(response.get(awayAt))) {
+        away.add(ordered.get(a));
+      }
+    }
+    return new LookupAnswer(true, found, List.of(), away);
   }
 
   static String sha1(String script) {

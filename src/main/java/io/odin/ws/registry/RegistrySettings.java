@@ -19,23 +19,28 @@ import java.util.function.Supplier;
 
 /**
  * Where the connection registry lives: in memory (one node, the default) or in Redis, when {@code redis.url} is
- * set or {@code redis.mode} is {@code sentinel}. See docs/registry.md.
+ * set or {@code redis.mode} is {@code sentinel} or {@code cluster}. See docs/registry.md.
  */
 public final class RegistrySettings {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RegistrySettings.class);
+
   public static final String STANDALONE = "standalone";
   public static final String SENTINEL = "sentinel";
+  public static final String CLUSTER = "cluster";
 
   public static final ConfigKey REDIS_URL = ConfigKey.string("redis.url", "",
     "Redis server, redis://[:password@]host:port[/db]; set it to keep the connection registry in Redis (empty: in memory, one node only)");
   public static final ConfigKey REDIS_MODE = ConfigKey.string("redis.mode", STANDALONE,
-    "standalone (redis.url) or sentinel (redis.sentinels and redis.masterName)");
+    "standalone (redis.url), sentinel (redis.sentinels and redis.masterName) or cluster (a Redis Cluster: redis.endpoints)");
+  public static final ConfigKey REDIS_ENDPOINTS = ConfigKey.stringList("redis.endpoints", List.of(),
+    "Seed nodes of the Redis Cluster for redis.mode cluster, e.g. redis://10.0.0.1:7000 (a few of its nodes; the others are found with CLUSTER NODES)");
   public static final ConfigKey REDIS_SENTINELS = ConfigKey.stringList("redis.sentinels", List.of(),
     "Sentinel endpoints for redis.mode sentinel, e.g. redis://10.0.0.1:26379");
   public static final ConfigKey REDIS_MASTER_NAME = ConfigKey.string("redis.masterName", "odin-registry",
     "Name of the master the sentinels monitor (redis.mode sentinel)");
   public static final ConfigKey REDIS_PASSWORD = ConfigKey.string("redis.password", "",
-    "Redis password when it is not in redis.url (sentinel mode: the master's password)");
+    "Redis password when it is not in redis.url (sentinel mode: the master's password; cluster mode: every node's, unless in redis.endpoints)");
   public static final ConfigKey REDIS_TIMEOUT = ConfigKey.integer("redis.timeout", 500, 10, 60_000,
     "Milliseconds a Redis round trip may take; a slower or failed lookup falls back to every shard");
   public static final ConfigKey REDIS_KEY_PREFIX = ConfigKey.string("redis.keyPrefix", "odin:",
@@ -49,9 +54,9 @@ public final class RegistrySettings {
   public static final ConfigKey HEARTBEAT = ConfigKey.integer("registry.heartbeat", 30, 1, 43_200,
     "Seconds between the heartbeats in which each shard re-asserts all its entries in pipelined batches; less than registry.ttl");
   public static final ConfigKey COALESCE_MS = ConfigKey.integer("registry.coalesceMs", 5, 0, 1000,
-    "Milliseconds registrations and removals collect before they are written to Redis in one pipelined round trip");
+    "Milliseconds registrations and removals collect before they are written to Redis in one pipelined flush (round trips of 4 script calls of up to 256 tokens, each held to redis.timeout on its own)");
 
-  public static final List<ConfigKey> KEYS = List.of(REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_MASTER_NAME,
+  public static final List<ConfigKey> KEYS = List.of(REDIS_URL, REDIS_MODE, REDIS_ENDPOINTS, REDIS_SENTINELS, REDIS_MASTER_NAME,
     REDIS_PASSWORD, REDIS_TIMEOUT, REDIS_KEY_PREFIX, BREAKER_FAILURES, BREAKER_PROBE_MS, TTL, HEARTBEAT, COALESCE_MS);
 
   final String mode;
@@ -79,7 +84,8 @@ public final class RegistrySettings {
 
   /** True when the registry lives in Redis. */
   public static boolean redisEnabled(GatewayConfig config) {
-    return !config.getString(REDIS_URL).isBlank() || SENTINEL.equalsIgnoreCase(config.getString(REDIS_MODE));
+    String mode = config.getString(REDIS_MODE);
+    return !config.getString(REDIS_URL).isBlank() || SENTINEL.equalsIgnoreCase(mode) || CLUSTER.equalsIgnoreCase(mode);
   }
 
   /**
@@ -89,8 +95,17 @@ public final class RegistrySettings {
    */
   public static void check(GatewayConfig config) {
     String mode = config.getString(REDIS_MODE).toLowerCase(Locale.ROOT);
-    if (!mode.equals(STANDALONE) && !mode.equals(SENTINEL)) {
-      throw new ConfigException(REDIS_MODE.name() + ": must be standalone or sentinel, got \"" + config.getString(REDIS_MODE) + "\"");
+    if (!mode.equals(STANDALONE) && !mode.equals(SENTINEL) && !mode.equals(CLUSTER)) {
+      throw new ConfigException(REDIS_MODE.name() + ": must be standalone, sentinel or cluster, got \"" + config.getString(REDIS_MODE) + "\"");
+    }
+    if (mode.equals(CLUSTER)) {
+      List<String> endpoints = config.getStringList(REDIS_ENDPOINTS);
+      if (endpoints.isEmpty()) {
+        throw new ConfigException(REDIS_ENDPOINTS.name() + ": redis.mode cluster needs at least one seed node, e.g. redis://10.0.0.1:7000");
+      }
+      for (String e : endpoints) {
+        checkEndpoint(e);
+      }
     }
     if (mode.equals(SENTINEL)) {
       if (config.getStringList(REDIS_SENTINELS).isEmpty()) {
@@ -110,6 +125,23 @@ public final class RegistrySettings {
     }
   }
 
+  /** A Redis Cluster seed: redis:// or rediss://, a host and a port. */
+  private static void checkEndpoint(String endpoint) {
+    java.net.URI uri;
+    try {
+      uri = java.net.URI.create(endpoint);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(REDIS_ENDPOINTS.name() + ": not a URL: \"" + describeUrl(endpoint) + "\"");
+    }
+    if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme())) {
+      throw new ConfigException(REDIS_ENDPOINTS.name() + ": must start with redis:// or rediss://, got \"" + describeUrl(endpoint) + "\"");
+    }
+    if (uri.getHost() == null || uri.getPort() <= 0) {
+      throw new ConfigException(REDIS_ENDPOINTS.name() + ": needs a host and a port, e.g. redis://10.0.0.1:7000, got \""
+        + describeUrl(endpoint) + "\"");
+    }
+  }
+
   /** The Vert.x Redis client options for {@code config}. */
   public static RedisOptions redisOptions(GatewayConfig config) {
     RedisOptions options = new RedisOptions()
@@ -120,7 +152,10 @@ public final class RegistrySettings {
     if (!password.isEmpty()) {
       options.setPassword(password);
     }
-    if (SENTINEL.equalsIgnoreCase(config.getString(REDIS_MODE))) {
+    if (CLUSTER.equalsIgnoreCase(config.getString(REDIS_MODE))) {
+      // the seeds; RedisClusterRegistry opens standalone connections to each master with these options
+      options.setType(RedisClientType.CLUSTER).setEndpoints(new java.util.ArrayList<>(config.getStringList(REDIS_ENDPOINTS)));
+    } else if (SENTINEL.equalsIgnoreCase(config.getString(REDIS_MODE))) {
       options.setType(RedisClientType.SENTINEL)
         .setEndpoints(config.getStringList(REDIS_SENTINELS))
         .setMasterName(config.getString(REDIS_MASTER_NAME))
@@ -147,15 +182,31 @@ public final class RegistrySettings {
       return new InMemoryConnectionRegistry(alone,
         alone && history.enabled ? new MemoryHistory(history, System::currentTimeMillis) : null);
     }
+    if (CLUSTER.equalsIgnoreCase(config.getString(REDIS_MODE))) {
+      if (!config.getString(REDIS_URL).isBlank()) {
+        // as in sentinel mode; said, so that nobody believes the node uses it (docker-compose.yml sets both)
+        log.warn("redis.url is not used with redis.mode cluster: the registry is on the Redis Cluster of redis.endpoints");
+      }
+      return new RedisClusterRegistry(vertx, vertx.getOrCreateContext(), redisOptions(config),
+        new RegistrySettings(config), history.enabled ? history : null, nodeId, directory, metrics, health);
+    }
     return new RedisConnectionRegistry(vertx, vertx.getOrCreateContext(), redisOptions(config),
       new RegistrySettings(config), history.enabled ? history : null, nodeId, directory, metrics, health);
   }
 
   /** The endpoint for logs and /health, without credentials. */
   static String describe(GatewayConfig config) {
+    if (CLUSTER.equalsIgnoreCase(config.getString(REDIS_MODE))) {
+      return "cluster via " + describeUrl(String.join(",", config.getStringList(REDIS_ENDPOINTS)));
+    }
     if (SENTINEL.equalsIgnoreCase(config.getString(REDIS_MODE))) {
       return "sentinel " + config.getString(REDIS_MASTER_NAME) + " via " + String.join(",", config.getStringList(REDIS_SENTINELS)).replaceAll("//[^@/]*@", "//");
     }
-    return config.getString(REDIS_URL).replaceAll("//[^@/]*@", "//");
+    return describeUrl(config.getString(REDIS_URL));
+  }
+
+  /** URLs without their credentials. */
+  static String describeUrl(String urls) {
+    return urls.replaceAll("//[^@/]*@", "//");
   }
 }

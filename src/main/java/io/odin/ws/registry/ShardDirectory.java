@@ -1,6 +1,7 @@
 package io.odin.ws.registry;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -26,6 +27,9 @@ public final class ShardDirectory {
   private volatile Snapshot snapshot = new Snapshot(Map.of());
   /** Other nodes that announced their registry entries incomplete (Redis unreachable from there, or re-syncing). */
   private final Set<String> incompleteRegistries = ConcurrentHashMap.newKeySet();
+  /** Redis Cluster slots where other nodes announced their entries incomplete ({@link ConnectionRegistry#incompleteSlots()}). */
+  private final Map<String, BitSet> incompleteSlotsByNode = new ConcurrentHashMap<>();
+  private volatile BitSet incompleteSlotsElsewhere;
   /** Unstored batches each other node announced ({@link ConnectionRegistry#unstored()}). */
   private final Map<String, Long> unstoredByNode = new ConcurrentHashMap<>();
   /** How often another node announced more unstored batches than before. */
@@ -78,6 +82,59 @@ public final class ShardDirectory {
     }
   }
 
+  /** What another node announced about the slots where its entries may be missing ("" for none). */
+  public void registryIncompleteSlots(String node, String ranges) {
+    BitSet slots = parseRanges(ranges);
+    if (slots == null) {
+      // not what a node sends: the last good announcement stands
+      return;
+    }
+    if (slots.isEmpty()) {
+      if (incompleteSlotsByNode.remove(node) == null) {
+        return;
+      }
+    } else if (slots.equals(incompleteSlotsByNode.put(node, slots))) {
+      return;
+    }
+    updateIncompleteSlots();
+  }
+
+  private synchronized void updateIncompleteSlots() {
+    BitSet union = new BitSet();
+    incompleteSlotsByNode.values().forEach(union::or);
+    incompleteSlotsElsewhere = union.isEmpty() ? null : union;
+  }
+
+  /**
+   * Slots where some other node's entries may be missing, or null when there are none: a token of such a slot that a
+   * lookup does not find may be connected there.
+   */
+  public BitSet incompleteSlotsElsewhere() {
+    return incompleteSlotsElsewhere;
+  }
+
+  /** "0-5460,6000" as a set; null for a malformed announcement (then nothing is taken from it). */
+  static BitSet parseRanges(String ranges) {
+    BitSet out = new BitSet();
+    if (ranges == null || ranges.isBlank()) {
+      return out;
+    }
+    try {
+      for (String r : ranges.split(",")) {
+        int dash = r.indexOf('-');
+        int from = Integer.parseInt(dash < 0 ? r.trim() : r.substring(0, dash).trim());
+        int to = dash < 0 ? from : Integer.parseInt(r.substring(dash + 1).trim());
+        if (from < 0 || to < from || to > 65_535) {
+          return null;
+        }
+        out.set(from, to + 1);
+      }
+    } catch (NumberFormatException e) {
+      return null;
+    }
+    return out;
+  }
+
   /** What another node announced about its unstored batches; a rise counts once in {@link #unstoredElsewhere()}. */
   public void unstored(String node, long count) {
     Long before = unstoredByNode.put(node, count);
@@ -102,6 +159,9 @@ public final class ShardDirectory {
   /** Forgets every shard of a node that left; returns their addresses. */
   public synchronized List<String> removeNode(String node) {
     incompleteRegistries.remove(node);
+    if (incompleteSlotsByNode.remove(node) != null) {
+      updateIncompleteSlots();
+    }
     // a node that comes back under the same id counts its unstored batches from 0 again
     unstoredByNode.remove(node);
     Map<String, String> next = new HashMap<>(snapshot.nodeByShard);

@@ -395,6 +395,46 @@ class GcpScriptsDryRunTest {
     assertFalse(r.stderr().contains("loadtest: report "), r.stderr());
   }
 
+  /**
+   * GCP_PLAN: the variables scripts/capacity-plan --format env writes size the group and set the capacity test's load;
+   * one set in the environment wins; a file with anything but GCP_NAME=VALUE lines is refused, not run.
+   */
+  @Test
+  void aCapacityPlansVariablesSizeTheGroupAndItsLoadTest() throws Exception {
+    Path plan = work.resolve("plan.env");
+    Files.writeString(plan, String.join("\n",
+      "# odin-ws capacity plan: scripts/capacity-plan --connections 1000000 ...",
+      "GCP_MACHINE_TYPE=e2-standard-8",
+      "GCP_SIZE=6",
+      "GCP_LOADTEST_CONNECTIONS=1000000",
+      "GCP_LOADTEST_RATE=16666.683",
+      "GCP_LOADTEST_MIX=1000000:1", ""));
+    Run r = dryRun("loadtest", Map.of("GCP_PLAN", plan.toString(), "GCP_LOADTEST_CONNECTIONS", "60000"));
+    ShellCommand loadtest = r.all("gcloud", "compute", "ssh").stream()
+      .filter(c -> c.flag("--command").contains("scripts/loadtest")).findFirst().orElseThrow();
+    ShellCommand lt = new ShellCommand(loadtest.flag("--command"),
+      ShellCommand.parse(loadtest.flag("--command").replaceFirst("^.*&& (scripts/loadtest)", "$1")).words());
+    assertEquals(6, lt.flag("--url").split(",").length, "the plan's group size");
+    assertEquals("16666.683", lt.flag("--rate"));
+    assertEquals("1000000:1", lt.flag("--mix"));
+    assertEquals("60000", lt.flag("--connections"), "the environment wins over the plan");
+    Run group = dryRun("group", Map.of("GCP_PLAN", plan.toString()));
+    assertEquals("6", group.one("gcloud", "compute", "instance-groups", "managed", "create").flag("--size"));
+    assertTrue(dryRun("template", Map.of("GCP_PLAN", plan.toString())).one("gcloud", "compute", "instance-templates",
+      "create").flag("--machine-type").equals("e2-standard-8"));
+
+    Files.writeString(plan, "GCP_SIZE=6\nGCP_SIZE=$(touch /tmp/odin-plan-ran)\n");
+    Run bad = run("loadtest", Map.of("GCP_PLAN", plan.toString()), "--dry-run");
+    assertNotEquals(0, bad.exit());
+    assertTrue(bad.stderr().contains("GCP_PLAN: " + plan + ": 'GCP_SIZE=$(touch /tmp/odin-plan-ran)' is not a"
+      + " GCP_NAME=VALUE line"), bad.stderr());
+    assertFalse(Files.exists(Path.of("/tmp/odin-plan-ran")));
+    Run missing = run("loadtest", Map.of("GCP_PLAN", work.resolve("none.env").toString()), "--dry-run");
+    assertNotEquals(0, missing.exit());
+    assertTrue(missing.stderr().contains("is not a file (write one: scripts/capacity-plan ... --format env >FILE)"),
+      missing.stderr());
+  }
+
   @Test
   void matrixRollsEachShardCountThenTestsItThenWritesOneTable() throws Exception {
     Run r = dryRun("matrix", Map.of());

@@ -74,6 +74,21 @@ class RoutingPlannerTest {
   }
 
   @Test
+  void aTokenTheRegistryCouldNotAnswerForFallsBackAloneTheOthersStayExact() {
+    // a Redis Cluster master down: its token "moving" is unanswered; "gone" (answered, no entry) is offline
+    Envelope moving = targeted("moving");
+    Envelope gone = targeted("gone");
+    Envelope here = targeted("here");
+    RegistryLookup lookup = new RegistryLookup(Map.of("here", List.of("s2")), true, Set.of("moving"));
+    RoutingPlan plan = RoutingPlanner.plan(List.of(moving, gone, here), lookup, directory);
+    assertEquals(1, plan.fallback());
+    assertEquals(1, plan.undeliverable());
+    assertEquals(1, plan.targeted());
+    assertEquals(List.of(moving, here), plan.byShard().get("s2"));
+    assertEquals(List.of(moving), plan.byShard().get("s0"));
+  }
+
+  @Test
   void unknownTokenOfNonAuthoritativeRegistryFallsBackToAllShards() {
     Envelope e = targeted("ghost");
     RoutingPlan plan = RoutingPlanner.plan(List.of(e), new RegistryLookup(Map.of(), false), directory);

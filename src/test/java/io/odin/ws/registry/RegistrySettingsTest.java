@@ -46,8 +46,26 @@ class RegistrySettingsTest {
   }
 
   @Test
+  void clusterModeFromTheEnvironment() {
+    GatewayConfig c = GatewaySchema.resolve(new JsonObject(), Map.of("ODIN_REDIS_MODE", "cluster",
+      "ODIN_REDIS_ENDPOINTS", "redis://r1:7000,redis://r2:7001", "ODIN_REDIS_PASSWORD", "secret"));
+    assertTrue(RegistrySettings.redisEnabled(c));
+    RedisOptions options = RegistrySettings.redisOptions(c);
+    assertEquals(RedisClientType.CLUSTER, options.getType());
+    assertEquals(List.of("redis://r1:7000", "redis://r2:7001"), options.getEndpoints());
+    assertEquals("secret", options.getPassword());
+    assertEquals("cluster via redis://r1:7000,redis://r2:7001", RegistrySettings.describe(c));
+  }
+
+  @Test
   void badSettingsNameTheKey() {
-    assertMessage(new JsonObject().put("redis.mode", "cluster"), "redis.mode: must be standalone or sentinel");
+    assertMessage(new JsonObject().put("redis.mode", "clustered"), "redis.mode: must be standalone, sentinel or cluster");
+    assertMessage(new JsonObject().put("redis.mode", "cluster"), "redis.endpoints: redis.mode cluster needs at least one seed node");
+    assertMessage(new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray().add("r1:7000")),
+      "redis.endpoints: must start with redis:// or rediss://");
+    assertMessage(new JsonObject().put("redis.mode", "cluster").put("redis.endpoints", new JsonArray().add("redis://r1")),
+      "redis.endpoints: needs a host and a port");
+
     assertMessage(new JsonObject().put("redis.mode", "sentinel"), "redis.sentinels: ");
     assertMessage(new JsonObject().put("redis.url", "localhost:6379"), "redis.url: must start with redis://");
     assertMessage(new JsonObject().put("registry.ttl", 10).put("registry.heartbeat", 10), "registry.heartbeat: must be less than registry.ttl");
@@ -57,6 +75,9 @@ class RegistrySettingsTest {
   void credentialsStayOutOfHealthAndLogs() {
     GatewayConfig c = GatewaySchema.resolve(new JsonObject().put("redis.url", "redis://:hunter2@cache:6379/0"), Map.of());
     assertEquals("redis://cache:6379/0", RegistrySettings.describe(c));
+    GatewayConfig cluster = GatewaySchema.resolve(new JsonObject().put("redis.mode", "cluster")
+      .put("redis.endpoints", new JsonArray().add("rediss://:hunter2@r1:7000")), Map.of());
+    assertEquals("cluster via rediss://r1:7000", RegistrySettings.describe(cluster));
   }
 
   private static void assertMessage(JsonObject file, String start) {

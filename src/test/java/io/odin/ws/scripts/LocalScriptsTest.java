@@ -3,8 +3,12 @@ package io.odin.ws.scripts;
 import io.odin.ws.testsupport.LauncherJar;
 import io.odin.ws.testsupport.Ports;
 import io.odin.ws.testsupport.Publisher;
+import io.odin.ws.testsupport.RedisServer;
+import io.odin.ws.testsupport.TestNode;
 import io.odin.ws.testsupport.WsClients;
 import io.odin.ws.testsupport.WsClients.Conn;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -153,6 +157,53 @@ class LocalScriptsTest {
       assertTrue(r.output.contains("port 127.0.0.1:" + taken.getLocalPort() + " is taken by another process: set REDIS_PORT"),
         r.output);
       assertEquals(1, script("redis-local", env, 30, "status").status, "another process's port, not this script's Redis");
+    }
+  }
+
+  /**
+   * scripts/redis-local cluster: six redis-server processes, three masters holding every slot and a replica each; a
+   * node configured as the script says (redis.mode cluster, redis.endpoints) delivers through it; stop ends them all.
+   */
+  @Test
+  void redisLocalClusterStartsThreeMastersWithAReplicaEachAndStopsThem() throws Exception {
+    int base = Ports.freeRange(6, 10_000);
+    Map<String, String> env = Map.of("REDIS_CLUSTER_PORT", String.valueOf(base), "REDIS_PORT", String.valueOf(Ports.free()));
+    try {
+      Result r = script("redis-local", env, 120, "cluster");
+      assertEquals(0, r.status, r.output);
+      assertTrue(r.output.contains("ODIN_REDIS_MODE=cluster ODIN_REDIS_ENDPOINTS=redis://127.0.0.1:" + base), r.output);
+      String nodes = String.valueOf(RedisServer.commandAt(base, "CLUSTER", "NODES"));
+      assertEquals(3, nodes.lines().filter(l -> l.contains("master") && l.split(" ").length > 8).count(), nodes);
+      assertEquals(3, nodes.lines().filter(l -> l.contains("slave")).count(), nodes);
+      for (int p = base; p < base + 6; p++) {
+        assertTrue(String.valueOf(RedisServer.commandAt(p, "CLUSTER", "INFO")).contains("cluster_state:ok"));
+      }
+      assertTrue(script("redis-local", env, 30, "status").output.contains("redis cluster running on 127.0.0.1:" + base));
+      try (TestNode node = TestNode.start(2, new JsonObject().put("redis.mode", "cluster")
+             .put("redis.endpoints", new JsonArray().add("redis://127.0.0.1:" + base)));
+           WsClients clients = new WsClients(node.wsPort);
+           Publisher api = new Publisher(node.httpPort)) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> "up".equals(api.get("/health").json()
+          .getJsonObject("dependencies").getJsonObject("redis").getString("status")));
+        Conn c = clients.connect("dev");
+        Publisher.Response resp = api.post(new JsonObject().put("type", "t").put("token", "dev").encode());
+        assertEquals(1, resp.json().getInteger("targeted"), resp.body);
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.frames.size() == 1);
+      }
+    } finally {
+      assertEquals(0, script("redis-local", env, 60, "stop").status);
+    }
+    for (int p = base; p < base + 6; p++) {
+      int port = p;
+      assertFalse(portAnswers(port), "node on " + port + " stopped");
+    }
+  }
+
+  private static boolean portAnswers(int port) {
+    try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 

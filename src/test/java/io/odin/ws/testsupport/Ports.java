@@ -35,6 +35,26 @@ public final class Ports {
     throw new UncheckedIOException(new IOException("no free port in " + FIRST + ".." + LAST));
   }
 
+  /**
+   * The first of {@code count} consecutive free ports whose ports + {@code busOffset} are free too (a Redis Cluster
+   * node also listens on its port + 10000, the cluster bus), all below the ephemeral range.
+   */
+  public static synchronized int freeRange(int count, int busOffset) {
+    int span = LAST - busOffset - count - FIRST;
+    int start = ThreadLocalRandom.current().nextInt(span);
+    for (int tries = 0; tries < span; tries++) {
+      int base = FIRST + (start + tries) % span;
+      boolean free = true;
+      for (int i = 0; i < count && free; i++) {
+        free = bindable(base + i) && (busOffset == 0 || bindable(base + i + busOffset));
+      }
+      if (free) {
+        return base;
+      }
+    }
+    throw new UncheckedIOException(new IOException("no " + count + " free ports in " + FIRST + ".." + LAST));
+  }
+
   private static boolean bindable(int port) {
     try (ServerSocket s = new ServerSocket()) {
       s.setReuseAddress(false);

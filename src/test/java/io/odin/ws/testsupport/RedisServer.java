@@ -53,6 +53,13 @@ public final class RedisServer implements AutoCloseable {
     return server;
   }
 
+  /** Starts a Redis Cluster node on a port whose cluster bus port (+ 10000) is free too. */
+  public static RedisServer clusterNode(String... extraArgs) {
+    RedisServer server = new RedisServer(Ports.freeRange(1, 10_000), List.of(extraArgs), null);
+    server.launch();
+    return server;
+  }
+
   /** Starts a replica of {@code master}. */
   public static RedisServer replicaOf(RedisServer master) {
     return start("--replicaof", "127.0.0.1", String.valueOf(master.port));
@@ -167,6 +174,11 @@ public final class RedisServer implements AutoCloseable {
 
   /** Sends one command over a fresh connection and returns the reply: String, Long, List, null; errors throw. */
   public Object command(String... args) {
+    return commandAt(port, args);
+  }
+
+  /** {@link #command} to whatever Redis listens on {@code port} of loopback. */
+  public static Object commandAt(int port, String... args) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
       s.setSoTimeout(10_000);

@@ -105,6 +105,7 @@ final class ChildFleet implements Fleet {
     to.closed = from.closed;
     to.reopened = from.reopened;
     to.reconnectErrors = from.reconnectErrors;
+    to.rateLimited = from.rateLimited;
     to.recovered = from.recovered;
     to.notRecovered = from.notRecovered;
     to.replayed = from.replayed;
@@ -165,6 +166,13 @@ final class ChildFleet implements Fleet {
   public void offline(int permille, long millis, int salt) {
     if (!gone) {
       command("offline " + permille + " " + millis + " " + salt, 30);
+    }
+  }
+
+  @Override
+  public void churn(int permille, long maxAwayMillis, int salt) {
+    if (!gone) {
+      command("churn " + permille + " " + maxAwayMillis + " " + salt, 30);
     }
   }
 

@@ -7,6 +7,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -39,6 +40,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@link Reconnect#withCursor()} it keeps the {@code id} of the last message it received and reconnects with
  * {@code since=} it, counting the {@code resumed} frames (docs/protocol.md, "Reconnecting without loss"); the
  * replayed messages' latency (mostly the time away) is kept apart from live deliveries'.
+ * <p>A handshake refused with 503 and {@code Retry-After} (a node admitting a reconnect storm at
+ * {@code ws.maxHandshakesPerSecond}) is tried again after what the header says plus a random share of a second, at the
+ * same node, as docs/protocol.md asks of clients: it is counted apart ({@link FleetStats#rateLimited}), not as a failed
+ * attempt. {@link #churn} takes connections away and back as clients come and go.
  */
 public final class ClientFleet implements Fleet {
 
@@ -122,6 +127,7 @@ public final class ClientFleet implements Fleet {
   private final AtomicLong recovered = new AtomicLong();
   private final AtomicLong notRecovered = new AtomicLong();
   private final AtomicLong replayed = new AtomicLong();
+  private final AtomicLong rateLimited = new AtomicLong();
   private final List<Owner> owners = new ArrayList<>();
   private volatile boolean closing;
 
@@ -179,6 +185,7 @@ public final class ClientFleet implements Fleet {
     s.recovered = recovered.get();
     s.notRecovered = notRecovered.get();
     s.replayed = replayed.get();
+    s.rateLimited = rateLimited.get();
     s.received = received.sum();
     s.foreign = foreign.sum();
     s.otherFrames = other.sum();
@@ -197,6 +204,27 @@ public final class ClientFleet implements Fleet {
     for (Owner o : owners) {
       o.context().runOnContext(v -> o.offline(permille, millis, salt));
     }
+  }
+
+  @Override
+  public void churn(int permille, long maxAwayMillis, int salt) {
+    for (Owner o : owners) {
+      o.context().runOnContext(v -> o.churn(permille, maxAwayMillis, salt));
+    }
+  }
+
+  /**
+   * The wait a refused handshake asks for: a 503's {@code Retry-After} in milliseconds (delay-seconds, as odin-ws sends
+   * it), or -1 when the failure was something else.
+   */
+  static long retryAfterMillis(Throwable failure) {
+    if (failure instanceof UpgradeRejectedException r && r.getStatus() == 503 && r.getHeaders() != null) {
+      String v = r.getHeaders().get("retry-after");
+      if (v != null && v.trim().matches("\\d{1,6}")) {
+        return Long.parseLong(v.trim()) * 1000;
+      }
+    }
+    return -1;
   }
 
   @Override
@@ -277,6 +305,8 @@ public final class ClientFleet implements Fleet {
     long backAtNanos;
     ArrayList<SessionState> sessions;
     IntList received;
+    /** With --reconnect-with-cursor: the hash of each received message's {@code id}, beside {@link #received}. */
+    IntList receivedIds;
     /** The last message's id (its cursor), {@code cursorLength} bytes; null until the first message. */
     byte[] cursor;
     int cursorLength;
@@ -312,6 +342,13 @@ public final class ClientFleet implements Fleet {
     private final Conn[] conns;
     private final ArrayDeque<Conn> retries = new ArrayDeque<>();
     private final Payload.Receipt receipt = new Payload.Receipt();
+    /**
+     * With --reconnect-with-cursor, hashes of the frame being read's {@code id} (TOKENEPOCH.TOKENSEQ.BCASTEPOCH.BCASTSEQ):
+     * its token stream's position and its broadcast stream's. A message's own stream's position says which stored
+     * message it was; the other stream's moves with what else the connection received.
+     */
+    private int frameTokenPosition;
+    private int frameBroadcastPosition;
     private final java.util.Random random;
     private int started;
     private int pending;
@@ -397,6 +434,16 @@ public final class ClientFleet implements Fleet {
         if (ar.succeeded()) {
           opened(c, ar.result(), ConnectionRecord.Resume.NONE);
           opened.incrementAndGet();
+        } else if (retryAfterMillis(ar.cause()) >= 0 && !closing) {
+          // the node admits handshakes at its rate and said when to come back: not a failed attempt
+          rateLimited.incrementAndGet();
+          c.attempts--;
+          vertx.setTimer(retryAfterMillis(ar.cause()) + random.nextLong(1000) + 1, id -> {
+            retries.add(c);
+            if (timer < 0) {
+              timer = vertx.setPeriodic(10, t -> tick());
+            }
+          });
         } else {
           connectErrors.incrementAndGet();
           if (c.attempts < MAX_ATTEMPTS && !closing) {
@@ -431,6 +478,10 @@ public final class ClientFleet implements Fleet {
           c.reconnectFailures = 0;
           opened(c, ar.result(), since != null ? ConnectionRecord.Resume.PENDING : ConnectionRecord.Resume.NONE);
           reopened.incrementAndGet();
+        } else if (retryAfterMillis(ar.cause()) >= 0) {
+          // the node is up and admitting a storm at its rate: back there when it says, plus a share of a second
+          rateLimited.incrementAndGet();
+          vertx.setTimer(retryAfterMillis(ar.cause()) + random.nextLong(1000) + 1, id -> reconnect(c));
         } else {
           reconnectErrors.incrementAndGet();
           // that node may be gone: the next one, after a back-off
@@ -445,6 +496,9 @@ public final class ClientFleet implements Fleet {
       c.ws = ws;
       if (spec.recordReceipts() && c.received == null) {
         c.received = new IntList();
+        if (spec.reconnect().withCursor()) {
+          c.receivedIds = new IntList();
+        }
       }
       if (c.sessions == null) {
         c.sessions = new ArrayList<>(1);
@@ -498,9 +552,29 @@ public final class ClientFleet implements Fleet {
       }
     }
 
+    /**
+     * Churn: the connections taken close now (1000) and come back, each after a random share of {@code maxAwayMillis},
+     * to the node they first connected to (as a load balancer spreads returning clients again, so a node that was
+     * drained and restarted fills up again).
+     */
+    void churn(int permille, long maxAwayMillis, int salt) {
+      long now = System.nanoTime();
+      for (int i = 0; i < started; i++) {
+        Conn c = conns[i];
+        if (c.ws != null && !c.offline && takenBySpell(c.id, permille, salt)) {
+          c.offline = true;
+          c.backAtNanos = now + (maxAwayMillis > 0 ? random.nextLong(maxAwayMillis + 1) : 0) * 1_000_000L;
+          c.endpoint = c.id % spec.endpoints().size();
+          c.ws.close((short) 1000, "churn");
+        }
+      }
+    }
+
     void onFrame(Conn c, Buffer frame) {
       long now = MicroClock.nowMicros();
       boolean replay = false;
+      frameTokenPosition = 0;
+      frameBroadcastPosition = 0;
       if (spec.reconnect().withCursor()) {
         if (startsWith(frame, ID_OPEN)) {
           keepCursor(c, frame);
@@ -527,6 +601,9 @@ public final class ClientFleet implements Fleet {
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);
+            if (c.receivedIds != null) {
+              c.receivedIds.add(receipt.kind == Payload.BROADCAST ? frameBroadcastPosition : frameTokenPosition);
+            }
           }
         } else if (receipt.foreign) {
           foreign.increment();
@@ -541,7 +618,7 @@ public final class ClientFleet implements Fleet {
       }
     }
 
-    /** The message frame's {@code id}: the connection's cursor from now on. */
+    /** The message frame's {@code id}: the connection's cursor from now on; its streams' positions go with the receipt. */
     private void keepCursor(Conn c, Buffer frame) {
       int from = ID_OPEN.length;
       int end = from;
@@ -557,6 +634,9 @@ public final class ClientFleet implements Fleet {
       }
       frame.getBytes(from, end, c.cursor, 0);
       c.cursorLength = end - from;
+      long positions = streamPositions(c.cursor, c.cursorLength);
+      frameTokenPosition = (int) (positions >>> 32);
+      frameBroadcastPosition = (int) positions;
     }
 
     /** {@code {"type":"resumed","recovered":BOOL,"replayed":N}}: what the session's recovery came to. */
@@ -587,16 +667,41 @@ public final class ClientFleet implements Fleet {
       for (int i = 0; i < started; i++) {
         Conn c = conns[i];
         int[] got = c.received == null ? new int[0] : c.received.toArray();
+        int[] ids = c.receivedIds == null ? new int[0] : c.receivedIds.toArray();
         List<ConnectionRecord.Session> sessions = new ArrayList<>(c.sessions == null ? 0 : c.sessions.size());
         if (c.sessions != null) {
           for (SessionState s : c.sessions) {
             sessions.add(s.toRecord());
           }
         }
-        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), sessions, got));
+        out.add(new ConnectionRecord(c.id, spec.plan().tokenOf(c.id), sessions, got, ids));
       }
       return out;
     }
+  }
+
+  /**
+   * A cursor's ({@code TOKENEPOCH.TOKENSEQ.BCASTEPOCH.BCASTSEQ}) two stream positions, hashed: the token stream's in
+   * the high 32 bits, the broadcast stream's in the low ones; one hash of the whole in both when it has another form.
+   */
+  static long streamPositions(byte[] cursor, int length) {
+    int dots = 0;
+    int token = 0;
+    int h = 1;
+    for (int i = 0; i < length; i++) {
+      byte b = cursor[i];
+      if (b == '.' && ++dots == 2) {
+        token = h;
+        h = 1;
+        continue;
+      }
+      h = 31 * h + b;
+    }
+    if (dots != 3) {
+      h = java.util.Arrays.hashCode(java.util.Arrays.copyOf(cursor, length));
+      token = h;
+    }
+    return (long) token << 32 | h & 0xffffffffL;
   }
 
   private static boolean startsWith(Buffer b, byte[] prefix) {

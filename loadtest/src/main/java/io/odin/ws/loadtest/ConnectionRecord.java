@@ -7,12 +7,31 @@ import java.util.List;
  * then each reconnect) and the sequence numbers of the load-tool messages it received over all of them, in arrival
  * order (duplicates included).
  *
- * @param id       the connection's index over the whole run (all processes)
- * @param token    its token index (see {@link TokenPlan})
- * @param sessions its sessions in order; empty if it never opened
- * @param received sequence numbers received, in arrival order, over all sessions
+ * @param id          the connection's index over the whole run (all processes)
+ * @param token       its token index (see {@link TokenPlan})
+ * @param sessions    its sessions in order; empty if it never opened
+ * @param received    sequence numbers received, in arrival order, over all sessions
+ * @param receivedIds with --reconnect-with-cursor, for each received message in the order of {@code received}, a hash
+ *                    of its position in its own stream (its token's or the broadcasts': epoch and sequence number,
+ *                    from its {@code id}): a message that arrived twice at two positions was stored twice, two
+ *                    gateway messages (its ingest took it in twice); at one position it was delivered twice; empty
+ *                    when ids were not read
  */
-public record ConnectionRecord(int id, int token, List<Session> sessions, int[] received) {
+public record ConnectionRecord(int id, int token, List<Session> sessions, int[] received, int[] receivedIds) {
+
+  private static final int[] NO_IDS = new int[0];
+
+  public ConnectionRecord {
+    if (receivedIds.length != 0 && receivedIds.length != received.length) {
+      throw new IllegalArgumentException("one id per received message, or none: " + receivedIds.length + " ids for "
+        + received.length + " messages");
+    }
+  }
+
+  /** A connection whose messages' ids were not read. */
+  public ConnectionRecord(int id, int token, List<Session> sessions, int[] received) {
+    this(id, token, sessions, received, NO_IDS);
+  }
 
   /** How a session began, as far as recovery goes. */
   public enum Resume {

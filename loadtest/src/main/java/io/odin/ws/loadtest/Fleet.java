@@ -21,6 +21,13 @@ public interface Fleet extends AutoCloseable {
    */
   void offline(int permille, long millis, int salt);
 
+  /**
+   * Churn (or, with many at once, a reconnect storm): the connections it takes ({@link ClientFleet#takenBySpell}) close
+   * and come back to the node they first connected to, each after a random share of {@code maxAwayMillis}, with their
+   * cursor when the run reconnects with one.
+   */
+  void churn(int permille, long maxAwayMillis, int salt);
+
   /** What every connection received (needs receipts recording on). Call when no more messages are coming. */
   List<ConnectionRecord> receipts();
 

@@ -22,6 +22,8 @@ public final class FleetStats {
   public long reopened;
   /** Reconnect attempts that failed (and were tried again), cumulative. */
   public long reconnectErrors;
+  /** Handshakes refused with 503 and Retry-After (tried again when it said), cumulative. */
+  public long rateLimited;
   /** {@code resumed} frames with {@code recovered:true}, cumulative. */
   public long recovered;
   /** {@code resumed} frames with {@code recovered:false}, cumulative. */
@@ -64,6 +66,7 @@ public final class FleetStats {
     closed += o.closed;
     reopened += o.reopened;
     reconnectErrors += o.reconnectErrors;
+    rateLimited += o.rateLimited;
     recovered += o.recovered;
     notRecovered += o.notRecovered;
     replayed += o.replayed;

@@ -43,6 +43,10 @@ public final class LoadTest {
   /** The disruptions the run caused (node drains and kills, offline spells), as they happened. */
   private final List<ReconnectReport.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
   private JsonObject reconnects;
+  /** --storm: what each storm did to the clients that stayed (null without storms). */
+  private StormWatch stormWatch;
+  /** --window: live latency per window (null without). */
+  private LiveWindows windows;
   private final List<String> problems = new ArrayList<>();
   private final PrintStream console;
   private final boolean terminal;
@@ -166,6 +170,10 @@ public final class LoadTest {
       measureStartNanos = publishStartNanos;
       receivedAtPublishStart = totals.received;
       readNodesAtMeasureStart();
+      synchronized (this) {
+        stormWatch = o.storms.isEmpty() ? null : new StormWatch();
+        windows = o.windowMillis > 0 ? new LiveWindows(o.windowMillis, publishStartNanos) : null;
+      }
       scheduleDisruptions(ticker);
       if (o.publish == LoadTestOptions.PublishMode.NONE || o.connections == 0 && o.rate == 0) {
         long end = System.nanoTime() + o.durationMillis * 1_000_000L;
@@ -297,6 +305,52 @@ public final class LoadTest {
           }
         }
       }, spell.atMillis(), TimeUnit.MILLISECONDS);
+    }
+    scheduleChurnAndStorms(ticker);
+  }
+
+  /**
+   * --churn: every second while publishing, a share of the connections leave and come back; --storm: at its time, many
+   * at once, all back within its spread. Each second's churn takes other connections (its salt).
+   */
+  private void scheduleChurnAndStorms(ScheduledExecutorService ticker) {
+    if (o.churn != null) {
+      int[] second = {0};
+      ticker.scheduleAtFixedRate(() -> {
+        String now = phase;
+        if (!now.equals("publish") && !now.equals("warmup")) {
+          return;
+        }
+        int salt = 1_000_000 + second[0]++;
+        for (Fleet f : fleets) {
+          try {
+            f.churn(o.churn.permille(), o.churn.maxAwayMillis(), salt);
+          } catch (RuntimeException ex) {
+            problems.add("churn: " + ex.getMessage());
+          }
+        }
+      }, 1000, 1000, TimeUnit.MILLISECONDS);
+    }
+    for (int i = 0; i < o.storms.size(); i++) {
+      LoadTestOptions.Storm storm = o.storms.get(i);
+      int salt = 2_000_000 + i;
+      ticker.schedule(() -> {
+        int permille = storm.permille(o.connections);
+        String what = String.format(Locale.ROOT, "storm: %.1f%% of the connections back within %.1f s", permille / 10.0,
+          storm.spreadMillis() / 1000.0);
+        events.add(new ReconnectReport.Event(what, MicroClock.nowMicros(), secondsSincePublishStart()));
+        synchronized (this) {
+          FleetStats t = totals;
+          stormWatch.begin(what, System.nanoTime(), secondsSincePublishStart(), t.closed, t.reopened, t.rateLimited);
+        }
+        for (Fleet f : fleets) {
+          try {
+            f.churn(permille, storm.spreadMillis(), salt);
+          } catch (RuntimeException ex) {
+            problems.add("storm: " + ex.getMessage());
+          }
+        }
+      }, storm.atMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
@@ -470,7 +524,7 @@ public final class LoadTest {
 
   /** Connections may close and come back during the run: reconnects, offline spells, nodes drained or killed. */
   private boolean disrupted() {
-    return o.reconnect || !o.offline.isEmpty() || !o.nodeEvents.isEmpty();
+    return o.reconnect || !o.offline.isEmpty() || !o.nodeEvents.isEmpty() || o.churn != null || !o.storms.isEmpty();
   }
 
   /**
@@ -575,6 +629,12 @@ public final class LoadTest {
     Histogram interval = t.targeted.copy();
     interval.add(t.broadcast);
     interval.add(t.channel);
+    if (stormWatch != null) {
+      stormWatch.sample(now, interval, t.closed, t.reopened, t.rateLimited);
+    }
+    if (windows != null && !phase.equals("done")) {
+      windows.add(now, interval, t.received);
+    }
     long sent = publisher != null ? publisher.sent() : 0;
     double sentRate = (sent - lastSent) / dt;
     double deliveryRate = (t.received - lastReceived) / dt;
@@ -690,6 +750,8 @@ public final class LoadTest {
       .put("closedEarly", t.closed)
       .put("reopened", t.reopened)
       .put("reconnectErrors", t.reconnectErrors)
+      // handshakes answered 503 with Retry-After (ws.maxHandshakesPerSecond), tried again when it said
+      .put("rateLimited", t.rateLimited)
       .put("maxOpen", maxOpen)
       .put("rampSeconds", rampMillis / 1000.0)
       .put("processes", o.processes));
@@ -737,6 +799,14 @@ public final class LoadTest {
       .put("channel", latency(channelTotal))
       // what resumed connections were replayed: publish to receipt, mostly the time they were away (not in "all")
       .put("replayed", latency(replayedTotal)));
+    synchronized (this) {
+      if (stormWatch != null) {
+        r.put("storms", stormWatch.report(System.nanoTime(), t.rateLimited));
+      }
+      if (windows != null) {
+        r.put("windows", windows.report());
+      }
+    }
     if (reconnects != null) {
       r.put("reconnects", reconnects.copy()
         .put("resumedRecovered", t.recovered)
@@ -896,7 +966,13 @@ public final class LoadTest {
         .map(p -> new JsonObject().put("rate", p.rate()).put("seconds", p.millis() / 1000.0)).toList()))
       .put("drainSeconds", o.drainMillis / 1000.0)
       .put("reconnect", !o.reconnect ? "off" : o.reconnectWithCursor ? "with cursor" : "without cursor")
-      .put("failoverUrl", o.failoverUrl);
+      .put("failoverUrl", o.failoverUrl)
+      .put("churn", o.churn == null ? null : new JsonObject().put("perSecondPermille", o.churn.permille())
+        .put("maxAwaySeconds", o.churn.maxAwayMillis() / 1000.0))
+      .put("storms", o.storms.isEmpty() ? null : new JsonArray(o.storms.stream().map(st -> new JsonObject()
+        .put("permille", st.permille(o.connections)).put("atSeconds", st.atMillis() / 1000.0)
+        .put("spreadSeconds", st.spreadMillis() / 1000.0)).toList()))
+      .put("windowSeconds", o.windowMillis > 0 ? o.windowMillis / 1000.0 : null);
   }
 
   /** The outcome of a run. */
@@ -1014,6 +1090,27 @@ public final class LoadTest {
             resumed == null ? "-" : resumed.getValue("max", "-"), e.getLong("notRecovered"),
             e.getLong("backWithoutCursor")));
         }
+      }
+      JsonArray storms = json.getJsonArray("storms");
+      if (storms != null) {
+        for (Object o : storms) {
+          JsonObject st = (JsonObject) o;
+          JsonObject lat = st.getJsonObject("liveLatencyMs");
+          sb.append(String.format(Locale.ROOT, "storm at %.1f s: all back within %s s (as sampled), %d handshakes refused"
+              + " with Retry-After; live p99 before %s, during %s, after %s%n", st.getDouble("atSeconds"),
+            st.getValue("allBackWithinSeconds"), st.getLong("rateLimited"), ms(lat.getJsonObject("before"), "p99"),
+            ms(lat.getJsonObject("during"), "p99"), ms(lat.getJsonObject("after"), "p99")));
+        }
+      }
+      JsonArray windows = json.getJsonArray("windows");
+      if (windows != null) {
+        sb.append("p99 per window:");
+        for (Object o : windows) {
+          JsonObject w = (JsonObject) o;
+          sb.append(String.format(Locale.ROOT, " %d-%d s %s;", w.getLong("fromSeconds"), w.getLong("toSeconds"),
+            ms(w.getJsonObject("latencyMs"), "p99")));
+        }
+        sb.append('\n');
       }
       JsonObject server = json.getJsonObject("server");
       if (server != null) {

@@ -81,6 +81,12 @@ public final class LoadTestOptions {
   public List<OfflineSpell> offline = new ArrayList<>();
   /** Nodes drained or killed during the run (--drain-node, --kill-node). */
   public List<NodeEvent> nodeEvents = new ArrayList<>();
+  /** Connections coming and going every second while publishing (--churn); null = none. */
+  public Churn churn;
+  /** Reconnect storms (--storm). */
+  public List<Storm> storms = new ArrayList<>();
+  /** The report's latency per window of this length (--window); 0 = none. */
+  public long windowMillis;
 
   public static final String USAGE = String.join("\n",
     "usage: scripts/loadtest [options]",
@@ -130,7 +136,8 @@ public final class LoadTestOptions {
     "  --server-pid PID             sample the gateway's resident memory and CPU from /proc",
     "  --server-gc                  with --server-pid: run 'jcmd PID GC.run' before measuring its memory",
     "  --node-metrics URL[,URL...]  each node's /metrics (http://HOST:3004/metrics), read at the start and end of",
-    "                               the measured window: CPU and connections per node in the report (any machine)",
+    "                               the measured window: CPU and connections per node in the report (any machine),",
+    "                               and a clustered node's event-bus bytes and messages to other nodes per second",
     "  --worker-jvm-opts OPTS       JVM options of child processes",
     "  --label TEXT                 free text copied into the report",
     "  --seed N                     random seed for token choice (default 42)",
@@ -141,7 +148,9 @@ public final class LoadTestOptions {
     "                               next --url (or --failover-url) after 1001/1006/1011/1012 or a failed attempt",
     "  --reconnect-with-cursor      the same, with since= the id of the last message it received; counts the resumed",
     "                               frames (recovered, replayed) and verifies exactness across reconnects: every",
-    "                               message once, in order, none lost (docs/protocol.md, Reconnecting without loss)",
+    "                               message once, in order, none lost (docs/protocol.md, Reconnecting without loss);",
+    "                               one received again under another id (the gateway took it in twice: Kafka's",
+    "                               at-least-once) is counted as redelivered, not as a duplicate",
     "  --reconnect-delay D          least wait before a reconnect (default 1s)",
     "  --reconnect-jitter D         plus a random share of this (default 1s)",
     "  --failover-url URL[,URL...]  endpoints that take reconnects but no first connects (a drained node's clients",
@@ -150,6 +159,14 @@ public final class LoadTestOptions {
     "                               publishing began and come back FOR later (e.g. 10%:20s:4s)",
     "  --drain-node PID@AT[,...]    SIGTERM the node PID at AT after publishing began (its clients get 1001)",
     "  --kill-node PID@AT[,...]     SIGKILL the node PID at AT after publishing began (its clients see 1006)",
+    "  --churn SHARE[:AWAY]         every second while publishing, SHARE of the connections (1% or 0.01) close and come",
+    "                               back to their first node, each after a random share of AWAY (default 2s), with",
+    "                               their cursor under --reconnect-with-cursor: clients coming and going (scripts/soak)",
+    "  --storm N:AT[:SPREAD][,...]  a reconnect storm: N connections (a count, or a share: 88%) close at AT after",
+    "                               publishing began and all come back within SPREAD (default 1s); the report's storms",
+    "                               section says when all were back, the 503s with Retry-After met, and the latency of",
+    "                               live deliveries before, during and after it (scripts/storm)",
+    "  --window D                   the report's latency and deliveries per window of D (e.g. 5m)",
     "  --quiet                      no progress line",
     "exit status: 0 ok, 1 routing violations, 2 bad usage, 3 incomplete run (connections failed or publishes refused),",
     "             4 short run (the load asked for was not offered: under 98% of the planned messages sent, or publishes",
@@ -288,6 +305,9 @@ public final class LoadTestOptions {
         case "--offline" -> o.offline.addAll(offlineSpells(a, value));
         case "--drain-node" -> o.nodeEvents.addAll(nodeEvents(a, value, NodeEvent.Kind.DRAIN));
         case "--kill-node" -> o.nodeEvents.addAll(nodeEvents(a, value, NodeEvent.Kind.KILL));
+        case "--churn" -> o.churn = churn(a, value);
+        case "--storm" -> o.storms.addAll(storms(a, value));
+        case "--window" -> o.windowMillis = durationMillis(a, value);
         default -> throw new UsageException("unknown option " + a);
       }
     }
@@ -345,6 +365,15 @@ public final class LoadTestOptions {
       if (spell.atMillis() >= runMillis) {
         throw new UsageException("--offline at " + spell.atMillis() / 1000.0 + " s is after the run (--warmup, --duration"
           + " and --drain add up to " + runMillis / 1000.0 + " s)");
+      }
+    }
+    for (Storm storm : storms) {
+      if (storm.atMillis() >= runMillis) {
+        throw new UsageException("--storm at " + storm.atMillis() / 1000.0 + " s is after the run (--warmup, --duration and"
+          + " --drain add up to " + runMillis / 1000.0 + " s)");
+      }
+      if (storm.permille(connections) < 1) {
+        throw new UsageException("--storm takes at least one connection: " + storm.count() + " of " + connections);
       }
     }
     for (NodeEvent e : nodeEvents) {
@@ -476,6 +505,21 @@ public final class LoadTestOptions {
   public record OfflineSpell(int permille, long atMillis, long forMillis) {
   }
 
+  /** Every second, {@code permille} per mille of the connections close and come back within {@code maxAwayMillis}. */
+  public record Churn(int permille, long maxAwayMillis) {
+  }
+
+  /**
+   * A reconnect storm {@code atMillis} after publishing began: {@code count} connections (or, with count -1,
+   * {@code sharePermille} per mille of them) close and come back within {@code spreadMillis}.
+   */
+  public record Storm(int count, int sharePermille, long atMillis, long spreadMillis) {
+    /** The share of {@code connections} it takes, per mille. */
+    public int permille(int connections) {
+      return count < 0 ? sharePermille : connections <= 0 ? 0 : (int) Math.min(1000, Math.round(count * 1000.0 / connections));
+    }
+  }
+
   /** A node drained (SIGTERM) or killed (SIGKILL) {@code atMillis} after publishing began. */
   public record NodeEvent(Kind kind, long pid, long atMillis) {
     public enum Kind { DRAIN, KILL }
@@ -489,21 +533,61 @@ public final class LoadTestOptions {
       if (f.length != 3) {
         throw new UsageException(option + " takes SHARE:AT:FOR[,...], e.g. 10%:20s:4s, got '" + value + "'");
       }
-      double share;
-      try {
-        String v = f[0].trim();
-        share = v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100 : Double.parseDouble(v);
-      } catch (NumberFormatException e) {
-        throw new UsageException(option + ": '" + f[0] + "' is not a share (10% or 0.1)");
-      }
-      if (!(share > 0 && share <= 1)) {
-        throw new UsageException(option + ": a share must be above 0 and at most 100%, got '" + f[0] + "'");
-      }
+      double share = share(option, f[0]);
       long forMillis = durationMillis(option, f[2]);
       if (forMillis <= 0) {
         throw new UsageException(option + ": how long the spell lasts must be above 0, got '" + f[2] + "'");
       }
       out.add(new OfflineSpell((int) Math.max(1, Math.round(share * 1000)), durationMillis(option, f[1]), forMillis));
+    }
+    return out;
+  }
+
+  /** A share of the connections: a percentage (10%) or a fraction (0.1), above 0 and at most all of them. */
+  static double share(String option, String text) {
+    double share;
+    try {
+      String v = text.trim();
+      share = v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100 : Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new UsageException(option + ": '" + text + "' is not a share (10% or 0.1)");
+    }
+    if (!(share > 0 && share <= 1)) {
+      throw new UsageException(option + ": a share must be above 0 and at most 100%, got '" + text + "'");
+    }
+    return share;
+  }
+
+  /** 'SHARE[:AWAY]' as churn. */
+  static Churn churn(String option, String value) {
+    String[] f = value.trim().split(":");
+    if (f.length > 2) {
+      throw new UsageException(option + " takes SHARE[:AWAY], e.g. 1%:2s, got '" + value + "'");
+    }
+    int permille = (int) Math.round(share(option, f[0]) * 1000);
+    if (permille < 1) {
+      throw new UsageException(option + ": at least 0.1% a second, got '" + f[0] + "'");
+    }
+    return new Churn(permille, f.length > 1 ? durationMillis(option, f[1]) : 2000);
+  }
+
+  /** 'N:AT[:SPREAD],...' as storms; N is a count of connections or a share (88%, 0.88). */
+  static List<Storm> storms(String option, String value) {
+    List<Storm> out = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String[] f = part.trim().split(":");
+      if (f.length < 2 || f.length > 3) {
+        throw new UsageException(option + " takes N:AT[:SPREAD][,...], e.g. 15000:30s:1s, got '" + value + "'");
+      }
+      String n = f[0].trim();
+      int count = -1;
+      int permille = 0;
+      if (n.matches("[0-9]+")) {
+        count = Integer.parseInt(n);
+      } else {
+        permille = (int) Math.max(1, Math.round(share(option, n) * 1000));
+      }
+      out.add(new Storm(count, permille, durationMillis(option, f[1]), f.length > 2 ? durationMillis(option, f[2]) : 1000));
     }
     return out;
   }

@@ -18,8 +18,9 @@ import java.util.concurrent.CompletableFuture;
  * window and its cores ({@code system_cpu_count}) gives its CPU use; {@code odin_ws_connections} summed over its
  * shards gives the connections it held; the batches it dispatched ({@code odin_dispatch_batch_size_count}) beside its
  * Redis lookups ({@code odin_redis_lookup_duration_seconds_count}: one round trip each, the history's append
- * included) give its Redis round trips per batch. Works wherever the load tool can reach the management port,
- * including nodes on other machines, where --server-pid cannot look.
+ * included) give its Redis round trips per batch; on a clustered node, Vert.x's event-bus summaries give the bytes it
+ * wrote to and read from the other nodes and the messages it sent them. Works wherever the load tool can reach the
+ * management port, including nodes on other machines, where --server-pid cannot look.
  */
 final class NodeMetrics {
 
@@ -28,13 +29,23 @@ final class NodeMetrics {
   static final String CONNECTIONS = "odin_ws_connections";
   static final String BATCHES = "odin_dispatch_batch_size_count";
   static final String LOOKUPS = "odin_redis_lookup_duration_seconds_count";
+  /** Vert.x's clustered event bus: bytes this node wrote to and read from other nodes (summaries, every address). */
+  static final String BUS_WRITTEN = "vertx_eventbus_bytes_written_sum";
+  static final String BUS_READ = "vertx_eventbus_bytes_read_sum";
+  /** Messages sent and published to other nodes ({@code side="remote"}). */
+  static final String BUS_SENT = "vertx_eventbus_sent_total";
+  static final String BUS_PUBLISHED = "vertx_eventbus_published_total";
 
-  /** One read of one node; NaN for what its /metrics did not show; {@code error} when it could not be read. */
+  /**
+   * One read of one node; NaN for what its /metrics did not show; {@code error} when it could not be read. The
+   * event-bus figures exist only on a clustered node.
+   */
   record Snapshot(long nanos, double cpuNanos, double cores, double connections, double batches, double lookups,
-                  String error) {
+                  double busWritten, double busRead, double busRemoteMessages, String error) {
 
     static Snapshot failed(long nanos, String error) {
-      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, error);
+      return new Snapshot(nanos, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+        Double.NaN, error);
     }
   }
 
@@ -74,13 +85,17 @@ final class NodeMetrics {
     double connections = Double.NaN;
     double batches = Double.NaN;
     double lookups = Double.NaN;
+    double written = Double.NaN;
+    double read = Double.NaN;
+    double remote = Double.NaN;
     for (String line : text.split("\n")) {
       if (line.isEmpty() || line.charAt(0) == '#') {
         continue;
       }
       String name = metricName(line);
+      boolean remoteMessages = (name.equals(BUS_SENT) || name.equals(BUS_PUBLISHED)) && line.contains("side=\"remote\"");
       if (!name.equals(CPU_TIME) && !name.equals(CORES) && !name.equals(CONNECTIONS) && !name.equals(BATCHES)
-        && !name.equals(LOOKUPS)) {
+        && !name.equals(LOOKUPS) && !name.equals(BUS_WRITTEN) && !name.equals(BUS_READ) && !remoteMessages) {
         continue;
       }
       double value = sampleValue(line);
@@ -90,12 +105,15 @@ final class NodeMetrics {
       switch (name) {
         case CPU_TIME -> cpu = sum(cpu, value);
         case CORES -> cores = value;
+        case CONNECTIONS -> connections = sum(connections, value);
         case BATCHES -> batches = sum(batches, value);
         case LOOKUPS -> lookups = sum(lookups, value);
-        default -> connections = sum(connections, value);
+        case BUS_WRITTEN -> written = sum(written, value);
+        case BUS_READ -> read = sum(read, value);
+        default -> remote = sum(remote, value);
       }
     }
-    return new Snapshot(nanos, cpu, cores, connections, batches, lookups, null);
+    return new Snapshot(nanos, cpu, cores, connections, batches, lookups, written, read, remote, null);
   }
 
   /** Per node: cores, CPU used over the window (percent of all its cores, and in cores), connections at the end. */
@@ -135,9 +153,20 @@ final class NodeMetrics {
           }
         }
       }
+      if (seconds > 0) {
+        putRate(node, "eventBusBytesWrittenPerSecond", a.busWritten(), b.busWritten(), seconds);
+        putRate(node, "eventBusBytesReadPerSecond", a.busRead(), b.busRead(), seconds);
+        putRate(node, "eventBusRemoteMessagesPerSecond", a.busRemoteMessages(), b.busRemoteMessages(), seconds);
+      }
       nodes.add(node.put("windowSeconds", Sample.round(seconds, 3)));
     }
     return nodes;
+  }
+
+  private static void putRate(JsonObject node, String key, double start, double end, double seconds) {
+    if (!Double.isNaN(end)) {
+      node.put(key, Sample.round((end - (Double.isNaN(start) ? 0 : start)) / seconds, 1));
+    }
   }
 
   private static double sum(double acc, double v) {

@@ -111,6 +111,9 @@ public final class SoakReport {
   private final long windowMillis;
   private final long start;
   private final long end;
+  /** What the slopes and quantiles look at: from the "ramped" event (every connection open) to the "end" event. */
+  private final long measureFrom;
+  private final long measureTo;
 
   SoakReport(List<JsonObject> samples, List<JsonObject> events, JsonObject loadTest, long warmupMillis, long windowMillis) {
     this.samples = samples;
@@ -131,6 +134,17 @@ public final class SoakReport {
     }
     this.start = samples.isEmpty() ? 0 : s;
     this.end = samples.isEmpty() ? 0 : e;
+    long from = start;
+    long to = end;
+    for (JsonObject ev : events) {
+      if ("ramped".equals(ev.getString("event"))) {
+        from = Math.max(from, ev.getLong("t"));
+      } else if ("end".equals(ev.getString("event"))) {
+        to = Math.min(to, ev.getLong("t"));
+      }
+    }
+    this.measureFrom = from;
+    this.measureTo = Math.max(from, to);
   }
 
   public static void main(String[] args) throws IOException {
@@ -180,9 +194,9 @@ public final class SoakReport {
     return out;
   }
 
-  /** The warm-up left out of every slope: as given, else a sixth of the run, at most 10 minutes. */
+  /** The warm-up left out of every slope: as given, else a sixth of the measured run, at most 10 minutes. */
   long warmup() {
-    return warmupMillis >= 0 ? warmupMillis : Math.min(600_000, (end - start) / 6);
+    return warmupMillis >= 0 ? warmupMillis : Math.min(600_000, (measureTo - measureFrom) / 6);
   }
 
   /** Node names in the order they first appear (the cluster's line excluded). */
@@ -225,12 +239,13 @@ public final class SoakReport {
     return out;
   }
 
-  /** The slope of {@code series} over {@code lines} from {@code from} (epoch ms) on. */
-  static Slope slopeOf(List<JsonObject> lines, Series series, long from) {
+  /** The slope of {@code series} over {@code lines} from {@code from} to {@code to} (epoch ms). */
+  static Slope slopeOf(List<JsonObject> lines, Series series, long from, long to) {
     List<double[]> points = new ArrayList<>();
     for (JsonObject line : lines) {
       double v = series.value(line);
-      if (line.getLong("t") >= from && !Double.isNaN(v)) {
+      long t = line.getLong("t");
+      if (t >= from && t <= to && !Double.isNaN(v)) {
         points.add(new double[] {line.getLong("t"), v});
       }
     }
@@ -241,6 +256,7 @@ public final class SoakReport {
     JsonObject json = new JsonObject()
       .put("startedAtEpochMillis", start)
       .put("minutes", Sample.round((end - start) / 60_000.0, 1))
+      .put("measuredMinutes", Sample.round((measureTo - measureFrom) / 60_000.0, 1))
       .put("warmupMinutes", Sample.round(warmup() / 60_000.0, 1));
     JsonObject nodes = new JsonObject();
     for (String node : nodes()) {
@@ -248,12 +264,12 @@ public final class SoakReport {
       JsonObject n = new JsonObject().put("processes", segs.size());
       List<JsonObject> longest = segs.stream().max((a, b) -> Integer.compare(a.size(), b.size())).orElse(List.of());
       if (!longest.isEmpty()) {
-        long from = longest.get(0).getLong("t") + warmup();
+        long from = Math.max(longest.get(0).getLong("t"), measureFrom) + warmup();
         n.put("longestProcessMinutes", Sample.round((longest.get(longest.size() - 1).getLong("t") - longest.get(0).getLong("t"))
           / 60_000.0, 1));
         JsonObject series = new JsonObject();
         for (Series s : NODE_SERIES) {
-          Slope slope = slopeOf(longest, s, from);
+          Slope slope = slopeOf(longest, s, from, measureTo);
           if (slope != null) {
             series.put(s.key(), slope.toJson().put("unit", s.unit()));
           }
@@ -266,7 +282,7 @@ public final class SoakReport {
     List<JsonObject> cluster = linesOf("cluster");
     JsonObject clusterSeries = new JsonObject();
     for (Series s : CLUSTER_SERIES) {
-      Slope slope = slopeOf(cluster, s, start + warmup());
+      Slope slope = slopeOf(cluster, s, measureFrom + warmup(), measureTo);
       if (slope != null) {
         clusterSeries.put(s.key(), slope.toJson().put("unit", s.unit()));
       }
@@ -316,20 +332,21 @@ public final class SoakReport {
     TreeMap<Double, Double> disrupted = new TreeMap<>();
     for (JsonObject line : samples) {
       JsonObject b = line.getJsonObject("latencyBuckets");
-      if (b != null && line.getLong("t") >= start + warmup()) {
+      if (b != null && line.getLong("t") >= measureFrom + warmup() && line.getLong("t") <= measureTo) {
         merge(disrupted(line.getLong("t")) ? disrupted : steady, b);
       }
     }
     return new JsonObject().put("steady", p99(steady)).put("drainAndRestart", p99(disrupted));
   }
 
-  /** Per window of {@code --window}: the nodes' delivery latency p99 (ms). */
+  /** Per window of {@code --window} from the ramp's end: the nodes' delivery latency p99 (ms). */
   JsonArray p99ByWindow() {
     TreeMap<Long, TreeMap<Double, Double>> windows = new TreeMap<>();
     for (JsonObject line : samples) {
       JsonObject b = line.getJsonObject("latencyBuckets");
-      if (b != null) {
-        long w = (line.getLong("t") - 1 - start) / windowMillis;
+      long t = line.getLong("t");
+      if (b != null && t > measureFrom && t <= measureTo) {
+        long w = (t - 1 - measureFrom) / windowMillis;
         merge(windows.computeIfAbsent(w, k -> new TreeMap<>()), b);
       }
     }
@@ -384,8 +401,9 @@ public final class SoakReport {
   /** The slopes as a Markdown table (for docs/benchmarks.md and the terminal). */
   String table(JsonObject json) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "soak of %.1f min, slopes after a warm-up of %.1f min%n%n",
-      json.getDouble("minutes"), json.getDouble("warmupMinutes")));
+    sb.append(String.format(Locale.ROOT, "soak of %.1f min (%.1f min of it from every connection open to the end of the"
+      + " load), slopes over those after a warm-up of %.1f min%n%n", json.getDouble("minutes"), json.getDouble("measuredMinutes"),
+      json.getDouble("warmupMinutes")));
     sb.append("| series | unit |");
     List<String> nodes = nodes();
     for (String n : nodes) {
@@ -428,8 +446,8 @@ public final class SoakReport {
       .append("pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>\n");
     sb.append("<h1>odin-ws soak</h1>\n");
     sb.append("<p>").append(SvgChart.esc(String.format(Locale.ROOT, "%.1f minutes; slopes per hour by least squares after a"
-      + " warm-up of %.1f minutes, over each node's longest process lifetime (a restarted node starts again); shaded: a node"
-      + " drained until 30 s after it was back.", json.getDouble("minutes"), json.getDouble("warmupMinutes")))).append("</p>\n");
+      + " warm-up of %.1f minutes after every connection was open, until the load's end, over each node's longest process"
+      + " lifetime (a restarted node starts again); shaded: a node drained until 30 s after it was back.", json.getDouble("minutes"), json.getDouble("warmupMinutes")))).append("</p>\n");
     sb.append("<pre>").append(SvgChart.esc(table(json))).append("</pre>\n");
     if (json.containsKey("loadTest")) {
       sb.append("<h3>Load tool</h3><pre>").append(SvgChart.esc(json.getJsonObject("loadTest").encodePrettily())).append("</pre>\n");

@@ -37,6 +37,7 @@ final class Wire {
       .put("closed", s.closed)
       .put("reopened", s.reopened)
       .put("reconnectErrors", s.reconnectErrors)
+      .put("rateLimited", s.rateLimited)
       .put("recovered", s.recovered)
       .put("notRecovered", s.notRecovered)
       .put("replayed", s.replayed)
@@ -61,6 +62,7 @@ final class Wire {
     into.closed = j.getLong("closed");
     into.reopened = j.getLong("reopened");
     into.reconnectErrors = j.getLong("reconnectErrors");
+    into.rateLimited = j.getLong("rateLimited", 0L);
     into.recovered = j.getLong("recovered");
     into.notRecovered = j.getLong("notRecovered");
     into.replayed = j.getLong("replayed");
@@ -111,6 +113,10 @@ final class Wire {
         for (int seq : r.received()) {
           out.writeInt(seq);
         }
+        out.writeInt(r.receivedIds().length);
+        for (int h : r.receivedIds()) {
+          out.writeInt(h);
+        }
       }
     }
   }
@@ -132,7 +138,11 @@ final class Wire {
         for (int k = 0; k < got.length; k++) {
           got[k] = in.readInt();
         }
-        out.add(new ConnectionRecord(id, token, sessions, got));
+        int[] ids = new int[in.readInt()];
+        for (int k = 0; k < ids.length; k++) {
+          ids[k] = in.readInt();
+        }
+        out.add(new ConnectionRecord(id, token, sessions, got, ids));
       }
       return out;
     }

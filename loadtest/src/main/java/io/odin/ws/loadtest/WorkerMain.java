@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A child process of the load tool: holds connections {@code [--from, --to)} bound to {@code --source-address},
  * reports stats every half second on stdout and answers the parent's commands on stdin:
- * {@code stats} (report now), {@code offline PERMILLE MILLIS SALT} (an offline spell), {@code receipts FILE} (write
+ * {@code stats} (report now), {@code offline PERMILLE MILLIS SALT} (an offline spell), {@code churn PERMILLE
+ * MAX_AWAY_MILLIS SALT} (connections coming and going, a storm), {@code receipts FILE} (write
  * what every connection received), {@code exit}.
  * It also exits when stdin closes, so it never outlives its parent.
  */
@@ -67,6 +68,10 @@ final class WorkerMain {
         String[] a = line.split(" ");
         fleet.offline(Integer.parseInt(a[1]), Long.parseLong(a[2]), Integer.parseInt(a[3]));
         reply(out, lock, new JsonObject().put("ev", "ack").put("cmd", "offline"));
+      } else if (line.startsWith("churn ")) {
+        String[] a = line.split(" ");
+        fleet.churn(Integer.parseInt(a[1]), Long.parseLong(a[2]), Integer.parseInt(a[3]));
+        reply(out, lock, new JsonObject().put("ev", "ack").put("cmd", "churn"));
       } else if (line.startsWith("receipts ")) {
         Path file = Path.of(line.substring("receipts ".length()));
         Wire.writeReceipts(fleet.receipts(), file);

@@ -156,4 +156,23 @@ class LoadTestOptionsTest {
     }
     assertEquals(10, sum);
   }
+
+  @Test
+  void churnStormsAndWindows() {
+    LoadTestOptions o = LoadTestOptions.parse("--connections", "17000", "--churn", "1%", "--storm", "15000:30s,50%:40s:2s",
+      "--window", "5m", "--duration", "60s");
+    assertEquals(new LoadTestOptions.Churn(10, 2000), o.churn);
+    assertEquals(882, o.storms.get(0).permille(17000));
+    assertEquals(1000, o.storms.get(0).spreadMillis());
+    assertEquals(500, o.storms.get(1).permille(17000));
+    assertEquals(40_000, o.storms.get(1).atMillis());
+    assertEquals(2000, o.storms.get(1).spreadMillis());
+    assertEquals(300_000, o.windowMillis);
+    assertEquals(new LoadTestOptions.Churn(5, 500), LoadTestOptions.parse("--churn", "0.5%:500ms").churn);
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--churn", "0%"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--churn", "1%:2s:3s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--storm", "100"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--storm", "100:90s", "--duration", "30s"));
+    assertThrows(LoadTestOptions.UsageException.class, () -> LoadTestOptions.parse("--connections", "100", "--storm", "0:1s"));
+  }
 }

@@ -66,13 +66,22 @@ class NodeMetricsTest {
       + "odin_ws_connections{shard=\"odin.shard.x.1\",le=\"a b}\"} 15.0 1700000000000\n"
       + "odin_ws_connections_total 99\n"
       + "odin_dispatch_batch_size_count 120.0\n"
-      + "odin_redis_lookup_duration_seconds_count 118.0\n";
+      + "odin_redis_lookup_duration_seconds_count 118.0\n"
+      + "vertx_eventbus_bytes_written_sum{address=\"odin.node.relay\"} 300.0\n"
+      + "vertx_eventbus_bytes_written_sum{address=\"odin.cluster\"} 200.0\n"
+      + "vertx_eventbus_bytes_read_sum{address=\"odin.cluster\"} 50.0\n"
+      + "vertx_eventbus_sent_total{address=\"odin.node.relay\",side=\"remote\"} 3.0\n"
+      + "vertx_eventbus_sent_total{address=\"odin.shard\",side=\"local\"} 1000.0\n"
+      + "vertx_eventbus_published_total{address=\"odin.cluster\",side=\"remote\"} 4.0\n";
     NodeMetrics.Snapshot s = NodeMetrics.parse(text, 1L);
     assertEquals(4.62e9, s.cpuNanos());
     assertEquals(8.0, s.cores());
     assertEquals(25.0, s.connections());
     assertEquals(120.0, s.batches());
     assertEquals(118.0, s.lookups());
+    assertEquals(500.0, s.busWritten());
+    assertEquals(50.0, s.busRead());
+    assertEquals(7.0, s.busRemoteMessages(), "messages to other nodes only");
     assertTrue(Double.isNaN(NodeMetrics.parse("up 1\n", 1L).cpuNanos()));
   }
 }

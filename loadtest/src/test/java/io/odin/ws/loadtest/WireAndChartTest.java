@@ -24,7 +24,7 @@ class WireAndChartTest {
     List<ConnectionRecord> in = List.of(
       ConnectionRecord.single(7, 1, 100, Long.MAX_VALUE, new int[] {3, 1, 3}),
       ConnectionRecord.single(8, 2, Long.MAX_VALUE, Long.MAX_VALUE, new int[0]),
-      new ConnectionRecord(9, 0, List.of(first, back), new int[] {4, 5, 6}));
+      new ConnectionRecord(9, 0, List.of(first, back), new int[] {4, 5, 6}, new int[] {-7, 8, 9}));
     Path file = dir.resolve("r.bin");
     Wire.writeReceipts(in, file);
     List<ConnectionRecord> out = Wire.readReceipts(file);
@@ -35,6 +35,8 @@ class WireAndChartTest {
     assertFalse(out.get(1).opened());
     assertEquals(List.of(first, back), out.get(2).sessions());
     assertEquals(Long.MAX_VALUE, out.get(2).closedAtMicros());
+    assertArrayEquals(new int[] {-7, 8, 9}, out.get(2).receivedIds());
+    assertArrayEquals(new int[0], out.get(0).receivedIds());
   }
 
   @Test
