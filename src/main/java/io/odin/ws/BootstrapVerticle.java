@@ -14,7 +14,12 @@ import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchSettingVerticle;
 import io.odin.ws.dispatch.DispatchSettings;
+import io.odin.ws.auth.ChannelAccess;
+import io.odin.ws.dispatch.DispatchBatch;
 import io.odin.ws.dispatch.DispatchVerticle;
+import io.odin.ws.protocol.Envelope;
+import java.util.List;
+import java.util.function.Function;
 import io.odin.ws.dispatch.LocalCodec;
 import io.odin.ws.dispatch.RoutingPlan;
 import io.odin.ws.history.HistorySettings;
@@ -117,12 +122,18 @@ public final class BootstrapVerticle extends VerticleBase {
     ShardListener wsPort = new ShardListener(vertx, config);
     // JWKS keys first, so the shards find them once they listen
     // who each connection is for (?token= or a JWT): one authenticator shared by the node's shards
-    ClientAuthenticator clientAuth = new ClientAuthenticator(new AuthSettings(config));
+    AuthSettings authSettings = new AuthSettings(config);
+    ClientAuthenticator clientAuth = new ClientAuthenticator(authSettings);
+    // who may subscribe to which channel; join and leave events go through a dispatcher like any channel message
+    ChannelAccess channelAccess = new ChannelAccess(authSettings);
+    Function<List<Envelope>, Future<?>> publisher = envelopes -> vertx.eventBus()
+      .request(node.nextDispatcherAddress(), new DispatchBatch(envelopes, System.nanoTime()));
     Future<String> jwks = config.getString(AuthSettings.JWKS_URL).isEmpty() || !clientAuth.jwt()
       ? Future.succeededFuture("") : vertx.deployVerticle(new JwksRefresher(clientAuth, node));
     return jwks.compose(j -> vertx.deployVerticle(() -> new DispatchVerticle(node, nextDispatcher.getAndIncrement()),
         new DeploymentOptions().setInstances(dispatchers)))
-      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth, wsPort),
+      .compose(id -> vertx.deployVerticle(() -> new ShardVerticle(node, nextShard.getAndIncrement(), clientAuth, channelAccess,
+          wsPort, publisher),
         new DeploymentOptions().setInstances(shards)))
       .compose(id -> clustered ? vertx.deployVerticle(new NodeRelayVerticle(node)) : Future.succeededFuture(id))
       // the cluster's dispatch setting before this node takes traffic

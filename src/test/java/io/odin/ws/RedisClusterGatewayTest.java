@@ -195,6 +195,110 @@ class RedisClusterGatewayTest {
     clients.forEach(c -> c.received.clear());
   }
 
+  static int channelSlot(String channel) {
+    return SlotHash.slot("odin:h:{c:" + channel + "}");
+  }
+
+  static long subscribersVia(int node, String channel) {
+    Publisher.Response r = apis.get(node).get("/api/channels/" + channel);
+    assertEquals(200, r.status, r.body);
+    return r.json().getLong("subscribers");
+  }
+
+  /**
+   * Channels on the Redis Cluster: one channel on each master, subscribers on some of the nodes (one on every node),
+   * channel messages published through every node reach exactly their subscribers, in order, routed by interest (no
+   * fallback), and every node's {@code /api/channels/{name}} answers the count through joins and leaves. The
+   * interest entry and the counts are looked for where the cluster layout puts them, on the master of the channel's
+   * slot: keys derived as on one Redis would sit elsewhere (or be refused by the cluster).
+   */
+  @Test
+  @Order(2)
+  void channelsOnARedisClusterReachExactlyTheirSubscribersAndCountThem() {
+    // one channel per master
+    Map<RedisServer, String> byMaster = new HashMap<>();
+    for (int i = 0; byMaster.size() < 3; i++) {
+      byMaster.putIfAbsent(redis.masterOf(channelSlot("room:" + i)), "room:" + i);
+    }
+    List<String> channels = new ArrayList<>(byMaster.values());
+    // channel 0 on nodes 0 (twice) and 2, channel 1 on node 1, channel 2 on every node; a client on node 1 on none
+    int[][] subscribersOn = {{0, 0, 2}, {1}, {0, 1, 2}};
+    Map<Client, String> subscriberOf = new HashMap<>();
+    List<List<Client>> onNode = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    for (int c = 0; c < channels.size(); c++) {
+      for (int k = 0; k < subscribersOn[c].length; k++) {
+        Client client = cursorClients.client("ch" + c + "-" + k).channels(List.of(channels.get(c)));
+        subscriberOf.put(client, channels.get(c));
+        onNode.get(subscribersOn[c][k]).add(client);
+      }
+    }
+    Client none = cursorClients.client("ch-none");
+    onNode.get(1).add(none);
+    for (int n = 0; n < 3; n++) {
+      cursorClients.connectAll(onNode.get(n), nodes.get(n).wsPort);
+    }
+    try {
+      await("every node counts every channel's subscribers").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        .ignoreExceptions().until(() -> {
+          for (int n = 0; n < 3; n++) {
+            for (int c = 0; c < channels.size(); c++) {
+              if (subscribersVia(n, channels.get(c)) != subscribersOn[c].length) {
+                return false;
+              }
+            }
+          }
+          return true;
+        });
+      for (int c = 0; c < channels.size(); c++) {
+        String channel = channels.get(c);
+        RedisServer master = redis.masterOf(channelSlot(channel));
+        Object entry = master.command("ZRANGE", "odin:t:{c:" + channel + "}", "0", "-1");
+        assertTrue(entry instanceof List<?> l && !l.isEmpty(), channel + "'s interest on its master: " + entry);
+        Object counts = master.command("HGETALL", "odin:p:{c:" + channel + "}");
+        assertTrue(counts instanceof List<?> l && !l.isEmpty(), channel + "'s counts on its master: " + counts);
+      }
+
+      List<String> sent = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        for (int via = 0; via < 3; via++) {
+          JsonArray batch = new JsonArray();
+          for (String channel : channels) {
+            String id = "chan-" + round + "-" + via + "-" + channel;
+            batch.add(new JsonObject().put("type", "t").put("channel", channel).put("data", new JsonObject().put("id", id)));
+            sent.add(id);
+          }
+          Publisher.Response r = apis.get(via).post(batch.encode());
+          assertEquals(202, r.status, r.body);
+          assertEquals(0, r.json().getInteger("fallback"), "routed by interest through the cluster: " + r.body);
+          assertEquals(channels.size(), r.json().getInteger("channel"), r.body);
+        }
+      }
+      await("every subscriber has its channel's messages").atMost(Duration.ofSeconds(30)).until(() -> subscriberOf.entrySet()
+        .stream().allMatch(e -> e.getKey().receivedOn(e.getValue()).size() == 9));
+      for (Map.Entry<Client, String> e : subscriberOf.entrySet()) {
+        List<String> expected = sent.stream().filter(id -> id.endsWith("-" + e.getValue())).toList();
+        assertEquals(expected, e.getKey().received, e.getKey() + " on " + e.getValue() + ": exactly its channel's, in order");
+      }
+      assertTrue(none.received.isEmpty(), "no channel message for a connection without channels: " + none);
+
+      // leaves: an unsubscribe and a disconnect on channel 2, counted by every node
+      Client leaving = onNode.get(0).stream().filter(c -> channels.get(2).equals(subscriberOf.get(c))).findFirst().orElseThrow();
+      leaving.send(new JsonObject().put("op", "unsubscribe").put("channel", channels.get(2)).encode());
+      Client closing = onNode.get(2).stream().filter(c -> channels.get(2).equals(subscriberOf.get(c))).findFirst().orElseThrow();
+      closing.close();
+      await("every node counts the leaves").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        .ignoreExceptions().until(() -> subscribersVia(0, channels.get(2)) == 1 && subscribersVia(1, channels.get(2)) == 1
+          && subscribersVia(2, channels.get(2)) == 1);
+      assertEquals(subscribersOn[0].length, subscribersVia(1, channels.get(0)));
+    } finally {
+      for (List<Client> list : onNode) {
+        list.forEach(Client::close);
+      }
+    }
+    await("counts gone with the subscribers").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+      .ignoreExceptions().until(() -> channels.stream().allMatch(c -> subscribersVia(1, c) == 0));
+  }
+
   /** Starts the producer: every 20 ms one to three messages (a sixth of them broadcasts) through the nodes in turn. */
   static void startPublishing() {
     publishing.set(true);
@@ -265,7 +369,7 @@ class RedisClusterGatewayTest {
   }
 
   @Test
-  @Order(2)
+  @Order(3)
   void aMasterKilledDuringPublishingFallsBackThenTargetsAgainWithEveryConnectionRegistered() {
     RedisServer broadcastMaster = redis.masterOf(broadcastSlot());
     RedisServer victim = redis.masters().stream().filter(m -> m != broadcastMaster).findFirst().orElseThrow();
@@ -344,7 +448,7 @@ class RedisClusterGatewayTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void clientsThatWereAwayRecoverExactlyWhereNothingWasLost() {
     int mark = published.size();
     await().atMost(Duration.ofSeconds(30)).until(() -> published.size() > mark + 30);
@@ -369,7 +473,7 @@ class RedisClusterGatewayTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void aManualFailoverDuringPublishing() {
     RedisServer broadcastMaster = redis.masterOf(broadcastSlot());
     RedisServer master = redis.masters().stream().filter(m -> m != broadcastMaster && redis.replicaOf(m).isPresent())
@@ -385,7 +489,7 @@ class RedisClusterGatewayTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void slotsMovedDuringPublishingAreFollowed() {
     // the slots of a few connected tokens, moved to another master while messages for them keep coming
     List<Integer> slots = clients.stream().filter(c -> !c.token.equals(SHARED)).map(c -> slotOf(c.token)).distinct()
@@ -405,7 +509,7 @@ class RedisClusterGatewayTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void everyClientHasExactlyItsMessages() throws Exception {
     publishing.set(false);
     producer.join(30_000);

@@ -45,7 +45,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The management port: {@code POST /api/publish}, {@code PUT|GET /api/dispatch}, {@code GET /health}, {@code GET /health/ready}, and what
+ * The management port: {@code POST /api/publish}, {@code PUT|GET /api/dispatch}, {@code GET /api/channels/{name}}, {@code GET /health}, {@code GET /health/ready}, and what
  * {@link StatusRoutes} adds: {@code GET /metrics}, {@code GET /} (status page), {@code GET /api/stats}.
  * It parses and checks envelopes, then hands them to a dispatcher (the requests of one event-loop turn as one batch,
  * {@link PublishCoalescer}) and answers once they reached the shards.
@@ -100,6 +100,8 @@ public final class ApiVerticle extends VerticleBase {
       .handler(BodyHandler.create(false).setBodyLimit(4096))
       .handler(this::changeDispatch);
     router.get("/api/dispatch").handler(ctx -> json(ctx, 200, node.dispatchControl().current().toJson()));
+    // presence: a channel's subscribers across the cluster, from the registry (no node is asked)
+    router.get(CHANNELS_PATH + "*").handler(this::channelCount);
     router.get("/health").handler(this::health);
     router.get("/health/ready").handler(this::ready);
     router.head("/health").handler(this::health);
@@ -308,7 +310,8 @@ public final class ApiVerticle extends VerticleBase {
         .put("broadcast", share.count(RoutingPlan.Route.BROADCAST))
         .put("fallback", share.count(RoutingPlan.Route.FALLBACK))
         .put("undeliverable", share.count(RoutingPlan.Route.UNDELIVERABLE))
-        .put("filtered", share.count(RoutingPlan.Route.FILTERED))))
+        .put("filtered", share.count(RoutingPlan.Route.FILTERED))
+        .put("channel", share.count(RoutingPlan.Route.CHANNEL))))
       .onFailure(t -> {
         boolean timeout = t instanceof ReplyException && ((ReplyException) t).failureType() == ReplyFailure.TIMEOUT;
         // a timeout: the dispatcher is behind (it may still deliver them); otherwise it refused or failed them
@@ -459,6 +462,36 @@ public final class ApiVerticle extends VerticleBase {
       body.put("waitingFor", new JsonObject(new HashMap<>(waiting)));
     }
     json(ctx, ready ? 200 : 503, body);
+  }
+
+  static final String CHANNELS_PATH = "/api/channels/";
+
+  /**
+   * {@code GET /api/channels/{name}} (the name URL-encoded, so {@code /} may be part of it): {@code {"channel":NAME,
+   * "subscribers":N}}, the count over the cluster's live shards in one registry read; 503 when the registry cannot
+   * say (Redis down, a cluster without Redis).
+   */
+  private void channelCount(RoutingContext ctx) {
+    String raw = ctx.request().path().substring(CHANNELS_PATH.length());
+    String name;
+    try {
+      name = java.net.URLDecoder.decode(raw, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      json(ctx, 400, new JsonObject().put("error", "channel: not a valid URL-encoded name"));
+      return;
+    }
+    String problem = io.odin.ws.protocol.ChannelName.problem(name);
+    if (problem != null) {
+      json(ctx, 400, new JsonObject().put("error", "channel: " + problem));
+      return;
+    }
+    node.registry().subscriberCount(name).onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, new JsonObject().put("channel", name).put("subscribers", ar.result()));
+      } else {
+        json(ctx, 503, new JsonObject().put("error", "subscriber count unavailable: " + ar.cause().getMessage()));
+      }
+    });
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {

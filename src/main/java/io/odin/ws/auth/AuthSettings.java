@@ -36,13 +36,23 @@ public final class AuthSettings {
     "When set, a JWT's aud claim must contain one of these");
   public static final ConfigKey TOKEN_CLAIM = ConfigKey.string("auth.jwt.tokenClaim", "sub",
     "The claim whose value is the connection's token (what producers target)");
+  public static final ConfigKey CHANNELS_CLAIM = ConfigKey.string("auth.jwt.channelsClaim", "channels",
+    "The claim listing the channels a token may subscribe to: names, or beginnings followed by * (prices:*); besides"
+      + " them, any channel of a namespace in channels.publicNamespaces");
+  public static final ConfigKey SUBSCRIBE_CLAIM = ConfigKey.string("auth.jwt.subscribeClaim", "subscribe",
+    "The claim listing channels the connection is subscribed to from its handshake on (the backend's JWT allows them)");
+  public static final ConfigKey PUBLIC_NAMESPACES = ConfigKey.stringList("channels.publicNamespaces", List.of(),
+    "Namespaces (what precedes a channel name's first colon: prices for prices:BTC) whose channels any connection may"
+      + " subscribe to; with auth.mode=jwt, other channels need the JWT's channels claim. auth.mode=none trusts every"
+      + " subscription, as it trusts ?token=");
   public static final ConfigKey LEEWAY_SECONDS = ConfigKey.integer("auth.jwt.leewaySeconds", 0, 0, 300,
     "Clock skew allowed when checking exp, nbf and iat");
   public static final ConfigKey ALLOWED_ORIGINS = ConfigKey.stringList("ws.allowedOrigins", List.of(),
     "Origins (scheme://host[:port]) browsers may connect from; another Origin gets 403; empty allows any");
 
   public static final List<ConfigKey> KEYS = List.of(MODE, HMAC_SECRET, PUBLIC_KEYS, JWKS_URL, JWKS_REFRESH_SECONDS,
-    JWKS_TIMEOUT_MS, JWKS_MAX_BYTES, ISSUER, AUDIENCE, TOKEN_CLAIM, LEEWAY_SECONDS, ALLOWED_ORIGINS);
+    JWKS_TIMEOUT_MS, JWKS_MAX_BYTES, ISSUER, AUDIENCE, TOKEN_CLAIM, CHANNELS_CLAIM, SUBSCRIBE_CLAIM, LEEWAY_SECONDS,
+    ALLOWED_ORIGINS, PUBLIC_NAMESPACES);
 
   final boolean jwt;
   final String hmacSecret;
@@ -54,6 +64,9 @@ public final class AuthSettings {
   final String tokenClaim;
   final int leewaySeconds;
   final List<String> allowedOrigins;
+  final String channelsClaim;
+  final String subscribeClaim;
+  final java.util.Set<String> publicNamespaces;
 
   public AuthSettings(GatewayConfig config) {
     String mode = config.getString(MODE);
@@ -70,6 +83,15 @@ public final class AuthSettings {
     tokenClaim = config.getString(TOKEN_CLAIM);
     leewaySeconds = config.getInt(LEEWAY_SECONDS);
     allowedOrigins = config.getStringList(ALLOWED_ORIGINS);
+    channelsClaim = config.getString(CHANNELS_CLAIM);
+    subscribeClaim = config.getString(SUBSCRIBE_CLAIM);
+    publicNamespaces = java.util.Set.copyOf(config.getStringList(PUBLIC_NAMESPACES));
+    for (String ns : publicNamespaces) {
+      if (ns.isEmpty() || ns.contains(":") || !io.odin.ws.protocol.ChannelName.isValid(ns)) {
+        throw new ConfigException(PUBLIC_NAMESPACES.name() + ": \"" + ns + "\" is not a namespace (1 to "
+          + io.odin.ws.protocol.ChannelName.MAX_LENGTH + " characters of letters, digits and . _ @ / = -, no colon)");
+      }
+    }
     if (jwt && hmacSecret.isEmpty() && publicKeys.isEmpty() && jwksUrl.isEmpty()) {
       throw new ConfigException(MODE.name() + ": jwt needs a key: auth.jwt.hmacSecret (ODIN_AUTH_JWT_HMAC_SECRET),"
         + " auth.jwt.publicKeys (ODIN_AUTH_JWT_PUBLIC_KEYS) or auth.jwt.jwksUrl (ODIN_AUTH_JWKS_URL)");
@@ -80,6 +102,12 @@ public final class AuthSettings {
     }
     if (tokenClaim.isBlank()) {
       throw new ConfigException(TOKEN_CLAIM.name() + ": must not be empty");
+    }
+    if (channelsClaim.isBlank()) {
+      throw new ConfigException(CHANNELS_CLAIM.name() + ": must not be empty");
+    }
+    if (subscribeClaim.isBlank()) {
+      throw new ConfigException(SUBSCRIBE_CLAIM.name() + ": must not be empty");
     }
   }
 

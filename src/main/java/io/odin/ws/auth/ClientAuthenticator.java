@@ -42,15 +42,23 @@ public final class ClientAuthenticator {
   /** JWKS key types a signing key may have: a symmetric key published in a JWKS would let anyone sign. */
   private static final Set<String> JWKS_KEY_TYPES = Set.of("RSA", "EC");
 
-  /** What a handshake or refresh comes to: a token and when it stops being valid, or a refusal. */
-  public record Decision(String token, long expiresAtMillis, int status, String reason) {
+  /**
+   * What a handshake or refresh comes to: a token and when it stops being valid, the channel patterns its JWT grants
+   * and the channels it subscribes it to (both empty without a JWT), or a refusal.
+   */
+  public record Decision(String token, long expiresAtMillis, int status, String reason, List<String> channelGrants,
+                         List<String> subscribe) {
 
     static Decision accept(String token, long expiresAtMillis) {
-      return new Decision(token, expiresAtMillis, 0, null);
+      return new Decision(token, expiresAtMillis, 0, null, List.of(), List.of());
+    }
+
+    static Decision accept(String token, long expiresAtMillis, List<String> grants, List<String> subscribe) {
+      return new Decision(token, expiresAtMillis, 0, null, grants, subscribe);
     }
 
     static Decision refuse(int status, String reason) {
-      return new Decision(null, 0, status, reason);
+      return new Decision(null, 0, status, reason, List.of(), List.of());
     }
 
     public boolean accepted() {
@@ -186,7 +194,22 @@ public final class ClientAuthenticator {
     if (exp != null && !(exp instanceof Number)) {
       return Decision.refuse(401, NOT_NUMERIC_TIME_CLAIM);
     }
-    return Decision.accept((String) token, expiresAtMillis((Number) exp, settings.leewaySeconds));
+    long expiresAt = expiresAtMillis((Number) exp, settings.leewaySeconds);
+    List<String> subscribe = strings(claims.getValue(settings.subscribeClaim));
+    if (subscribe == null) {
+      return Decision.refuse(401, "claim " + settings.subscribeClaim + " must be an array of channel names");
+    }
+    List<String> grants = strings(claims.getValue(settings.channelsClaim));
+    if (grants == null) {
+      return Decision.refuse(401, "claim " + settings.channelsClaim + " must be an array of channel names or patterns");
+    }
+    for (String pattern : grants) {
+      String problem = io.odin.ws.protocol.ChannelName.patternProblem(pattern);
+      if (problem != null) {
+        return Decision.refuse(401, "claim " + settings.channelsClaim + ": an entry " + problem);
+      }
+    }
+    return Decision.accept((String) token, expiresAt, grants, subscribe);
   }
 
   static final String NOT_NUMERIC_TIME_CLAIM = "JWT claims exp, nbf and iat must be numbers (seconds since the epoch)";
@@ -209,6 +232,27 @@ public final class ClientAuthenticator {
     } catch (ArithmeticException e) {
       return Long.MAX_VALUE;
     }
+  }
+
+  /** A claim that lists strings (absent: none; one string: a list of one); null when it is something else. */
+  private static List<String> strings(Object claim) {
+    if (claim == null) {
+      return List.of();
+    }
+    if (claim instanceof String) {
+      return List.of((String) claim);
+    }
+    if (!(claim instanceof io.vertx.core.json.JsonArray)) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    for (Object o : (io.vertx.core.json.JsonArray) claim) {
+      if (!(o instanceof String)) {
+        return null;
+      }
+      out.add((String) o);
+    }
+    return List.copyOf(out);
   }
 
   private String reason(Throwable t) {

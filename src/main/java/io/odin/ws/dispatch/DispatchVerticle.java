@@ -170,12 +170,16 @@ public final class DispatchVerticle extends VerticleBase {
     metrics.dispatched(DispatchType.BROADCAST, plan.broadcast());
     metrics.dispatched(DispatchType.FALLBACK, plan.fallback());
     metrics.dispatched(DispatchType.UNKNOWN_NODE, plan.unknownNode());
+    metrics.dispatched(DispatchType.CHANNEL, plan.channel());
     metrics.dropped(GatewayMetrics.DropReason.NO_CONNECTION, plan.undeliverable());
     int[] fanout = plan.fanout();
     for (int i = 0; i < fanout.length; i++) {
       int f = fanout[i];
       if (f > 0) {
         metrics.fanout(f);
+      }
+      if (p.envelopes.get(i).isChannelMessage()) {
+        metrics.channels().published(f);
       }
       DispatchPath path = p.envelopes.get(i).path();
       if (path != null) {

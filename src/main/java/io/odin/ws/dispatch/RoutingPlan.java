@@ -19,12 +19,15 @@ public final class RoutingPlan {
     BROADCAST,
     /** Targeted, but the registry could not say where its tokens are: to every shard. */
     FALLBACK,
-    /** On the targeted path, and none of its tokens has a connection anywhere (offline): sent nowhere. */
+    /** On the targeted path, and none of its tokens has a connection anywhere (offline), or a channel message with no
+     *  subscriber anywhere: sent nowhere (stored in the history all the same). */
     UNDELIVERABLE,
     /** Targeted, registry names only shards of a node this dispatcher does not know yet: to every shard. */
     UNKNOWN_NODE,
     /** Has tokens but took the broadcast path (dispatch.mode / targetedPercent): to every shard, each filtering. */
-    FILTERED
+    FILTERED,
+    /** A channel message: to the live shards the registry names as having subscribers of its channel. */
+    CHANNEL
   }
 
   private static final Route[] ROUTES = Route.values();
@@ -38,6 +41,7 @@ public final class RoutingPlan {
   final int undeliverable;
   final int unknownNode;
   final int filtered;
+  final int channel;
 
   /** @param routes each envelope's {@link Route} (its ordinal), by position in the batch */
   RoutingPlan(Map<String, List<Envelope>> byShard, int[] fanout, byte[] routes) {
@@ -50,6 +54,7 @@ public final class RoutingPlan {
     this.undeliverable = count(Route.UNDELIVERABLE, 0, routes.length);
     this.unknownNode = count(Route.UNKNOWN_NODE, 0, routes.length);
     this.filtered = count(Route.FILTERED, 0, routes.length);
+    this.channel = count(Route.CHANNEL, 0, routes.length);
   }
 
   /** How the envelope at {@code index} of the batch was routed. */
@@ -108,6 +113,11 @@ public final class RoutingPlan {
   /** Messages with tokens that took the broadcast path (dispatch.mode / targetedPercent): to every shard, each filtering. */
   public int filtered() {
     return filtered;
+  }
+
+  /** Channel messages sent to the shards with subscribers of their channel. */
+  public int channel() {
+    return channel;
   }
 
   public int size() {

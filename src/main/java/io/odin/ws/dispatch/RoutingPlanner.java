@@ -2,6 +2,7 @@ package io.odin.ws.dispatch;
 
 import io.odin.ws.node.DispatchSetting;
 import io.odin.ws.dispatch.RoutingPlan.Route;
+import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.DispatchPath;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.RegistryLookup;
@@ -19,6 +20,9 @@ import java.util.Set;
  * Decides which shards get each message of a batch:
  * <ul>
  *   <li>broadcast messages go to every live shard;</li>
+ *   <li>channel messages go to the live shards the registry names for the channel's interest (shards with at least
+ *       one subscriber); none, with an authoritative registry: no subscriber anywhere, sent nowhere; the registry
+ *       unable to say: every live shard, each delivering to its own subscribers;</li>
  *   <li>messages the {@link DispatchSetting} puts on the broadcast path go to every live shard, each shard
  *       filtering by token (no lookup: the old system's behaviour, the control group of a rollout);</li>
  *   <li>messages on the targeted path go to the live shards the registry names for their tokens;</li>
@@ -50,11 +54,16 @@ public final class RoutingPlanner {
     return tokensToLookUp(envelopes, ALL_TARGETED);
   }
 
-  /** The distinct tokens of the batch's messages on the targeted path under {@code setting}: what to look up. */
+  /**
+   * What to look up for the batch under {@code setting}: the distinct tokens of its messages on the targeted path, and
+   * the interest key ({@link ChannelName#interestKey}) of each channel its channel messages go to.
+   */
   public static Set<String> tokensToLookUp(List<Envelope> envelopes, DispatchSetting setting) {
     Set<String> tokens = new LinkedHashSet<>();
     for (Envelope e : envelopes) {
-      if (!e.isBroadcast() && setting.pathOf(e.tokens()) == DispatchPath.TARGETED) {
+      if (e.isChannelMessage()) {
+        tokens.add(ChannelName.interestKey(e.channel()));
+      } else if (!e.isBroadcast() && setting.pathOf(e.tokens()) == DispatchPath.TARGETED) {
         for (String t : e.tokens()) {
           tokens.add(t);
         }
@@ -92,6 +101,21 @@ public final class RoutingPlanner {
         routes[i] = (byte) Route.BROADCAST.ordinal();
         e.routedOn(null);
         fanout[i] = addToAll(byShard, live, e);
+        continue;
+      }
+      if (e.isChannelMessage()) {
+        e.routedOn(null);
+        owners.clear();
+        Route route = routeByInterest(e, lookup, directory, offlineIsKnown, owners);
+        routes[i] = (byte) route.ordinal();
+        if (route == Route.CHANNEL) {
+          for (String shard : owners) {
+            byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(e);
+          }
+          fanout[i] = owners.size();
+        } else if (route != Route.UNDELIVERABLE) {
+          fanout[i] = addToAll(byShard, live, e);
+        }
         continue;
       }
       DispatchPath path = setting.pathOf(e.tokens());
@@ -140,6 +164,32 @@ public final class RoutingPlanner {
       }
     }
     return new RoutingPlan(byShard, fanout, routes);
+  }
+
+  /**
+   * A channel message's route: {@link Route#CHANNEL} to the live shards with subscribers (collected in {@code owners}),
+   * {@link Route#UNDELIVERABLE} when a complete registry knows none, else a fallback to every shard.
+   */
+  private static Route routeByInterest(Envelope e, RegistryLookup lookup, ShardDirectory directory,
+                                       boolean offlineIsKnown, Set<String> owners) {
+    if (lookup == null) {
+      return Route.FALLBACK;
+    }
+    Collection<String> shards = lookup.shardsOf(ChannelName.interestKey(e.channel()));
+    if (shards != null) {
+      for (String shard : shards) {
+        if (directory.isLive(shard)) {
+          owners.add(shard);
+        }
+      }
+    }
+    if (!owners.isEmpty()) {
+      return Route.CHANNEL;
+    }
+    if (offlineIsKnown) {
+      return Route.UNDELIVERABLE;
+    }
+    return shards != null && shards.stream().anyMatch(directory::isOnUnknownNode) ? Route.UNKNOWN_NODE : Route.FALLBACK;
   }
 
   private static int addToAll(Map<String, List<Envelope>> byShard, List<String> live, Envelope e) {

@@ -66,19 +66,12 @@ public final class MemoryHistory implements HistoryStore {
   public void append(List<Envelope> batch) {
     long now = clock.getAsLong();
     for (Envelope e : batch) {
-      long[] positions;
-      String first;
-      if (e.isBroadcast()) {
-        positions = new long[2];
-        first = append(Streams.BROADCAST, e.frame(), now, positions, 0);
-      } else {
-        String[] tokens = e.tokens();
-        positions = new long[tokens.length * 2];
-        first = null;
-        for (int i = 0; i < tokens.length; i++) {
-          String key = append(Streams.token(tokens[i]), e.frame(), now, positions, i * 2);
-          first = first == null ? key : first;
-        }
+      String[] streams = Streams.of(e);
+      long[] positions = new long[streams.length * 2];
+      String first = null;
+      for (int i = 0; i < streams.length; i++) {
+        String key = append(streams[i], e.frame(), now, positions, i * 2);
+        first = first == null ? key : first;
       }
       e.stored(positions, first);
     }
@@ -108,19 +101,22 @@ public final class MemoryHistory implements HistoryStore {
     }
   }
 
-  /** A shard now holds {@code token}: its stream is kept while it does; answers both streams' positions. */
-  public Registered register(String token) {
-    return new Registered(hold(Streams.token(token), 1), position(Streams.BROADCAST));
+  /**
+   * A shard now holds {@code key} (a token, or a channel's interest key): its stream is kept while it does; answers
+   * its stream's and the broadcast stream's positions.
+   */
+  public Registered register(String key) {
+    return new Registered(hold(Streams.ofRegistryKey(key), 1), position(Streams.BROADCAST));
   }
 
-  /** Where {@code token}'s stream and the broadcast stream stand (a shard that already holds the token). */
-  public Registered positions(String token) {
-    return new Registered(hold(Streams.token(token), 0), position(Streams.BROADCAST));
+  /** Where {@code key}'s stream and the broadcast stream stand (a shard that already holds the key). */
+  public Registered positions(String key) {
+    return new Registered(hold(Streams.ofRegistryKey(key), 0), position(Streams.BROADCAST));
   }
 
-  /** A shard no longer holds {@code token}: its stream expires {@code history.ttlMs} after this (or its last message). */
-  public void unregister(String token) {
-    hold(Streams.token(token), -1);
+  /** A shard no longer holds {@code key}: its stream expires {@code history.ttlMs} after this (or its last message). */
+  public void unregister(String key) {
+    hold(Streams.ofRegistryKey(key), -1);
   }
 
   private StreamPosition hold(String name, int delta) {

@@ -304,7 +304,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
     int count = records.count();
     metrics.kafkaInFlightRecords(count);
     inFlightRecords += count;
-    PolledBatch batch = PolledBatch.of(records, parser, settings.typeHeader, node.dispatcherCount());
+    PolledBatch batch = PolledBatch.of(records, parser, settings.typeHeader, settings.channelTopics, node.dispatcherCount());
     metrics.kafkaRecords(batch.records());
     for (PolledBatch.BadRecord bad : batch.bad()) {
       skip(bad);

@@ -38,6 +38,10 @@ public final class KafkaSettings {
     "Topic that receives a copy of every record skipped as bad (header odin-error says why); empty: none");
   public static final ConfigKey TYPE_HEADER = ConfigKey.string("kafka.typeHeader", "type",
     "Record header that supplies the message type when the envelope has none");
+  public static final ConfigKey CHANNEL_TOPICS = ConfigKey.stringList("kafka.channelTopics", List.of(),
+    "Topics whose records go to a channel: entries topic=channel, where {key} in the channel stands for the record key"
+      + " (prices=prices:{key}). A record of such a topic whose envelope names neither a token nor a channel goes to that"
+      + " channel's subscribers (its key is then not a token)");
   public static final ConfigKey RECONNECT_BACKOFF_MAX_MS = ConfigKey.integer("kafka.reconnectBackoffMaxMs", 10_000, 50, 600_000,
     "Longest wait between reconnection attempts while Kafka is unreachable");
 
@@ -55,8 +59,8 @@ public final class KafkaSettings {
       + " ODIN_KAFKA_PROPERTIES_SASL_JAAS_CONFIG sets sasl.jaas.config (keep secrets in the environment); they override odin-ws's own settings");
 
   public static final List<ConfigKey> KEYS = List.of(BOOTSTRAP_SERVERS, TOPICS, GROUP_ID, CONSUMERS,
-    MAX_POLL_RECORDS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_RECORDS, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, RECONNECT_BACKOFF_MAX_MS,
-    COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS);
+    MAX_POLL_RECORDS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_RECORDS, AUTO_OFFSET_RESET, DEAD_LETTER_TOPIC, TYPE_HEADER, CHANNEL_TOPICS,
+    RECONNECT_BACKOFF_MAX_MS, COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS);
 
   final String bootstrapServers;
   final List<String> topics;
@@ -70,6 +74,8 @@ public final class KafkaSettings {
   final int reconnectBackoffMaxMs;
   final int commitIntervalMs;
   final int sessionTimeoutMs;
+  /** Topic to the channel its records go to ({@code {key}}: the record key), from kafka.channelTopics. */
+  final java.util.Map<String, String> channelTopics;
   /** The pass-through client properties (kafka.properties.*, prefix removed). */
   final java.util.Map<String, String> properties;
 
@@ -87,6 +93,45 @@ public final class KafkaSettings {
     commitIntervalMs = config.getInt(COMMIT_INTERVAL_MS);
     sessionTimeoutMs = config.getInt(SESSION_TIMEOUT_MS);
     properties = config.getPrefixed(PROPERTIES);
+    channelTopics = channelTopics(config);
+  }
+
+  /** The placeholder of kafka.channelTopics for the record key. */
+  static final String KEY_PLACEHOLDER = "{key}";
+
+  /** kafka.channelTopics as topic to channel template, each entry checked (the key's name in every error). */
+  static java.util.Map<String, String> channelTopics(GatewayConfig config) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (String entry : config.getStringList(CHANNEL_TOPICS)) {
+      int eq = entry.indexOf('=');
+      String topic = eq < 0 ? "" : entry.substring(0, eq).trim();
+      String channel = eq < 0 ? "" : entry.substring(eq + 1).trim();
+      String problem = io.odin.ws.protocol.ChannelName.problem(channel.replace(KEY_PLACEHOLDER, "k"));
+      if (topic.isEmpty() || problem != null) {
+        throw new ConfigException(CHANNEL_TOPICS.name() + ": \"" + entry + "\" is not topic=channel"
+          + (topic.isEmpty() ? "" : " (the channel " + problem + "; {key} stands for the record key)"));
+      }
+      if (!config.getStringList(TOPICS).contains(topic)) {
+        throw new ConfigException(CHANNEL_TOPICS.name() + ": topic " + topic + " is not one of kafka.topics");
+      }
+      if (out.put(topic, channel) != null) {
+        throw new ConfigException(CHANNEL_TOPICS.name() + ": topic " + topic + " is named twice");
+      }
+    }
+    return java.util.Map.copyOf(out);
+  }
+
+  /** The channel a record of {@code topic} with {@code key} goes to when its envelope names no target, or null. */
+  static String channelOf(java.util.Map<String, String> channelTopics, String topic, String key) {
+    String template = channelTopics.get(topic);
+    if (template == null) {
+      return null;
+    }
+    if (!template.contains(KEY_PLACEHOLDER)) {
+      return template;
+    }
+    // without a key the channel cannot be named: the record is then judged as any other (no_target without a token)
+    return key == null ? null : template.replace(KEY_PLACEHOLDER, key);
   }
 
   /** The pass-through properties an admin client knows (security ones), so it logs no unknown-config warnings. */
@@ -157,6 +202,7 @@ public final class KafkaSettings {
     if (!reset.equals("latest") && !reset.equals("earliest")) {
       throw new ConfigException(AUTO_OFFSET_RESET.name() + ": must be latest or earliest, got \"" + reset + "\"");
     }
+    channelTopics(config);
     if (enabled(config) && config.getStringList(TOPICS).isEmpty()) {
       throw new ConfigException(TOPICS.name() + ": at least one topic is needed when kafka.bootstrapServers is set");
     }

@@ -63,9 +63,11 @@ public final class PolledBatch {
    * per partition, not per record.
    *
    * @param typeHeader the record header that supplies the type when the envelope has none
+   * @param channelTopics topic to the channel its records go to when their envelope names no target
+   *                      ({@code kafka.channelTopics}; {@code {key}} stands for the record key)
    */
   public static PolledBatch of(ConsumerRecords<String, byte[]> records, EnvelopeParser parser, String typeHeader,
-                               int dispatchers) {
+                               Map<String, String> channelTopics, int dispatchers) {
     PolledBatch batch = new PolledBatch(dispatchers);
     for (TopicPartition tp : records.partitions()) {
       List<ConsumerRecord<String, byte[]>> partition = records.records(tp);
@@ -81,7 +83,8 @@ public final class PolledBatch {
       for (ConsumerRecord<String, byte[]> r : partition) {
         batch.records++;
         try {
-          part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader), r.timestamp()));
+          part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader),
+            KafkaSettings.channelOf(channelTopics, r.topic(), r.key()), r.timestamp()));
         } catch (EnvelopeException e) {
           batch.bad.add(new BadRecord(r, e));
         }

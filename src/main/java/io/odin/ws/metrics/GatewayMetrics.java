@@ -40,7 +40,7 @@ public final class GatewayMetrics {
    * dispatcher has no shards for (it joined and has not announced them yet, or it left); the message went to
    * every known shard like a fallback, but most likely reached nobody.
    */
-  public enum DispatchType { TARGETED, BROADCAST, FALLBACK, UNKNOWN_NODE }
+  public enum DispatchType { TARGETED, BROADCAST, FALLBACK, UNKNOWN_NODE, CHANNEL }
 
   /**
    * Why a message did not reach a connection: {@code SLOW_CLIENT} the socket's write queue was full or it was
@@ -110,7 +110,7 @@ public final class GatewayMetrics {
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
     List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "token_full", "shutting_down",
-      "rate_limited");
+      "rate_limited", "bad_channels", "channel_refused");
   /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
   private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
   private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];
@@ -122,6 +122,7 @@ public final class GatewayMetrics {
   private final Counter apiUnauthorized;
   private final Map<Boolean, Counter> jwksFetches = new ConcurrentHashMap<>();
   private final HistoryMetrics history;
+  private final ChannelMetrics channels;
   private final ConcurrentMap<String, Counter> jwksFetchErrors = new ConcurrentHashMap<>();
 
   /** The {@code reason} labels of {@code odin_auth_jwks_fetch_errors_total} (auth.JwksRefresher). */
@@ -246,9 +247,14 @@ public final class GatewayMetrics {
     // open and maximum file descriptors (process_files_open_files, process_files_max_files): a node's connection ceiling
     new FileDescriptorMetrics().bindTo(registry);
     history = new HistoryMetrics(registry);
+    channels = new ChannelMetrics(registry);
   }
 
   /** The history's and recovery's meters. */
+  public ChannelMetrics channels() {
+    return channels;
+  }
+
   public HistoryMetrics history() {
     return history;
   }

@@ -54,7 +54,15 @@ public final class Envelope {
     return broadcast;
   }
 
-  /** The path the dispatcher routed this message on, for the per-path metrics; null for a broadcast message. */
+  /**
+   * True when the message goes to the subscribers of its {@link #channel()}: it names no token and is no broadcast.
+   * (A message with tokens and a channel goes to those tokens; the channel is then only a label in its frame.)
+   */
+  public boolean isChannelMessage() {
+    return !broadcast && tokens.length == 0 && channel != null;
+  }
+
+  /** The path the dispatcher routed this message on, for the per-path metrics; null for a broadcast or channel message. */
   public DispatchPath path() {
     return path;
   }
@@ -66,9 +74,10 @@ public final class Envelope {
 
   /**
    * Where the history stored the message, as epoch and sequence number pairs: one pair for a broadcast (the
-   * broadcast stream), else one per token in {@link #tokens()} order (each token's stream). Null when the message was
-   * not stored (history off or unavailable): a client that receives it can no longer recover from its cursor. A pair
-   * 0:0 is a stream it was not stored in (a Redis Cluster master that did not answer).
+   * broadcast stream) and for a channel message (its channel's stream), else one per token in {@link #tokens()}
+   * order (each token's stream). Null when the message was not stored (history off or unavailable): a client that
+   * receives it can no longer recover from its cursor. A pair 0:0 is a stream it was not stored in (a Redis Cluster
+   * master that did not answer).
    */
   public long[] stored() {
     return stored;

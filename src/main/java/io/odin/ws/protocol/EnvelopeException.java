@@ -11,7 +11,9 @@ public final class EnvelopeException extends Exception {
     /** Neither a token nor an explicit broadcast: nothing is broadcast unless the producer asks. */
     NO_TARGET,
     /** {@code "broadcast": true} and a {@code token}: the producer asked for two different audiences. */
-    CONFLICTING_TARGET, TOO_MANY_TOKENS, TOO_MANY_ENVELOPES;
+    CONFLICTING_TARGET, TOO_MANY_TOKENS, TOO_MANY_ENVELOPES,
+    /** A channel message whose channel is not a valid channel name. */
+    BAD_CHANNEL;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -21,18 +21,21 @@ import java.util.regex.Pattern;
  * producers may add their own.
  * <p>
  * Routing fails closed, both ways. A message that names a recipient ({@code token}, or the Kafka record key when
- * the envelope has none) goes only to that recipient, whatever its {@code type} or {@code channel}: a producer that
- * takes those from application data cannot widen a private message to everyone. {@code "broadcast": true} beside a
- * {@code token} asks for two different things and is refused ({@link EnvelopeException.Reason#CONFLICTING_TARGET}).
- * A message without recipient goes to every connection only when the producer says so ({@code "broadcast": true},
- * a type in {@code dispatch.broadcastTypes} or the channel {@code global}, unless {@code "broadcast": false}); one
- * that asks for no broadcast either is refused ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or
- * misspelt {@code token} can never turn a private message into a broadcast. Thread-safe.
+ * the envelope has neither a token nor a channel) goes only to that recipient, whatever its {@code type}: a producer
+ * that takes the type or channel {@code global} from application data cannot widen a private message to everyone.
+ * {@code "broadcast": true} beside a {@code token} asks for two different things and is refused
+ * ({@link EnvelopeException.Reason#CONFLICTING_TARGET}). A message with no token and a {@code channel} (its own, or
+ * its Kafka topic's, {@code kafka.channelTopics}) goes to that channel's subscribers (the name must then follow the
+ * {@link ChannelName} grammar). A message without recipient goes to every connection only when the producer says so
+ * ({@code "broadcast": true}, a type in {@code dispatch.broadcastTypes} or the channel {@code global}, unless
+ * {@code "broadcast": false}); one that names no token, no channel and asks for no broadcast either is refused
+ * ({@link EnvelopeException.Reason#NO_TARGET}), so a missing or misspelt {@code token} can never turn a private
+ * message into a broadcast. Thread-safe.
  */
 public final class EnvelopeParser {
 
   /** The channel whose messages go to every connection. */
-  public static final String GLOBAL_CHANNEL = "global";
+  public static final String GLOBAL_CHANNEL = ChannelName.GLOBAL;
   public static final int MAX_TYPE_LENGTH = 128;
   public static final int MAX_CHANNEL_LENGTH = 256;
   /** The default of {@code dispatch.maxTokensPerEnvelope}. */
@@ -93,7 +96,7 @@ public final class EnvelopeParser {
           }
           try {
             // one pass over the body: the envelope is read from the batch's own parser, no parser per envelope
-            out.add(parseObject(p, json, false, null, null, publishedAtMillis));
+            out.add(parseObject(p, json, false, null, null, null, publishedAtMillis));
           } catch (EnvelopeException e) {
             throw e.at(index);
           }
@@ -107,7 +110,7 @@ public final class EnvelopeParser {
       }
       return out;
     }
-    return List.of(parse(json, null, null, publishedAtMillis));
+    return List.of(parse(json, null, null, null, publishedAtMillis));
   }
 
   /**
@@ -117,6 +120,19 @@ public final class EnvelopeParser {
    * @param fallbackType  the type when the envelope has none (a Kafka record header), or null
    */
   public Envelope parse(byte[] json, String fallbackToken, String fallbackType, long publishedAtMillis) throws EnvelopeException {
+    return parse(json, fallbackToken, fallbackType, null, publishedAtMillis);
+  }
+
+  /**
+   * One envelope, as a Kafka record's value is.
+   *
+   * @param fallbackToken   the token when the envelope has none and is no channel message (the Kafka record key), or null
+   * @param fallbackType    the type when the envelope has none (a Kafka record header), or null
+   * @param fallbackChannel the channel when the envelope has neither a token nor a channel (its topic is mapped to a
+   *                        channel, {@code kafka.channelTopics}); it wins over {@code fallbackToken}. Null for none
+   */
+  public Envelope parse(byte[] json, String fallbackToken, String fallbackType, String fallbackChannel,
+                        long publishedAtMillis) throws EnvelopeException {
     if (json == null) {
       throw new EnvelopeException(EnvelopeException.Reason.NOT_JSON, "value: missing");
     }
@@ -129,7 +145,7 @@ public final class EnvelopeParser {
       if (nextToken(p) != JsonToken.START_OBJECT) {
         throw new EnvelopeException(EnvelopeException.Reason.NOT_OBJECT, "envelope: must be a JSON object");
       }
-      return parseObject(p, json, true, fallbackToken, fallbackType, publishedAtMillis);
+      return parseObject(p, json, true, fallbackToken, fallbackType, fallbackChannel, publishedAtMillis);
     } catch (IOException e) {
       throw notJson(e);
     }
@@ -141,7 +157,7 @@ public final class EnvelopeParser {
    * {@code json} (nothing may follow it).
    */
   private Envelope parseObject(JsonParser p, byte[] json, boolean whole, String fallbackToken, String fallbackType,
-                               long publishedAtMillis) throws IOException, EnvelopeException {
+                               String fallbackChannel, long publishedAtMillis) throws IOException, EnvelopeException {
     int from = (int) p.currentTokenLocation().getByteOffset();
     String type = null;
     String channel = null;
@@ -219,18 +235,33 @@ public final class EnvelopeParser {
       throw new EnvelopeException(EnvelopeException.Reason.CONFLICTING_TARGET, "broadcast: true together with \"token\":"
         + " a message goes to its tokens or to every connection, not both; drop one of them");
     }
-    // the Kafka key names the recipient of an envelope without token, unless the envelope asks for a broadcast
-    if (!broadcastAsked && tokens == null && fallbackToken != null) {
+    // a broadcast the type or channel global asks for, which "broadcast": false vetoes
+    boolean implicitBroadcast = broadcastField == null && (GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type));
+    // the Kafka key names the recipient of an envelope without token, unless the envelope asks for a broadcast, is a
+    // channel message (its own channel: the key only orders it) or its topic maps to a channel (kafka.channelTopics);
+    // a key beside a broadcast type or channel global makes the message targeted, never a broadcast
+    if (!broadcastAsked && tokens == null && fallbackToken != null && fallbackChannel == null
+      && (channel == null || implicitBroadcast)) {
       if (!Token.isValid(fallbackToken)) {
         throw new EnvelopeException(EnvelopeException.Reason.BAD_TOKEN, "token: " + Token.problem(fallbackToken));
       }
       tokens = new String[] {fallbackToken};
     }
-    // a named recipient is never widened: the broadcast type and channel apply only to messages without one
-    boolean broadcast = tokens == null && (broadcastAsked || broadcastField == null
-      && (GLOBAL_CHANNEL.equals(channel) || broadcastTypes.contains(type)));
-    if (!broadcast && tokens == null) {
-      throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true"
+    // a named recipient is never widened: the broadcast type and channel global apply only to messages without one
+    boolean broadcast = tokens == null && (broadcastAsked || implicitBroadcast);
+    if (!broadcast && tokens == null && channel == null) {
+      channel = fallbackChannel;
+    }
+    boolean toChannel = !broadcast && tokens == null && channel != null && !GLOBAL_CHANNEL.equals(channel);
+    if (toChannel) {
+      // a channel message: the name must be one clients can subscribe to
+      String problem = ChannelName.problem(channel);
+      if (problem != null) {
+        throw new EnvelopeException(EnvelopeException.Reason.BAD_CHANNEL, "channel: " + problem);
+      }
+    }
+    if (!broadcast && tokens == null && !toChannel) {
+      throw new EnvelopeException(EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\", \"channel\" or \"broadcast\": true"
         + (misspeltTokens ? " (\"tokens\" is not a field: the recipients go in \"token\", a string or an array)"
           : unread1 != null ? " (odin-ws reads no field " + quoted(unread1) + (unread2 != null ? ", " + quoted(unread2) : "")
             + ": the recipients go in \"token\")" : ""));

@@ -8,12 +8,16 @@ import io.vertx.core.Future;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
  * Where connections live: for each client token, the addresses of the shards that hold at least one of its
- * connections. Shards report the first connection and the last disconnection of each token; dispatchers
- * resolve a whole batch of tokens at once. The registry also stores each batch's messages in the node's
+ * connections, and for each channel, the shards that have at least one subscriber (its interest, kept under the key
+ * {@link io.odin.ws.protocol.ChannelName#interestKey}: registered, kept alive, cleaned up and looked up exactly as a
+ * token is). Shards report the first connection and the last disconnection of each token, the first subscriber and
+ * the last unsubscription of each channel, and their subscriber counts; dispatchers resolve a whole batch of tokens
+ * and channels at once. The registry also stores each batch's messages in the node's
  * {@link #history() history}, in the same round trip as the lookup, before any shard can be handed them.
  */
 public interface ConnectionRegistry {
@@ -40,6 +44,30 @@ public interface ConnectionRegistry {
    * registering. The in-memory registry needs none of this.
    */
   default void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
+    attachShard(shardAddress, context, tokens, Map::of);
+  }
+
+  /**
+   * Like {@link #attachShard(String, Context, Supplier)}; {@code subscribers} lists the shard's subscriber count of
+   * each channel it has subscribers of, re-asserted with its entries (Redis: the counts expire unless re-asserted).
+   */
+  default void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens,
+                           Supplier<Map<String, Integer>> subscribers) {
+  }
+
+  /**
+   * The shard at {@code shardAddress} now has {@code count} subscribers of {@code channel} (0: none left). Written
+   * coalesced: the latest count of a shard wins. The channel's interest entry is registered apart ({@link #register}).
+   */
+  default void subscribers(String channel, String shardAddress, int count) {
+  }
+
+  /**
+   * How many subscribers {@code channel} has on the live shards of the cluster, in one read of the registry (no node is
+   * asked). Fails when the registry cannot say (Redis down; a cluster without Redis keeps no shared counts).
+   */
+  default Future<Long> subscriberCount(String channel) {
+    return Future.failedFuture(new IllegalStateException("this registry keeps no subscriber counts"));
   }
 
   /**

@@ -303,31 +303,29 @@ final class HistoryScripts {
     Map<String, Integer> streams = new LinkedHashMap<>();
     IdentityHashMap<byte[], Integer> frames = new IdentityHashMap<>();
     List<byte[]> frameList = new ArrayList<>();
+    List<String[]> streamsOf = new ArrayList<>(batch.size());
     int count = 0;
     for (Envelope e : batch) {
-      count += e.isBroadcast() ? 1 : e.tokens().length;
+      String[] of = Streams.of(e);
+      streamsOf.add(of);
+      count += of.length;
     }
     int[] streamOf = new int[count];
     int[] frameOf = new int[count];
     int[] orderOf = new int[count];
     int a = 0;
-    for (Envelope e : batch) {
+    for (int i = 0; i < batch.size(); i++) {
+      Envelope e = batch.get(i);
       Integer f = frames.get(e.frame());
       if (f == null) {
         f = frameList.size();
         frames.put(e.frame(), f);
         frameList.add(e.frame());
       }
-      if (e.isBroadcast()) {
-        streamOf[a] = streams.computeIfAbsent(Streams.BROADCAST, s -> streams.size());
+      for (String stream : streamsOf.get(i)) {
+        streamOf[a] = streams.computeIfAbsent(stream, s -> streams.size());
         orderOf[a] = a + 1;
         frameOf[a++] = f;
-      } else {
-        for (String token : e.tokens()) {
-          streamOf[a] = streams.computeIfAbsent(Streams.token(token), s -> streams.size());
-          orderOf[a] = a + 1;
-          frameOf[a++] = f;
-        }
       }
     }
     return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf, orderOf, null, null);
@@ -411,7 +409,7 @@ final class HistoryScripts {
   static void setPositions(List<Envelope> batch, Appends appends, long[] epochs, long[] seqs, String stamp) {
     int a = 0;
     for (Envelope e : batch) {
-      int n = e.isBroadcast() ? 1 : e.tokens().length;
+      int n = e.isBroadcast() || e.isChannelMessage() ? 1 : e.tokens().length;
       long[] positions = new long[n * 2];
       String order = orderKey(stamp, appends.orderOf()[a]);
       boolean any = false;

@@ -30,6 +30,8 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
   private final boolean authoritative;
   /** Null without history. */
   private final MemoryHistory history;
+  /** Channel to shard address to its subscriber count there (only shards with subscribers). */
+  private final ConcurrentHashMap<String, Map<String, Integer>> subscribers = new ConcurrentHashMap<>();
 
   public InMemoryConnectionRegistry(boolean authoritative) {
     this(authoritative, null);
@@ -87,6 +89,36 @@ public final class InMemoryConnectionRegistry implements ConnectionRegistry {
     for (String token : shardsByToken.keySet()) {
       unregister(token, shardAddress);
     }
+    for (String channel : subscribers.keySet()) {
+      subscribers(channel, shardAddress, 0);
+    }
+  }
+
+  @Override
+  public void subscribers(String channel, String shardAddress, int count) {
+    subscribers.compute(channel, (c, shards) -> {
+      Map<String, Integer> next = shards == null ? new HashMap<>() : new HashMap<>(shards);
+      if (count > 0) {
+        next.put(shardAddress, count);
+      } else {
+        next.remove(shardAddress);
+      }
+      return next.isEmpty() ? null : Map.copyOf(next);
+    });
+  }
+
+  /** Alone, the node's own counts; in a cluster it knows only its own shards, so it does not answer. */
+  @Override
+  public Future<Long> subscriberCount(String channel) {
+    if (!authoritative) {
+      return Future.failedFuture(new IllegalStateException(
+        "a cluster without Redis keeps no shared subscriber counts: set redis.url"));
+    }
+    long n = 0;
+    for (int count : subscribers.getOrDefault(channel, Map.of()).values()) {
+      n += count;
+    }
+    return Future.succeededFuture(n);
   }
 
   @Override

@@ -8,6 +8,7 @@ import io.odin.ws.history.StreamPosition;
 import io.odin.ws.history.StreamRead;
 import io.odin.ws.history.Streams;
 import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.Envelope;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -122,7 +123,8 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   private volatile String topologyError = "";
   private volatile long topologyReadAt;
 
-  private record Attached(Context context, Supplier<Collection<String>> tokens) {
+  private record Attached(Context context, Supplier<Collection<String>> tokens,
+                          Supplier<Map<String, Integer>> subscribers) {
   }
 
   /** A master's part of the registry. */
@@ -312,7 +314,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     routing = new Routing(topology, parts, bySlot);
     topologyChanges.incrementAndGet();
     for (Part p : created) {
-      shards.forEach((shard, a) -> p.registry.attachShard(shard, a.context(), a.tokens()));
+      shards.forEach((shard, a) -> p.registry.attachShard(shard, a.context(), a.tokens(), a.subscribers()));
     }
     List<String> gone = new ArrayList<>();
     if (old != null) {
@@ -335,12 +337,38 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   // ------------------------------------------------------------------ shards and registrations
 
   @Override
-  public void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
-    shards.put(shardAddress, new Attached(context, tokens));
+  public void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens,
+                          Supplier<Map<String, Integer>> subscribers) {
+    shards.put(shardAddress, new Attached(context, tokens, subscribers));
     Routing r = routing;
     if (r != null) {
-      r.parts().values().forEach(p -> p.registry.attachShard(shardAddress, context, tokens));
+      r.parts().values().forEach(p -> p.registry.attachShard(shardAddress, context, tokens, subscribers));
     }
+  }
+
+  /**
+   * Written on the master serving the channel's slot (its interest entry's, stream's and counts' slot); a count whose
+   * slot has no master now is written there by the next heartbeat (each part re-asserts the counts of its slots).
+   */
+  @Override
+  public void subscribers(String channel, String shardAddress, int count) {
+    Routing r = routing;
+    Part p = r == null ? null : partOf(r, ChannelName.interestKey(channel));
+    if (p != null) {
+      p.registry.subscribers(channel, shardAddress, count);
+    }
+  }
+
+  /** One HGETALL on the master serving the channel's slot: the counts of every node's shards live there. */
+  @Override
+  public Future<Long> subscriberCount(String channel) {
+    Routing r = routing;
+    Part p = r == null ? null : partOf(r, ChannelName.interestKey(channel));
+    if (p == null) {
+      return Future.failedFuture(r == null ? NO_TOPOLOGY
+        : new IllegalStateException("no Redis Cluster master serves the slot of channel " + channel));
+    }
+    return p.registry.subscriberCount(channel);
   }
 
   @Override

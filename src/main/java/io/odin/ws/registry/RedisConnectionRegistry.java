@@ -7,6 +7,7 @@ import io.odin.ws.history.StreamPage;
 import io.odin.ws.history.StreamRead;
 import io.odin.ws.history.Streams;
 import io.odin.ws.metrics.GatewayMetrics;
+import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.Envelope;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
@@ -138,7 +139,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   /** The store identity (run id and generation) the last script answered with: the history's epoch in /health. */
   private volatile String storeIdentity = "";
 
-  private record Attached(Context context, Supplier<Collection<String>> tokens) {
+  private record Attached(Context context, Supplier<Collection<String>> tokens, Supplier<Map<String, Integer>> counts) {
   }
 
   /** A registration waiting for its flush, answered on its shard's context. */
@@ -248,12 +249,13 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   // ------------------------------------------------------------------ shards
 
   @Override
-  public void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens) {
+  public void attachShard(String shardAddress, Context context, Supplier<Collection<String>> tokens,
+                          Supplier<Map<String, Integer>> subscribers) {
     ctx.runOnContext(v -> {
       if (closed) {
         return;
       }
-      attached.put(shardAddress, new Attached(context, tokens));
+      attached.put(shardAddress, new Attached(context, tokens, subscribers));
       // lookups on this node wait (fall back) until the shard's first sync wrote its marker
       dirty.add(shardAddress);
       inSync = false;
@@ -290,6 +292,36 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   @Override
+  public void subscribers(String channel, String shardAddress, int count) {
+    ctx.runOnContext(v -> {
+      if (!closed && breaker.allowRequest()) {
+        queue.count(shardAddress, channel, count);
+        scheduleFlush();
+      }
+    });
+  }
+
+  /** One HGETALL of the channel's counts, summed over the shards that are live now (a crashed node's are not). */
+  @Override
+  public Future<Long> subscriberCount(String channel) {
+    if (closed || !breaker.allowRequest()) {
+      return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
+    }
+    Context caller = Vertx.currentContext();
+    return withTimeout(sendOnLoop(caller, Request.cmd(Command.HGETALL).arg(keys.subscribers(channel))))
+      .map(r -> {
+        long n = 0;
+        for (String shard : r.getKeys()) {
+          if (directory.isLive(shard)) {
+            n += r.get(shard).toLong();
+          }
+        }
+        return n;
+      })
+      .onFailure(t -> failure("count", t));
+  }
+
+  @Override
   public void removeShard(String shardAddress) {
     ctx.runOnContext(v -> {
       attached.remove(shardAddress);
@@ -309,20 +341,36 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
     a.context().runOnContext(v -> {
       Collection<String> tokens;
+      Map<String, Integer> counts;
       try {
         tokens = a.tokens().get();
+        counts = a.counts().get();
       } catch (RuntimeException e) {
         log.warn("shard {} could not list its tokens", shard, e);
         tokens = null;
+        counts = null;
       }
       Collection<String> snapshot = tokens;
+      Map<String, Integer> countSnapshot = counts;
       ctx.runOnContext(w -> {
         syncRequested.remove(shard);
         if (closed || snapshot == null || attached.get(shard) != a || !breaker.allowRequest()) {
           return;
         }
-        // on a cluster master: only the tokens whose slot it serves
-        queue.sync(shard, role == null ? snapshot : snapshot.stream().filter(role.owns()).toList());
+        if (role == null) {
+          queue.sync(shard, snapshot);
+          queue.counts(shard, countSnapshot);
+        } else {
+          // on a cluster master: only the tokens and channels whose slot it serves
+          queue.sync(shard, snapshot.stream().filter(role.owns()).toList());
+          Map<String, Integer> owned = new HashMap<>();
+          countSnapshot.forEach((channel, n) -> {
+            if (role.owns().test(ChannelName.interestKey(channel))) {
+              owned.put(channel, n);
+            }
+          });
+          queue.counts(shard, owned);
+        }
         scheduleFlush();
       });
     });
@@ -443,6 +491,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     List<WriteQueue.Step> steps = flush.steps();
     for (int i = 0; i < steps.size() && i < responses.size(); i++) {
       WriteQueue.Step step = steps.get(i);
+      if (step.kind() == WriteQueue.Kind.COUNTS) {
+        // a count whose slot moved: the next heartbeat writes it on the master serving the channel's slot
+        any |= responses.get(i).get(1).toInteger() > 0;
+        continue;
+      }
       if (step.kind() != WriteQueue.Kind.APPLY) {
         continue;
       }

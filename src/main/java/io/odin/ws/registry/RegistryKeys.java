@@ -1,5 +1,7 @@
 package io.odin.ws.registry;
 
+import io.odin.ws.protocol.ChannelName;
+
 /**
  * The Redis keys of the registry (see docs/registry.md). With the default prefix {@code odin:}:
  * <ul>
@@ -12,7 +14,11 @@ package io.odin.ws.registry;
  *   <li>{@code odin:h:{<stream>}}: a stream's history (a Redis stream, entry ids {@code <seq>-0}, fields {@code o}
  *       dispatch order and {@code f} frame), {@code odin:h:{<stream>}:m} its position (hash: {@code e} epoch,
  *       {@code s} last sequence number, {@code i} the store identity it belongs to); {@code <stream>} is
- *       {@code t:<token>} or {@code b} (broadcasts), in braces so a stream and its position share a cluster slot;</li>
+ *       {@code t:<token>}, {@code c:<channel>} or {@code b} (broadcasts), in braces so a stream and its position share
+ *       a cluster slot;</li>
+ *   <li>{@code odin:t:#<channel>}: a channel's interest, kept as a token named {@code #<channel>} is (see
+ *       {@link ChannelName#interestKey}); {@code odin:p:{c:<channel>}} its subscriber counts (hash: field = shard
+ *       address, value = its subscribers there);</li>
  *   <li>{@code odin:h:gen}: the history generation, raised when messages were dispatched without being stored, so
  *       that every stream takes a new epoch.</li>
  * </ul>
@@ -22,6 +28,9 @@ package io.odin.ws.registry;
  *   <li>a token's entry is {@code odin:t:{t:<token>}}: the tag is its stream's name, so the entry, the stream, its
  *       position and the stream's generation ({@code odin:h:gen:{<slot tag>}}, one per slot) share a slot and one
  *       script reads or writes them together;</li>
+ *   <li>a channel's interest entry is {@code odin:t:{c:<channel>}}: tagged with its stream's name too, so the entry,
+ *       the channel's stream, position, generation and subscriber counts ({@code odin:p:{c:<channel>}}) share a slot
+ *       (a shard's index still lists it as {@code #<channel>});</li>
  *   <li>a shard's index, sync index and marker exist once per master, tagged with the master's anchor (a tag of the
  *       lowest slot it serves): {@code odin:s:<shard>:live:{<anchor>}} says the shard's entries on that master are
  *       complete.</li>
@@ -32,6 +41,7 @@ public final class RegistryKeys {
   private final String prefix;
   private final String tokenPrefix;
   private final String tokenSuffix;
+  private final String channelPrefix;
   /** The master's anchor tag with braces (cluster), or "". */
   private final String anchor;
 
@@ -40,6 +50,7 @@ public final class RegistryKeys {
     boolean cluster = anchorTag != null;
     this.tokenPrefix = prefix + (cluster ? "t:{t:" : "t:");
     this.tokenSuffix = cluster ? "}" : "";
+    this.channelPrefix = prefix + (cluster ? "t:{c:" : "t:" + ChannelName.interestKey(""));
     this.anchor = cluster ? ":{" + anchorTag + "}" : "";
   }
 
@@ -58,11 +69,22 @@ public final class RegistryKeys {
     return !anchor.isEmpty();
   }
 
+  /** The entry of a token, or of a channel's interest ({@link ChannelName#interestKey}). */
   public String token(String token) {
-    return tokenPrefix + token + tokenSuffix;
+    return ChannelName.isInterestKey(token)
+      ? channelPrefix + ChannelName.ofInterestKey(token) + tokenSuffix
+      : tokenPrefix + token + tokenSuffix;
   }
 
-  /** The part of a token key before the token: {@code token(t) == tokenPrefix() + t + tokenSuffix()}. */
+  /**
+   * The part of a channel's interest entry before the channel's name: {@code token(interestKey(c)) == channelPrefix()
+   * + c + tokenSuffix()}.
+   */
+  public String channelPrefix() {
+    return channelPrefix;
+  }
+
+  /** The part of a token key before the token: {@code token(t) == tokenPrefix() + t + tokenSuffix()} (not a channel's). */
   public String tokenPrefix() {
     return tokenPrefix;
   }
@@ -92,6 +114,16 @@ public final class RegistryKeys {
   /** The position of stream {@code stream} (a hash: epoch, last sequence number, store identity). */
   public String historyPosition(String stream) {
     return prefix + "h:{" + stream + "}:m";
+  }
+
+  /** A channel's subscriber counts per shard (a hash; on a cluster in the slot of the channel's entry and stream). */
+  public String subscribers(String channel) {
+    return subscribersPrefix() + channel + "}";
+  }
+
+  /** {@code subscribers(c) == subscribersPrefix() + c + "}"}: scripts derive the key from an interest entry. */
+  public String subscribersPrefix() {
+    return prefix + "p:{c:";
   }
 
   /** The history generation that {@code stream}'s epoch depends on: one key, or (cluster) one per slot. */

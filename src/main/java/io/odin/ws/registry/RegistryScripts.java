@@ -29,6 +29,19 @@ import java.util.Set;
 final class RegistryScripts {
 
   /**
+   * The keys of an index member (after {@link HistoryScripts#FUNCTIONS}): {@code entry(member, token prefix, token
+   * suffix, channel prefix, counts prefix)} answers its entry's key and, for a channel's interest ({@code #<channel>}),
+   * the key of the channel's subscriber counts (nil for a token): see {@link RegistryKeys#token}.
+   */
+  static final String CHANNEL_KEYS = """
+    local function entry(member, prefix, suffix, cprefix, pprefix)
+      if string.byte(member, 1) ~= 35 then return prefix .. member .. suffix end
+      local channel = string.sub(member, 2)
+      return cprefix .. channel .. suffix, pprefix .. channel .. '}'
+    end
+    """;
+
+  /**
    * Writes entries of one shard, with the history's part (docs/registry.md, "History"). K[1] = the token index to
    * update ("" for none), K[2..n+1] = token keys; with history also the broadcast stream's (history, position,
    * generation), then (history, position, generation) per token. A[1] = shard address, A[2] = TTL ms, A[3] =
@@ -101,16 +114,18 @@ final class RegistryScripts {
 
   /**
    * Finishes a sync of one shard. K[1] = index, K[2] = sync index, K[3] = marker; A[1] = shard, A[2] = TTL ms,
-   * A[3] = token key prefix, A[4] = marker value, A[5] = token key suffix. Removes the shard from tokens it no longer
-   * holds (those on this master), swaps the rebuilt index in, writes the marker (cluster: with this process's run id,
-   * so that a replica promoted in a failover does not pass it for its own).
+   * A[3] = token key prefix, A[4] = marker value, A[5] = token key suffix, A[6] = channel entry prefix, A[7] = the
+   * subscriber counts' key prefix. Removes the shard from tokens (and channels: their counts too) it no longer holds
+   * (those on this master), swaps the rebuilt index in, writes the marker (cluster: with this process's run id, so that
+   * a replica promoted in a failover does not pass it for its own).
    */
-  static final String SYNC_END = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
-    local shard, ttl, prefix, suffix = A[1], tonumber(A[2]), A[3], A[5] or ''
+  static final String SYNC_END = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + CHANNEL_KEYS + """
+    local shard, ttl, suffix = A[1], tonumber(A[2]), A[5]
     local stale = redis.call('SDIFF', K[1], K[2])
     for _, token in ipairs(stale) do
-      local key = prefix .. token .. suffix
+      local key, counts = entry(token, A[3], suffix, A[6], A[7])
       if reach(key) then redis.call('ZREM', key, shard) end
+      if counts and reach(counts) then redis.call('HDEL', counts, shard) end
     end
     if redis.call('EXISTS', K[2]) == 1 then
       redis.call('RENAME', K[2], K[1])
@@ -126,15 +141,17 @@ final class RegistryScripts {
 
   /**
    * Deletes every entry of a shard that is gone. K[1] = index, K[2] = sync index, K[3] = marker;
-   * A[1] = shard, A[2] = token key prefix, A[3] = token key suffix. About a microsecond per token, once per stopped
-   * shard (and master).
+   * A[1] = shard, A[2] = token key prefix, A[3] = token key suffix, A[4] = channel entry prefix, A[5] = the subscriber
+   * counts' key prefix. Removes its channels' counts too. About a microsecond per token, once per stopped shard (and
+   * master).
    */
-  static final String CLEANUP = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
-    local shard, prefix, suffix = A[1], A[2], A[3] or ''
+  static final String CLEANUP = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + CHANNEL_KEYS + """
+    local shard = A[1]
     local tokens = redis.call('SMEMBERS', K[1])
     for _, token in ipairs(tokens) do
-      local key = prefix .. token .. suffix
+      local key, counts = entry(token, A[2], A[3], A[4], A[5])
       if reach(key) then redis.call('ZREM', key, shard) end
+      if counts and reach(counts) then redis.call('HDEL', counts, shard) end
     end
     redis.call('DEL', K[1], K[2], K[3])
     return #tokens
@@ -168,7 +185,30 @@ final class RegistryScripts {
     return {1, out, away}
     """;
 
+  /**
+   * A shard's subscriber counts. K = the channels' count hashes; A[1] = shard, A[2] = TTL ms, A[3..] = one count per
+   * key (0 removes the shard's field). A hash lives a TTL after its last write: heartbeats re-assert counts (on a
+   * cluster, on the master that serves the channel's slot then). Returns {keys, keys not on this master}.
+   */
+  static final String COUNTS = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
+    local shard, ttl = A[1], tonumber(A[2])
+    local away = 0
+    for i = 1, #K do
+      local n = tonumber(A[i + 2])
+      if not reach(K[i]) then
+        away = away + 1
+      elseif n > 0 then
+        redis.call('HSET', K[i], shard, n)
+        redis.call('PEXPIRE', K[i], ttl)
+      else
+        redis.call('HDEL', K[i], shard)
+      end
+    end
+    return {#K, away}
+    """;
+
   static final String APPLY_SHA = sha1(APPLY);
+  static final String COUNTS_SHA = sha1(COUNTS);
   static final String SYNC_END_SHA = sha1(SYNC_END);
   static final String CLEANUP_SHA = sha1(CLEANUP);
   static final String LOOKUP_SHA = sha1(LOOKUP);
@@ -179,7 +219,7 @@ final class RegistryScripts {
   /** SCRIPT LOAD of every script, the history's too, sent when Redis answers NOSCRIPT (first use, or after a restart). */
   static List<Request> load() {
     List<Request> out = new ArrayList<>();
-    List<String> scripts = new ArrayList<>(List.of(APPLY, SYNC_END, CLEANUP, LOOKUP));
+    List<String> scripts = new ArrayList<>(List.of(APPLY, SYNC_END, CLEANUP, LOOKUP, COUNTS));
     scripts.addAll(HistoryScripts.scripts());
     for (String script : scripts) {
       out.add(Request.cmd(Command.SCRIPT).arg("LOAD").arg(script));
@@ -206,7 +246,8 @@ final class RegistryScripts {
         case CLEANUP:
           out.add(new ScriptCall(Command.EVALSHA, CLEANUP_SHA)
             .key(keys.index(shard)).key(keys.syncIndex(shard)).key(keys.marker(shard))
-            .arg(shard).arg(keys.tokenPrefix()).arg(keys.tokenSuffix()).request(cluster));
+            .arg(shard).arg(keys.tokenPrefix()).arg(keys.tokenSuffix()).arg(keys.channelPrefix())
+            .arg(keys.subscribersPrefix()).request(cluster));
           break;
         case SYNC_BEGIN:
           out.add(Request.cmd(Command.DEL).arg(keys.syncIndex(shard)));
@@ -219,8 +260,20 @@ final class RegistryScripts {
           out.add(new ScriptCall(Command.EVALSHA, SYNC_END_SHA)
             .key(keys.index(shard)).key(keys.syncIndex(shard)).key(keys.marker(shard))
             .arg(shard).arg(ttlMillis).arg(keys.tokenPrefix()).arg(markerValue).arg(keys.tokenSuffix())
-            .request(cluster));
+            .arg(keys.channelPrefix()).arg(keys.subscribersPrefix()).request(cluster));
           break;
+        case COUNTS: {
+          ScriptCall c = new ScriptCall(Command.EVALSHA, COUNTS_SHA);
+          for (String channel : step.tokens()) {
+            c.key(keys.subscribers(channel));
+          }
+          c.arg(shard).arg(ttlMillis);
+          for (int n : step.counts()) {
+            c.arg(n);
+          }
+          out.add(c.request(cluster));
+          break;
+        }
         default:
           throw new IllegalStateException(step.kind().toString());
       }
@@ -240,7 +293,7 @@ final class RegistryScripts {
       c.key(keys.history(Streams.BROADCAST)).key(keys.historyPosition(Streams.BROADCAST))
         .key(keys.historyGeneration(Streams.BROADCAST));
       for (String token : tokens) {
-        String stream = Streams.token(token);
+        String stream = Streams.ofRegistryKey(token);
         c.key(keys.history(stream)).key(keys.historyPosition(stream)).key(keys.historyGeneration(stream));
       }
     }

@@ -25,10 +25,15 @@ final class WriteQueue {
     /** Write entries; {@code toSyncIndex} says whether their tokens go to the temporary index of a sync. */
     APPLY,
     /** Finish a sync: drop entries of tokens no longer held, swap the index in, write the shard's marker. */
-    SYNC_END
+    SYNC_END,
+    /** Write the shard's subscriber counts of channels ({@code tokens} are channel names, {@code counts} theirs). */
+    COUNTS
   }
 
-  record Step(Kind kind, String shard, boolean toSyncIndex, List<String> tokens, List<Boolean> adds) {
+  record Step(Kind kind, String shard, boolean toSyncIndex, List<String> tokens, List<Boolean> adds, List<Integer> counts) {
+    Step(Kind kind, String shard, boolean toSyncIndex, List<String> tokens, List<Boolean> adds) {
+      this(kind, shard, toSyncIndex, tokens, adds, List.of());
+    }
   }
 
   /** What one flush writes: its steps, the shards it re-asserts completely, the shards it cleans. */
@@ -42,9 +47,11 @@ final class WriteQueue {
     boolean cleanup;
     List<String> sync;
     final LinkedHashMap<String, Boolean> ops = new LinkedHashMap<>();
+    /** Channel to the shard's latest subscriber count (0: none left). */
+    final LinkedHashMap<String, Integer> counts = new LinkedHashMap<>();
 
     boolean isEmpty() {
-      return !cleanup && sync == null && ops.isEmpty();
+      return !cleanup && sync == null && ops.isEmpty() && counts.isEmpty();
     }
   }
 
@@ -71,6 +78,23 @@ final class WriteQueue {
     }
   }
 
+  /** The shard's subscriber count of {@code channel} is now {@code count}: replaces any queued count of it. */
+  void count(String shard, String channel, int count) {
+    if (writes(shard).counts.put(channel, count) == null) {
+      operations++;
+    }
+  }
+
+  /**
+   * The shard's counts of every channel it has subscribers of (a heartbeat's snapshot, newer than anything queued):
+   * a queued channel the snapshot does not name has none left.
+   */
+  void counts(String shard, Map<String, Integer> snapshot) {
+    ShardWrites w = writes(shard);
+    w.counts.replaceAll((channel, n) -> 0);
+    snapshot.forEach((channel, n) -> count(shard, channel, n));
+  }
+
   /** Everything the shard holds now: replaces its queued operations, which the snapshot already reflects. */
   void sync(String shard, Collection<String> tokens) {
     ShardWrites w = writes(shard);
@@ -83,8 +107,9 @@ final class WriteQueue {
   /** The shard is gone: forget what was queued for it and delete its entries. */
   void cleanup(String shard) {
     ShardWrites w = writes(shard);
-    operations -= w.ops.size() + (w.sync != null ? w.sync.size() : 0);
+    operations -= w.ops.size() + (w.sync != null ? w.sync.size() : 0) + w.counts.size();
     w.ops.clear();
+    w.counts.clear();
     w.sync = null;
     w.cleanup = true;
   }
@@ -98,6 +123,7 @@ final class WriteQueue {
   void dropAllButCleanups() {
     pending.values().removeIf(w -> {
       w.ops.clear();
+      w.counts.clear();
       w.sync = null;
       return !w.cleanup;
     });
@@ -154,6 +180,14 @@ final class WriteQueue {
       }
       if (!tokens.isEmpty()) {
         steps.add(new Step(Kind.APPLY, shard, false, List.copyOf(tokens), List.copyOf(adds)));
+      }
+      // counts after the entries: a channel's first count goes with (after) its interest entry
+      List<String> channels = new ArrayList<>(w.counts.keySet());
+      List<Integer> counts = new ArrayList<>(w.counts.values());
+      for (int i = 0; i < channels.size(); i += chunk) {
+        int to = Math.min(channels.size(), i + chunk);
+        steps.add(new Step(Kind.COUNTS, shard, false, List.copyOf(channels.subList(i, to)), List.of(),
+          List.copyOf(counts.subList(i, to))));
       }
     }
     pending.clear();

@@ -57,6 +57,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter implements Sha
   long tokenSeq;
   long broadcastEpoch;
   long broadcastSeq;
+  /** Its channels and where it stands in each (the rest of its cursor); null until its first subscription. */
+  Subscriptions subs;
+  /** Channels it asked for that wait for their interest registration here; null when none. */
+  java.util.List<String> pendingChannels;
+  /** The channel patterns its JWT grants (empty without a JWT): what later subscribe ops are judged by. */
+  java.util.List<String> grants = java.util.List.of();
 
   ClientConnection(ShardVerticle shard, Channel channel, String token, String address, long nowMillis) {
     this.shard = shard;

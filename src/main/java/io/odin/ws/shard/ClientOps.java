@@ -4,23 +4,53 @@ import io.odin.ws.protocol.FrameEncoder;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.charset.StandardCharsets;
+
 /**
- * What a client may send: {@code {"op":"ping"}}, answered with {@code {"type":"pong"}}, and
- * {@code {"op":"refresh","token":"<jwt>"}} (auth.mode=jwt), answered by the shard's refresh. Anything else gets an
- * error frame and the connection stays open. Later features (subscriptions, acks) add their ops here.
+ * What a client may send: {@code {"op":"ping"}}, answered with {@code {"type":"pong"}};
+ * {@code {"op":"refresh","token":"<jwt>"}} (auth.mode=jwt); {@code {"op":"subscribe","channel":NAME}} and
+ * {@code {"op":"unsubscribe","channel":NAME}}, answered by the shard ({@code subscribed}, {@code unsubscribed} or an
+ * error naming the op and the channel). Anything else gets an error frame and the connection stays open.
  */
 final class ClientOps {
+
+  /** What the shard does with the ops that concern the connection. Each answers a frame, or null to answer later. */
+  interface Handler {
+    byte[] refresh(String jwt);
+
+    byte[] subscribe(String channel);
+
+    byte[] unsubscribe(String channel);
+  }
+
+  /** A connection that can neither refresh nor subscribe (tests, class preloading). */
+  private static final Handler NONE = new Handler() {
+    @Override
+    public byte[] refresh(String jwt) {
+      return FrameEncoder.error("refresh needs auth.mode=jwt");
+    }
+
+    @Override
+    public byte[] subscribe(String channel) {
+      return channelError("subscribe", channel, "subscriptions are off (ws.maxSubscriptionsPerConnection is 0)");
+    }
+
+    @Override
+    public byte[] unsubscribe(String channel) {
+      return channelError("unsubscribe", channel, "not subscribed");
+    }
+  };
 
   private ClientOps() {
   }
 
-  /** The frame to answer {@code text} with, on a connection that cannot refresh. */
+  /** The frame to answer {@code text} with, on a connection that cannot refresh nor subscribe. */
   static byte[] answer(String text) {
-    return answer(text, jwt -> FrameEncoder.error("refresh needs auth.mode=jwt"));
+    return answer(text, NONE);
   }
 
-  /** The frame to answer {@code text} with; {@code refresh} answers a refresh op given its JWT. */
-  static byte[] answer(String text, java.util.function.Function<String, byte[]> refresh) {
+  /** The frame to answer {@code text} with, or null when {@code ops} answers later. */
+  static byte[] answer(String text, Handler ops) {
     JsonObject request;
     try {
       Object parsed = io.vertx.core.json.Json.decodeValue(text);
@@ -35,16 +65,26 @@ final class ClientOps {
     if (!(op instanceof String)) {
       return FrameEncoder.error("malformed frame: \"op\" must be a string");
     }
-    if ("ping".equals(op)) {
-      return FrameEncoder.pong();
+    switch ((String) op) {
+      case "ping":
+        return FrameEncoder.pong();
+      case "refresh": {
+        Object jwt = request.getValue("token");
+        return jwt instanceof String ? ops.refresh((String) jwt)
+          : FrameEncoder.error("malformed frame: refresh needs \"token\": a JWT string");
+      }
+      case "subscribe":
+      case "unsubscribe": {
+        Object channel = request.getValue("channel");
+        if (!(channel instanceof String)) {
+          return FrameEncoder.error("malformed frame: " + op + " needs \"channel\": a channel name");
+        }
+        return "subscribe".equals(op) ? ops.subscribe((String) channel) : ops.unsubscribe((String) channel);
+      }
+      default:
+        String shown = ((String) op).length() > 32 ? ((String) op).substring(0, 32) + "..." : (String) op;
+        return FrameEncoder.error("unknown op \"" + shown + "\"");
     }
-    if ("refresh".equals(op)) {
-      Object jwt = request.getValue("token");
-      return jwt instanceof String ? refresh.apply((String) jwt)
-        : FrameEncoder.error("malformed frame: refresh needs \"token\": a JWT string");
-    }
-    String shown = ((String) op).length() > 32 ? ((String) op).substring(0, 32) + "..." : (String) op;
-    return FrameEncoder.error("unknown op \"" + shown + "\"");
   }
 
   /** {@code {"type":"refreshed","expiresAt":MILLIS}}: the connection now stays open until then. */
@@ -53,7 +93,7 @@ final class ClientOps {
     if (expiresAtMillis != Long.MAX_VALUE) {
       o.put("expiresAt", expiresAtMillis);
     }
-    return o.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return o.encode().getBytes(StandardCharsets.UTF_8);
   }
 
   /**
@@ -62,10 +102,26 @@ final class ClientOps {
    */
   static byte[] resumed(boolean recovered, long replayed) {
     return ("{\"type\":\"resumed\",\"recovered\":" + recovered + ",\"replayed\":" + replayed + "}")
-      .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      .getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * {@code {"type":"subscribed","channel":NAME}} or {@code unsubscribed}, without its {@code id}: the shard writes it
+   * with the connection's cursor in front, as a message's ({@link WireFrames#messageHead}). A valid channel name needs
+   * no escaping.
+   */
+  static byte[] channelAnswer(String type, String channel) {
+    return ("{\"type\":\"" + type + "\",\"channel\":\"" + channel + "\"}").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** {@code {"type":"error","op":OP,"channel":NAME,"message":...}}: a subscribe or unsubscribe that was refused. */
+  static byte[] channelError(String op, String channel, String message) {
+    String shown = channel.length() > 128 ? channel.substring(0, 128) + "..." : channel;
+    return new JsonObject().put("type", "error").put("op", op).put("channel", shown).put("message", message)
+      .encode().getBytes(StandardCharsets.UTF_8);
   }
 
   static boolean isError(byte[] frame) {
-    return frame.length > 15 && new String(frame, 0, 15, java.nio.charset.StandardCharsets.US_ASCII).equals("{\"type\":\"error\"");
+    return frame.length > 15 && new String(frame, 0, 15, StandardCharsets.US_ASCII).equals("{\"type\":\"error\"");
   }
 }

@@ -1,15 +1,23 @@
 package io.odin.ws.shard;
 
+import io.odin.ws.auth.ChannelAccess;
 import io.odin.ws.node.ConnectionLimits;
 import io.odin.ws.auth.ClientAuthenticator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 
 /**
  * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, the node's handshake
- * rate, who it is for (token or JWT, origin: {@link ClientAuthenticator}), the node's capacity and the client
- * address's and the token's share of it. A refusal carries the HTTP status, a short reason for
- * the response body (so a client developer sees why, e.g. {@code missing token}) and a metric label.
- * Checks run in order path, rate, authentication, capacity: the rate bounds the work of a storm (JWT checks, registry
+ * rate, who it is for (token or JWT, origin: {@link ClientAuthenticator}), the channels it subscribes to from the start
+ * ({@code ?channels=} and the JWT's subscribe claim, each allowed by {@link ChannelAccess}, at most
+ * {@code ws.maxSubscriptionsPerConnection}), the node's capacity and the client address's and the token's share of it.
+ * A refusal carries the HTTP status, a short reason for the response body (so a client developer sees why, e.g.
+ * {@code missing token}) and a metric label.
+ * Checks run in order path, rate, authentication, channels, capacity: the rate bounds the work of a storm (JWT checks, registry
  * writes, replays) before any of it is done, and an unauthenticated client never takes a slot.
  * <p>An accepted decision holds a capacity slot: the caller gives it back with {@link #release} when the
  * connection ends or its upgrade fails.
@@ -27,30 +35,37 @@ public final class HandshakeGate {
     public final long expiresAtMillis;
     /** A refusal's {@code Retry-After}: the seconds after which the client should try again; 0 when it says none. */
     public final long retryAfterSeconds;
+    /** The channels it is subscribed to from the start, without duplicates. */
+    public final List<String> channels;
+    /** The channel patterns its JWT grants, for its later subscribe ops. */
+    public final List<String> channelGrants;
 
-    private Decision(int status, String reason, String label, String token, long expiresAtMillis, long retryAfterSeconds) {
+    private Decision(int status, String reason, String label, String token, long expiresAtMillis, long retryAfterSeconds,
+                     List<String> channels, List<String> channelGrants) {
       this.status = status;
       this.reason = reason;
       this.label = label;
       this.token = token;
       this.expiresAtMillis = expiresAtMillis;
       this.retryAfterSeconds = retryAfterSeconds;
+      this.channels = channels;
+      this.channelGrants = channelGrants;
     }
 
     public boolean accepted() {
       return label == null;
     }
 
-    static Decision accept(String token, long expiresAtMillis) {
-      return new Decision(101, null, null, token, expiresAtMillis, 0);
+    static Decision accept(String token, long expiresAtMillis, List<String> channels, List<String> channelGrants) {
+      return new Decision(101, null, null, token, expiresAtMillis, 0, channels, channelGrants);
     }
 
     static Decision refuse(int status, String reason, String label) {
-      return new Decision(status, reason, label, null, 0, 0);
+      return new Decision(status, reason, label, null, 0, 0, List.of(), List.of());
     }
 
     static Decision retryAfter(int status, String reason, String label, long seconds) {
-      return new Decision(status, reason, label, null, 0, seconds);
+      return new Decision(status, reason, label, null, 0, seconds, List.of(), List.of());
     }
 
     @Override
@@ -68,17 +83,24 @@ public final class HandshakeGate {
   public static final String ADDRESS_FULL = "address_full";
   public static final String TOKEN_FULL = "token_full";
   public static final String SHUTTING_DOWN = "shutting_down";
+  public static final String BAD_CHANNELS = "bad_channels";
+  public static final String CHANNEL_REFUSED = "channel_refused";
   public static final String RATE_LIMITED = "rate_limited";
 
   private final String path;
   private final ConnectionLimits limits;
   private final ClientAuthenticator auth;
+  private final ChannelAccess channelAccess;
+  private final int maxSubscriptions;
   private volatile boolean stopping;
 
-  public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth) {
+  public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth, ChannelAccess channelAccess,
+                       int maxSubscriptions) {
     this.path = path;
     this.limits = limits;
     this.auth = auth;
+    this.channelAccess = channelAccess;
+    this.maxSubscriptions = maxSubscriptions;
   }
 
   /** From now on every handshake is refused with 503: the shard is shutting down. */
@@ -110,6 +132,31 @@ public final class HandshakeGate {
       String label = who.status() == 401 ? UNAUTHORIZED : who.status() == 403 ? ORIGIN : BAD_TOKEN;
       return Decision.refuse(who.status(), who.reason(), label);
     }
+    // the channels it starts with: ?channels=a,b (each allowed as a subscribe op would be) and the JWT's subscribe
+    // claim (the backend allowed them); a reconnect restores its subscriptions in one step
+    Set<String> channels = new LinkedHashSet<>(who.subscribe());
+    for (String channel : channels) {
+      String problem = io.odin.ws.protocol.ChannelName.problem(channel);
+      if (problem != null) {
+        return Decision.refuse(401, "JWT subscribe claim: channel \"" + shown(channel) + "\" " + problem, UNAUTHORIZED);
+      }
+    }
+    String asked = ClientAuthenticator.queryParam(query, "channels");
+    if (asked != null && !asked.isEmpty()) {
+      for (String channel : asked.split(",", -1)) {
+        String refusal = channels.contains(channel) ? null : channelAccess.refusal(channel, who.channelGrants());
+        if (refusal != null) {
+          boolean malformed = !io.odin.ws.protocol.ChannelName.isValid(channel);
+          return Decision.refuse(malformed ? 400 : 403, "channels: \"" + shown(channel) + "\": " + refusal,
+            malformed ? BAD_CHANNELS : CHANNEL_REFUSED);
+        }
+        channels.add(channel);
+      }
+    }
+    if (channels.size() > maxSubscriptions) {
+      return Decision.refuse(400, "channels: " + channels.size() + " channels, more than ws.maxSubscriptionsPerConnection ("
+        + maxSubscriptions + ")", BAD_CHANNELS);
+    }
     ConnectionLimits.Refusal full = limits.tryAcquire(address, who.token());
     if (full == ConnectionLimits.Refusal.NODE_FULL) {
       return Decision.refuse(503, "too many connections", NODE_FULL);
@@ -120,7 +167,13 @@ public final class HandshakeGate {
     if (full == ConnectionLimits.Refusal.TOKEN_FULL) {
       return Decision.refuse(503, "too many connections for this token", TOKEN_FULL);
     }
-    return Decision.accept(who.token(), who.expiresAtMillis());
+    return Decision.accept(who.token(), who.expiresAtMillis(), List.copyOf(new ArrayList<>(channels)), who.channelGrants());
+  }
+
+  /** A client's channel name in an answer: at most 40 characters, nothing but what the grammar allows. */
+  static String shown(String channel) {
+    String s = channel.length() <= 40 ? channel : channel.substring(0, 40) + "...";
+    return s.replaceAll("[^A-Za-z0-9._:@/=*-]", "?");
   }
 
   /** Gives back the capacity slot of an accepted handshake from {@code address} for {@code token}. */

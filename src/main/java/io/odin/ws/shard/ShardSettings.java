@@ -45,10 +45,18 @@ public final class ShardSettings {
       + " 503 with Retry-After, the seconds after which to try again, so a reconnect storm is admitted at this rate while"
       + " the clients already connected keep getting their messages; 0 = no limit");
 
+  public static final ConfigKey MAX_SUBSCRIPTIONS = ConfigKey.integer("ws.maxSubscriptionsPerConnection", 32, 0,
+    io.odin.ws.protocol.Cursor.MAX_CHANNELS,
+    "Channels one connection may be subscribed to at once (subscribe ops and ?channels= together); one more is refused"
+      + " with an error. Each adds up to 30 characters to every message's id; 0 turns subscriptions off");
+  public static final ConfigKey JOIN_LEAVE_NAMESPACES = ConfigKey.stringList("channels.joinLeaveNamespaces", List.of(),
+    "Namespaces whose channels tell their subscribers who joins and leaves ({\"type\":\"join\"|\"leave\",\"channel\":..,"
+      + "\"data\":{\"token\":..}}); empty (the default): no such events");
+
   public static final List<ConfigKey> KEYS = List.of(INSTANCES, HOST, PORT, PATH, MAX_FRAME_BYTES,
     WRITE_QUEUE_MAX_BYTES, PING_INTERVAL_MS, IDLE_TIMEOUT_MS, COMPRESSION, MAX_CLIENT_FRAMES_PER_SECOND,
     HANDSHAKE_TIMEOUT_MS, CLOSE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS_PER_TOKEN,
-    MAX_HANDSHAKES_PER_SECOND);
+    MAX_HANDSHAKES_PER_SECOND, MAX_SUBSCRIPTIONS, JOIN_LEAVE_NAMESPACES);
 
   /**
    * File descriptors kept free of WebSocket connections when {@code ws.maxConnections} is auto: Kafka (a connection
@@ -69,6 +77,8 @@ public final class ShardSettings {
   final int maxClientFramesPerSecond;
   final int handshakeTimeoutMs;
   final int closeTimeoutMs;
+  final int maxSubscriptions;
+  final java.util.Set<String> joinLeaveNamespaces;
 
   public ShardSettings(GatewayConfig config) {
     host = config.getString(HOST);
@@ -82,6 +92,8 @@ public final class ShardSettings {
     maxClientFramesPerSecond = config.getInt(MAX_CLIENT_FRAMES_PER_SECOND);
     handshakeTimeoutMs = config.getInt(HANDSHAKE_TIMEOUT_MS);
     closeTimeoutMs = config.getInt(CLOSE_TIMEOUT_MS);
+    maxSubscriptions = config.getInt(MAX_SUBSCRIPTIONS);
+    joinLeaveNamespaces = java.util.Set.copyOf(config.getStringList(JOIN_LEAVE_NAMESPACES));
   }
 
   /** {@code ws.maxConnections}, with auto resolved from this process's open-file limit. */

@@ -28,6 +28,22 @@ final class StreamOrder {
   static final List<StreamMessage> DUPLICATE = java.util.Collections.unmodifiableList(new ArrayList<>(0));
   private static final List<StreamMessage> NOTHING = List.of();
 
+  /** The stream's name ({@link io.odin.ws.history.Streams}); null in tests of the ordering alone. */
+  final String stream;
+  /** Whose stream it is: a token's (its token), a channel's (its channel), or the broadcasts (both null). */
+  final String token;
+  final String channel;
+
+  StreamOrder() {
+    this(null, null, null);
+  }
+
+  StreamOrder(String stream, String token, String channel) {
+    this.stream = stream;
+    this.token = token;
+    this.channel = channel;
+  }
+
   /** The last message handed on, UNKNOWN until the stream has a known position. */
   private StreamPosition last = StreamPosition.UNKNOWN;
   /** The epoch before {@code last}'s: a late message of it is handed on without moving positions back. */

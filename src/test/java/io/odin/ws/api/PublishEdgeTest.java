@@ -140,7 +140,7 @@ class PublishEdgeTest {
     double before = metric("odin_http_rejected_total", "reason", "no_target");
     Publisher.Response r = api.post("{\"type\":\"otp\",\"tokens\":[\"alice\"],\"data\":{\"code\":123456}}");
     assertEquals(400, r.status, r.toString());
-    assertTrue(r.json().getString("error").startsWith("token: no target: give \"token\" or \"broadcast\": true"), r.body);
+    assertTrue(r.json().getString("error").startsWith("token: no target: give \"token\", \"channel\" or \"broadcast\": true"), r.body);
     assertTrue(r.body.contains("\\\"tokens\\\" is not a field"), r.body);
     // in an array the envelope is named by its index, and the whole request is refused
     Publisher.Response batch = api.post("[{\"type\":\"t\",\"token\":\"alice\",\"data\":1},{\"type\":\"t\",\"data\":2}]");

@@ -1,5 +1,6 @@
 package io.odin.ws.dispatch;
 
+import io.odin.ws.protocol.ChannelName;
 import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.registry.ShardDirectory;
@@ -142,5 +143,31 @@ class RoutingPlannerTest {
     assertArrayEquals(new int[] {2, 2, 1}, plan.fanout());
     assertFalse(d.isOnUnknownNode("odin.shard.n1.5"), "this node");
     assertFalse(d.isOnUnknownNode("s0"), "another form of address");
+  }
+
+  private static Envelope channel(String name) {
+    return new Envelope("t", null, name, new byte[0], false, 0);
+  }
+
+  @Test
+  void aChannelMessageGoesOnlyToTheShardsWithSubscribersOrNowhereOrEverywhereWhenTheRegistryCannotSay() {
+    Envelope p = channel("prices:BTC");
+    Envelope q = channel("quiet");
+    Envelope a = targeted("a");
+    assertEquals(Set.of("a", ChannelName.interestKey("prices:BTC"), ChannelName.interestKey("quiet")),
+      RoutingPlanner.tokensToLookUp(List.of(p, q, a)));
+    RegistryLookup lookup = new RegistryLookup(Map.of(ChannelName.interestKey("prices:BTC"), List.of("s2", "gone"),
+      "a", List.of("s0")), true);
+    RoutingPlan plan = RoutingPlanner.plan(List.of(p, q, a), lookup, directory);
+    assertEquals(Map.of("s2", List.of(p), "s0", List.of(a)), plan.byShard());
+    assertEquals(1, plan.channel());
+    assertEquals(1, plan.undeliverable(), "no subscriber anywhere: sent nowhere");
+    assertArrayEquals(new int[] {1, 0, 1}, plan.fanout());
+
+    RoutingPlan unknown = RoutingPlanner.plan(List.of(p), null, directory);
+    assertEquals(1, unknown.fallback());
+    assertEquals(Set.of("s0", "s1", "s2"), unknown.byShard().keySet());
+    RoutingPlan notAuthoritative = RoutingPlanner.plan(List.of(q), new RegistryLookup(Map.of(), false), directory);
+    assertEquals(1, notAuthoritative.fallback());
   }
 }

@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * holding everyone is killed with SIGKILL and they reconnect to a fresh node. Every client must end with every
  * message addressed to it (its token's and the broadcasts) exactly once and in order, every reconnect recovered.
  */
-class RecoveryClusterTest {
+public class RecoveryClusterTest {
 
   static final String TOPIC = "recovery-events";
   static final int CLIENTS = 60;
@@ -219,11 +219,12 @@ class RecoveryClusterTest {
       assertTrue(c.other.isEmpty(), c.toString());
     }
     assertEquals(2 * CLIENTS + CLIENTS / 3, all.stream().mapToInt(c -> c.resumed.size()).sum(),
-      "every reconnect said resumed");
+      () -> "every reconnect said resumed; not: " + all.stream()
+        .filter(c -> c.resumed.size() != (away.contains(c) ? 3 : 2)).map(Client::toString).toList());
   }
 
   /** What is missing, doubled or out of order, briefly. */
-  static String difference(List<String> expected, List<String> got) {
+  public static String difference(List<String> expected, List<String> got) {
     List<String> missing = new ArrayList<>(expected);
     missing.removeAll(got);
     List<String> doubled = new ArrayList<>();

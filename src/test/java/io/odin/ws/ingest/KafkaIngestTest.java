@@ -118,6 +118,36 @@ class KafkaIngestTest {
   }
 
   @Test
+  void aTopicMappedToChannelsSendsEachRecordToTheSubscribersOfItsKeysChannel() throws Exception {
+    String topic = "prices";
+    broker.createTopic(topic, 3);
+    try (TestNode node = node(topic, 1, new JsonObject().put("kafka.channelTopics", new JsonArray().add("prices=prices:{key}")));
+         WsClients clients = new WsClients(node.wsPort)) {
+      Conn btc = io.odin.ws.testsupport.WsClients.awaitResult(clients.connectAsync("btc",
+        new io.vertx.core.http.WebSocketConnectOptions().setURI("/ws?token=w1&channels=prices:BTC")));
+      Conn eth = io.odin.ws.testsupport.WsClients.awaitResult(clients.connectAsync("eth",
+        new io.vertx.core.http.WebSocketConnectOptions().setURI("/ws?token=w2&channels=prices:ETH")));
+      Conn owner = clients.connect("BTC");
+      awaitAssigned(node, 1);
+      for (int n = 0; n < 50; n++) {
+        String key = n % 2 == 0 ? "BTC" : "ETH";
+        send(topic, key, new JsonObject().put("type", "tick").put("data", new JsonObject().put("n", n)).encode());
+      }
+      // an envelope's own target wins: this one goes to the token BTC, not to the channel
+      send(topic, "BTC", new JsonObject().put("type", "direct").put("token", "BTC").encode());
+      producer.flush();
+      await().atMost(Duration.ofSeconds(60)).until(() -> btc.frames.size() == 25 && eth.frames.size() == 25
+        && owner.frames.size() == 1);
+      for (int i = 0; i < 25; i++) {
+        assertEquals("prices:BTC", btc.messages().get(i).getString("channel"));
+        assertEquals(i * 2, data(btc, i).getInteger("n"), "in partition order");
+        assertEquals(i * 2 + 1, data(eth, i).getInteger("n"));
+      }
+      assertEquals("direct", owner.messages().get(0).getString("type"));
+    }
+  }
+
+  @Test
   void tenThousandRecordsReachExactlyTheirClientsInPerTokenOrder() throws Exception {
     String topic = "e2e";
     broker.createTopic(topic, 6);

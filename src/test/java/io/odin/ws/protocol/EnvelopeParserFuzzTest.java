@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Random and mutated envelopes through the parser for a bounded time: nothing but {@link EnvelopeException}
- * escapes, every accepted envelope has a target, a broadcast is always one the producer asked for, and every
- * client frame is valid JSON.
+ * escapes, every accepted envelope has a target (tokens, or a valid channel name), a broadcast is always one the
+ * producer asked for, and every client frame is valid JSON.
  */
 class EnvelopeParserFuzzTest {
 
@@ -54,6 +54,10 @@ class EnvelopeParserFuzzTest {
           assertTrue(Boolean.TRUE.equals(source.getValue("broadcast")) || "global".equals(source.getValue("channel"))
             || BROADCAST_TYPES.contains(e.type()), "a broadcast nobody asked for: " + what);
           assertFalse(source.containsKey("token"), "a message that names a recipient went to everyone: " + what);
+        } else if (e.isChannelMessage()) {
+          // no token: its channel's subscribers, and only a channel one may subscribe to
+          assertEquals(source.getValue("channel"), e.channel(), what);
+          assertTrue(ChannelName.isValid(e.channel()), "a channel message to a name nobody can subscribe to: " + what);
         } else {
           assertTrue(e.tokens().length > 0, "no target: " + what);
           assertEquals(source.getValue("token") instanceof String ? List.of(source.getString("token")) : null,

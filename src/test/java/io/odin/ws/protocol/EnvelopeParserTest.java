@@ -87,6 +87,40 @@ class EnvelopeParserTest {
       frame(parser.parse(bytes("{\"type\":\"t\",\"channel\":\"global\",\"token\":\"alice\"}"), null, null, 0)));
   }
 
+  /**
+   * Channels beside the fail-closed rules: a channel message's Kafka key only orders it (the envelope's own channel,
+   * or its topic's from kafka.channelTopics), while a key beside a broadcast type still names the recipient.
+   */
+  @Test
+  void aChannelMessageTakesNoTokenFromItsKeyAndAKeyStillBeatsABroadcastType() throws Exception {
+    Envelope own = parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"prices:BTC\"}"), "prices:BTC", null, null, 0);
+    assertTrue(own.isChannelMessage());
+    assertEquals("prices:BTC", own.channel());
+    assertEquals(0, own.tokens().length);
+    Envelope mapped = parser.parse(bytes("{\"type\":\"tick\"}"), "BTC", null, "prices:BTC", 0);
+    assertTrue(mapped.isChannelMessage());
+    assertEquals("prices:BTC", mapped.channel());
+    // the envelope's own channel wins over its topic's
+    assertEquals("prices:ETH", parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"prices:ETH\"}"), "BTC", null,
+      "prices:BTC", 0).channel());
+    // its own token wins over both
+    Envelope token = parser.parse(bytes("{\"type\":\"tick\",\"token\":\"alice\"}"), "BTC", null, "prices:BTC", 0);
+    assertArrayEquals(new String[] {"alice"}, token.tokens());
+    // a broadcast type with a channel and a key: the key is the recipient, never everyone and never the channel
+    Envelope keyed = parser.parse(bytes("{\"type\":\"system-announcement\",\"channel\":\"news\"}"), "alice", null, null, 0);
+    assertFalse(keyed.isBroadcast());
+    assertFalse(keyed.isChannelMessage());
+    assertArrayEquals(new String[] {"alice"}, keyed.tokens());
+    // "broadcast": false on a mapped topic: the topic's channel, not everyone
+    Envelope vetoed = parser.parse(bytes("{\"type\":\"system-announcement\",\"broadcast\":false}"), "BTC", null,
+      "prices:BTC", 0);
+    assertTrue(vetoed.isChannelMessage());
+    // a channel message's name must be one clients can subscribe to
+    EnvelopeException bad = assertThrows(EnvelopeException.class,
+      () -> parser.parse(bytes("{\"type\":\"tick\",\"channel\":\"no spaces\"}"), "k", null, null, 0));
+    assertEquals(EnvelopeException.Reason.BAD_CHANNEL, bad.reason());
+  }
+
   @Test
   void broadcastTrueWithATokenIsRefusedAndFalseVetoesTheImplicitBroadcast() {
     assertProblem("{\"type\":\"t\",\"broadcast\":true,\"token\":\"alice\"}", EnvelopeException.Reason.CONFLICTING_TARGET,
@@ -100,7 +134,7 @@ class EnvelopeParserTest {
 
   @Test
   void noTargetIsRefusedNeverBroadcast() {
-    assertProblem("{\"type\":\"t\"}", EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\" or \"broadcast\": true");
+    assertProblem("{\"type\":\"t\"}", EnvelopeException.Reason.NO_TARGET, "token: no target: give \"token\", \"channel\" or \"broadcast\": true");
     assertProblem("{\"type\":\"t\",\"broadcast\":false}", EnvelopeException.Reason.NO_TARGET, "no target");
     assertProblem("{\"type\":\"t\",\"token\":null}", EnvelopeException.Reason.BAD_TOKEN, "token: must be a string");
     // the typo of the issue: "tokens" is not a field, so the envelope has no target, and the answer says why
@@ -109,7 +143,7 @@ class EnvelopeParserTest {
     assertProblem("[{\"type\":\"t\",\"token\":\"a\"},{\"type\":\"t\",\"to\":\"b\"}]", EnvelopeException.Reason.NO_TARGET, "[1].token: no target");
     // any other misspelling is named too: the fields odin-ws does not read (the first two)
     assertProblem("{\"type\":\"otp\",\"tokn\":\"alice\",\"data\":{}}", EnvelopeException.Reason.NO_TARGET,
-      "token: no target: give \"token\" or \"broadcast\": true (odin-ws reads no field \"tokn\": the recipients go in \"token\")");
+      "token: no target: give \"token\", \"channel\" or \"broadcast\": true (odin-ws reads no field \"tokn\": the recipients go in \"token\")");
     assertProblem("{\"id\":7,\"type\":\"otp\",\"tokn\":\"alice\",\"ts\":1}", EnvelopeException.Reason.NO_TARGET,
       "(odin-ws reads no field \"id\", \"tokn\": the recipients go in \"token\")");
     assertProblem("{\"type\":\"t\",\"broadcast\":\"yes\"}", EnvelopeException.Reason.BAD_FIELD, "broadcast: must be true or false");

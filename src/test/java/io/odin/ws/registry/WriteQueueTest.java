@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -90,5 +91,28 @@ class WriteQueueTest {
     assertEquals(0, queue.size());
     assertFalse(queue.syncQueued("s1"));
     assertEquals(List.of(new Step(Kind.CLEANUP, "s2", false, List.of(), List.of())), queue.take(10).steps());
+  }
+
+  @Test
+  void countsKeepTheLatestPerChannelComeAfterTheEntriesAndASnapshotZeroesWhatItDoesNotName() {
+    queue.add("s1", "#a");
+    queue.count("s1", "a", 1);
+    queue.count("s1", "a", 3);
+    queue.count("s1", "b", 2);
+    WriteQueue.Flush f = queue.take(100);
+    assertEquals(List.of(WriteQueue.Kind.APPLY, WriteQueue.Kind.COUNTS), f.steps().stream().map(WriteQueue.Step::kind).toList());
+    assertEquals(List.of("a", "b"), f.steps().get(1).tokens());
+    assertEquals(List.of(3, 2), f.steps().get(1).counts());
+
+    queue.count("s1", "a", 4);
+    queue.count("s1", "gone", 1);
+    queue.counts("s1", Map.of("a", 5));
+    WriteQueue.Step counts = queue.take(100).steps().get(0);
+    assertEquals(Map.of("a", 5, "gone", 0), Map.of(counts.tokens().get(0), counts.counts().get(0),
+      counts.tokens().get(1), counts.counts().get(1)));
+
+    queue.count("s2", "a", 1);
+    queue.cleanup("s2");
+    assertEquals(List.of(WriteQueue.Kind.CLEANUP), queue.take(100).steps().stream().map(WriteQueue.Step::kind).toList());
   }
 }

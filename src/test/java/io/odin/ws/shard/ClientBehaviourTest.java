@@ -82,14 +82,14 @@ class ClientBehaviourTest {
     Conn c = clients.connect("ops-client");
     c.send("{\"op\":\"ping\"}");
     c.send("this is not json");
-    c.send("{\"op\":\"subscribe\",\"channel\":\"x\"}");
+    c.send("{\"op\":\"ack\",\"channel\":\"x\"}");
     c.socket().writeBinaryMessage(io.vertx.core.buffer.Buffer.buffer(new byte[] {1, 2, 3}));
     await().atMost(Duration.ofSeconds(10)).until(() -> c.frames.size() >= 4);
     List<JsonObject> got = c.messages();
     assertEquals("pong", got.get(0).getString("type"));
     assertEquals("error", got.get(1).getString("type"));
     assertTrue(got.get(1).getString("message").contains("not valid JSON"));
-    assertTrue(got.get(2).getString("message").contains("unknown op \"subscribe\""));
+    assertTrue(got.get(2).getString("message").contains("unknown op \"ack\""));
     assertTrue(got.get(3).getString("message").contains("binary frames are not supported"));
     // still open and still served
     publishTo("ops-client", "after-errors");

@@ -27,9 +27,11 @@ class ClientOpsTest {
     assertTrue(answer("[1]").getString("message").contains("expected a JSON object"));
     assertTrue(answer("{\"op\":5}").getString("message").contains("\"op\" must be a string"));
     assertTrue(answer("{}").getString("message").contains("\"op\" must be a string"));
-    JsonObject unknown = answer("{\"op\":\"subscribe\"}");
+    JsonObject unknown = answer("{\"op\":\"ack\"}");
     assertEquals("error", unknown.getString("type"));
-    assertTrue(unknown.getString("message").contains("unknown op \"subscribe\""));
+    assertTrue(unknown.getString("message").contains("unknown op \"ack\""));
+    assertTrue(answer("{\"op\":\"subscribe\"}").getString("message").contains("subscribe needs \"channel\""));
+    assertTrue(answer("{\"op\":\"unsubscribe\",\"channel\":7}").getString("message").contains("unsubscribe needs \"channel\""));
     assertTrue(ClientOps.isError(ClientOps.answer("{\"op\":\"x\"}")));
   }
 }

@@ -340,7 +340,7 @@ class EdgeLimitsTest {
       assertEquals("HTTP/1.1 431 Request Header Fields Too Large", statusLineOf(node.wsPort,
         "GET /ws?token=a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nX-Pad: " + "p".repeat(10_000) + "\r\n\r\n"));
       assertEquals("HTTP/1.1 414 Request-URI Too Long", statusLineOf(node.wsPort,
-        "GET /ws?token=" + "t".repeat(5_000) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+        "GET /ws?token=" + "t".repeat(12_000) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
       assertEquals(0, node.node().connectionLimits().inUse(), "refusals hold no slot");
     }
   }

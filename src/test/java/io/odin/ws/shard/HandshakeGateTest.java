@@ -2,12 +2,14 @@ package io.odin.ws.shard;
 
 import io.odin.ws.GatewaySchema;
 import io.odin.ws.auth.AuthSettings;
+import io.odin.ws.auth.ChannelAccess;
 import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.node.ConnectionLimits;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -148,7 +150,7 @@ class HandshakeGateTest {
     ClientAuthenticator jwt = new ClientAuthenticator(new AuthSettings(GatewaySchema.resolve(new JsonObject()
       .put("auth.mode", "jwt").put("auth.jwt.hmacSecret", "a-secret-of-at-least-32-characters-long")
       .put("ws.allowedOrigins", new JsonArray().add("https://app.example")), Map.of())));
-    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt);
+    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt, new ChannelAccess(true, Set.of(), "channels"), 32);
     HandshakeGate.Decision noJwt = gate.decide("/ws", "token=victim", "ip", null, null);
     assertEquals(401, noJwt.status);
     assertEquals(HandshakeGate.UNAUTHORIZED, noJwt.label);
@@ -165,7 +167,7 @@ class HandshakeGateTest {
     ConnectionLimits limits = new ConnectionLimits(10, 0, 0, 1);
     ClientAuthenticator jwt = new ClientAuthenticator(new AuthSettings(GatewaySchema.resolve(new JsonObject()
       .put("auth.mode", "jwt").put("auth.jwt.hmacSecret", "a-secret-of-at-least-32-characters-long"), Map.of())));
-    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt);
+    HandshakeGate gate = new HandshakeGate("/ws", limits, jwt, new ChannelAccess(true, Set.of(), "channels"), 32);
     // the first one of the second goes on to the JWT check (and is refused there: its turn is used all the same)
     assertEquals(401, gate.decide("/ws", null, "ip", null, null).status);
     HandshakeGate.Decision d = gate.decide("/ws", null, "ip", null, null);
@@ -184,6 +186,7 @@ class HandshakeGateTest {
   }
 
   private static HandshakeGate gate(ConnectionLimits limits) {
-    return new HandshakeGate("/ws", limits, new ClientAuthenticator(new AuthSettings(GatewaySchema.defaults())));
+    AuthSettings auth = new AuthSettings(GatewaySchema.defaults());
+    return new HandshakeGate("/ws", limits, new ClientAuthenticator(auth), new ChannelAccess(auth), 3);
   }
 }

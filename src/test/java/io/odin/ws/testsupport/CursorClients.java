@@ -64,9 +64,16 @@ public final class CursorClients implements AutoCloseable {
     public final List<Integer> closes = new CopyOnWriteArrayList<>();
     /** Frames that were neither messages nor resumed (errors), for failure messages. */
     public final List<String> other = new CopyOnWriteArrayList<>();
+    /** {@code subscribed} and {@code unsubscribed} answers, in order. */
+    public final List<JsonObject> answers = new CopyOnWriteArrayList<>();
+    /** {@code channel} (or "" for a message without one) and {@code data.id} of every message, in order. */
+    public final List<String[]> messages = new CopyOnWriteArrayList<>();
+    /** The channels its next connections subscribe to at the handshake ({@code ?channels=}); empty: none. */
+    private volatile List<String> channels = List.of();
     private volatile String lastId;
     private volatile WebSocket ws;
     private volatile Function<String, String> uri = since -> "/ws?token=" + Client.this.token
+      + (channels.isEmpty() ? "" : "&channels=" + URLEncoder.encode(String.join(",", channels), StandardCharsets.UTF_8))
       + (since == null ? "" : "&since=" + URLEncoder.encode(since, StandardCharsets.UTF_8));
 
     Client(String token) {
@@ -81,6 +88,28 @@ public final class CursorClients implements AutoCloseable {
     /** Uses {@code since} as the cursor of the next connection (e.g. another client's, or garbage). */
     public void cursor(String since) {
       lastId = since;
+    }
+
+    /** Its next connections subscribe to {@code channels} at the handshake. */
+    public Client channels(List<String> channels) {
+      this.channels = List.copyOf(channels);
+      return this;
+    }
+
+    /** Sends a text frame (an op) on its connection. */
+    public void send(String text) {
+      ws.writeTextMessage(text);
+    }
+
+    /** The {@code data.id} of the messages it received on {@code channel}, in order. */
+    public List<String> receivedOn(String channel) {
+      List<String> out = new java.util.ArrayList<>();
+      for (String[] m : messages) {
+        if (m[0].equals(channel)) {
+          out.add(m[1]);
+        }
+      }
+      return out;
     }
 
     public boolean connected() {
@@ -114,10 +143,16 @@ public final class CursorClients implements AutoCloseable {
     private void onFrame(String text) {
       JsonObject f = new JsonObject(text);
       String id = f.getString("id");
-      if (id != null) {
+      String type = f.getString("type");
+      if (id != null && ("subscribed".equals(type) || "unsubscribed".equals(type))) {
+        lastId = id;
+        answers.add(f);
+      } else if (id != null) {
         lastId = id;
         Object data = f.getValue("data");
-        received.add(data instanceof JsonObject ? ((JsonObject) data).getString("id") : String.valueOf(data));
+        String dataId = data instanceof JsonObject ? ((JsonObject) data).getString("id") : String.valueOf(data);
+        received.add(dataId);
+        messages.add(new String[] {f.getString("channel", ""), dataId});
       } else if ("resumed".equals(f.getString("type"))) {
         resumed.add(f);
       } else {

@@ -68,6 +68,7 @@ final class ChildFleet implements Fleet {
             copyCounters(s, latest);
             pendingHistograms.targeted.add(s.targeted);
             pendingHistograms.broadcast.add(s.broadcast);
+            pendingHistograms.channel.add(s.channel);
             pendingHistograms.replayedLatency.add(s.replayedLatency);
           }
         } else if ("ack".equals(ev) || "bye".equals(ev)) {
@@ -131,6 +132,7 @@ final class ChildFleet implements Fleet {
     }
     s.targeted.add(pendingHistograms.targeted);
     s.broadcast.add(pendingHistograms.broadcast);
+    s.channel.add(pendingHistograms.channel);
     s.replayedLatency.add(pendingHistograms.replayedLatency);
     pendingHistograms = new FleetStats();
     return s;

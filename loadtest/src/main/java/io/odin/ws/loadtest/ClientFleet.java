@@ -113,6 +113,7 @@ public final class ClientFleet implements Fleet {
   private final JWTAuth jwtSigner;
   private final Recorder targeted = new Recorder(3_600_000_000L, 3);
   private final Recorder broadcast = new Recorder(3_600_000_000L, 3);
+  private final Recorder channel = new Recorder(3_600_000_000L, 3);
   private final Recorder replayedLatency = new Recorder(3_600_000_000L, 3);
   private final LongAdder received = new LongAdder();
   private final LongAdder foreign = new LongAdder();
@@ -191,6 +192,7 @@ public final class ClientFleet implements Fleet {
     s.rampDone = s.opened + s.failed >= s.planned;
     s.targeted.add(targeted.getIntervalHistogram());
     s.broadcast.add(broadcast.getIntervalHistogram());
+    s.channel.add(channel.getIntervalHistogram());
     s.replayedLatency.add(replayedLatency.getIntervalHistogram());
     s.rssKiB = ProcStats.rssKiB(ProcStats.selfPid());
     s.cpuMillis = ProcStats.cpuMillis(ProcStats.selfPid());
@@ -399,6 +401,11 @@ public final class ClientFleet implements Fleet {
       Endpoint e = endpoints.get(c.endpoint);
       String token = spec.plan().name(spec.plan().tokenOf(c.id));
       String query = jwtSigner == null ? "?token=" + token : "";
+      int ch = spec.plan().channelOf(c.id);
+      if (ch >= 0) {
+        // subscribed at the handshake, so a reconnect restores the subscription (and recovers it with the cursor)
+        query += (query.isEmpty() ? "?" : "&") + "channels=" + spec.plan().channelName(ch);
+      }
       if (since != null) {
         query += (query.isEmpty() ? "?" : "&") + "since=" + since;
       }
@@ -589,7 +596,8 @@ public final class ClientFleet implements Fleet {
       while (true) {
         if (receipt.ours) {
           long latency = Math.max(0, Math.min(now - receipt.tsMicros, 3_600_000_000L));
-          (replay ? replayedLatency : receipt.kind == Payload.BROADCAST ? broadcast : targeted).recordValue(latency);
+          (replay ? replayedLatency : receipt.kind == Payload.BROADCAST ? broadcast
+            : receipt.kind == Payload.CHANNEL ? channel : targeted).recordValue(latency);
           received.increment();
           if (c.received != null) {
             c.received.add(receipt.seq);

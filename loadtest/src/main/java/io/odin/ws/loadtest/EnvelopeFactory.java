@@ -50,6 +50,19 @@ public final class EnvelopeFactory {
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
+  /** A message for the subscribers of channel {@code channel} ({@code "channel"} and no token). */
+  public byte[] channelEnvelope(int seq, int channel, long tsMicros) {
+    StringBuilder sb = new StringBuilder(128 + (pad == null ? 0 : pad.length()));
+    sb.append("{\"type\":\"").append(escape(type)).append("\",\"channel\":\"").append(plan.channelName(channel))
+      .append("\",\"data\":").append(Payload.data(runId, seq, tsMicros, Payload.CHANNEL, pad)).append('}');
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The Kafka record key of a channel message: its channel (records keyed by channel keep its order). */
+  public String channelKey(int channel) {
+    return plan.channelName(channel);
+  }
+
   /** The Kafka record key of a message: its (first) token, or null for a broadcast. */
   public String key(int[] tokens) {
     return tokens == null || tokens.length == 0 ? null : plan.name(tokens[0]);

@@ -44,6 +44,7 @@ public final class FleetStats {
   public boolean rampDone;
   public final Histogram targeted = newHistogram();
   public final Histogram broadcast = newHistogram();
+  public final Histogram channel = newHistogram();
   /** Latency of replayed messages (publish to receipt: mostly the time the connection was away), kept apart. */
   public final Histogram replayedLatency = newHistogram();
 
@@ -80,6 +81,7 @@ public final class FleetStats {
     }
     targeted.add(o.targeted);
     broadcast.add(o.broadcast);
+    channel.add(o.channel);
     replayedLatency.add(o.replayedLatency);
   }
 }

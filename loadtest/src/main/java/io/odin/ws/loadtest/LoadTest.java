@@ -38,6 +38,7 @@ public final class LoadTest {
   private final List<Sample> timeline = new ArrayList<>();
   private final Histogram targetedTotal = FleetStats.newHistogram();
   private final Histogram broadcastTotal = FleetStats.newHistogram();
+  private final Histogram channelTotal = FleetStats.newHistogram();
   private final Histogram replayedTotal = FleetStats.newHistogram();
   /** The disruptions the run caused (node drains and kills, offline spells), as they happened. */
   private final List<ReconnectReport.Event> events = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -470,6 +471,7 @@ public final class LoadTest {
       "--from", Integer.toString(from), "--to", Integer.toString(to),
       "--url", o.url, "--connections", Integer.toString(o.connections),
       "--tokens", Integer.toString(o.tokens), "--token-prefix", o.tokenPrefix,
+      "--channels", Integer.toString(o.channels), "--channel-prefix", o.channelPrefix,
       "--ramp", Integer.toString(Math.max(1, o.ramp / o.processes)),
       "--connect-timeout", o.connectTimeoutMillis + "ms",
       "--max-pending-handshakes", Integer.toString(o.maxPendingHandshakes),
@@ -477,6 +479,10 @@ public final class LoadTest {
     if (source != null) {
       a.add("--source-address");
       a.add(source);
+    }
+    if (o.channelSizeLo > 0) {
+      a.add("--channel-sizes");
+      a.add(o.channelSizeLo + "-" + o.channelSizeHi);
     }
     if (o.verifyRouting) {
       a.add("--verify-routing");
@@ -533,6 +539,8 @@ public final class LoadTest {
       }
       if (log.isBroadcast(seq)) {
         n += open;
+      } else if (log.channel(seq) >= 0) {
+        n += plan.subscribersOf(log.channel(seq));
       } else {
         for (int t : log.tokens(seq)) {
           n += plan.connectionsOf(t);
@@ -609,15 +617,18 @@ public final class LoadTest {
     if (!phase.equals("warmup")) {
       targetedTotal.add(t.targeted);
       broadcastTotal.add(t.broadcast);
+      channelTotal.add(t.channel);
     }
     replayedTotal.add(t.replayedLatency);
     int current = currentPhase;
     if (current >= 0) {
       phaseStats.get(current).latency.add(t.targeted);
       phaseStats.get(current).latency.add(t.broadcast);
+      phaseStats.get(current).latency.add(t.channel);
     }
     Histogram interval = t.targeted.copy();
     interval.add(t.broadcast);
+    interval.add(t.channel);
     if (stormWatch != null) {
       stormWatch.sample(now, interval, t.closed, t.reopened, t.rateLimited);
     }
@@ -780,10 +791,12 @@ public final class LoadTest {
       .put("otherFrames", t.otherFrames));
     Histogram all = targetedTotal.copy();
     all.add(broadcastTotal);
+    all.add(channelTotal);
     r.put("latencyMs", new JsonObject()
       .put("all", latency(all))
       .put("targeted", latency(targetedTotal))
       .put("broadcast", latency(broadcastTotal))
+      .put("channel", latency(channelTotal))
       // what resumed connections were replayed: publish to receipt, mostly the time they were away (not in "all")
       .put("replayed", latency(replayedTotal)));
     synchronized (this) {
@@ -942,7 +955,8 @@ public final class LoadTest {
       .put("kafkaBootstrap", o.publish == LoadTestOptions.PublishMode.KAFKA ? o.kafkaBootstrap : null)
       .put("topic", o.publish == LoadTestOptions.PublishMode.KAFKA ? o.topic : null)
       .put("rate", o.rate)
-      .put("mix", o.mixTargeted + ":" + o.mixBroadcast)
+      .put("mix", o.mixTargeted + ":" + o.mixBroadcast + (o.mixChannel > 0 ? ":" + o.mixChannel : ""))
+      .put("channels", o.channels)
       .put("batch", o.batch)
       .put("payloadBytes", o.payloadBytes)
       .put("verifyRouting", o.verifyRouting)
@@ -1051,7 +1065,7 @@ public final class LoadTest {
             pct(cpu, "server"), pct(cpu, "tool"), pct(cpu, "other")));
         }
       }
-      for (String k : List.of("all", "targeted", "broadcast", "replayed")) {
+      for (String k : List.of("all", "targeted", "broadcast", "channel", "replayed")) {
         JsonObject h = l.getJsonObject(k);
         if (h.getLong("count") > 0) {
           sb.append(String.format(Locale.ROOT, "latency %-9s n=%d p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",

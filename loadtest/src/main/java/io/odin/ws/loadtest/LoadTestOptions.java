@@ -33,6 +33,13 @@ public final class LoadTestOptions {
   public double rate = 100;
   public int mixTargeted = 80;
   public int mixBroadcast = 20;
+  /** The channel share of --mix T:B:C: messages to a random one of the --channels channels. */
+  public int mixChannel;
+  /** Channels the connections subscribe to at their handshake (0: none); see {@link TokenPlan}. */
+  public int channels;
+  public int channelSizeLo;
+  public int channelSizeHi;
+  public String channelPrefix = "lt-ch:";
   public int batch = 1;
   public int payloadBytes;
   public String type = "loadtest";
@@ -102,7 +109,13 @@ public final class LoadTestOptions {
     "  --topic T                    for --publish kafka (default odin-events, the gateway's kafka.topics default)",
     "  --kafka-acks 0|1|all         producer acks (default 1)",
     "  --rate R                     messages per second (default 100; 0 = publish nothing)",
-    "  --mix T:B                    targeted:broadcast share (default 80:20)",
+    "  --mix T:B[:C]                targeted:broadcast[:channel] share (default 80:20:0); a channel message goes to a",
+    "                               random one of the --channels channels",
+    "  --channels N                 each connection subscribes at its handshake (?channels=) to one of N channels",
+    "                               (default 0: none)",
+    "  --channel-sizes LO-HI        channel c gets LO + c % (HI-LO+1) subscribers, in connection order (default: the",
+    "                               connections spread evenly over the channels)",
+    "  --channel-prefix P           channels are P0, P1, ... (default lt-ch:)",
     "  --batch N                    envelopes per publish request (default 1)",
     "  --payload-bytes N            padding added to each message's data (default 0)",
     "  --type T                     envelope type (default loadtest)",
@@ -244,19 +257,30 @@ public final class LoadTestOptions {
         }
         case "--mix" -> {
           String[] parts = value.split(":");
-          if (parts.length != 2) {
-            throw new UsageException("--mix takes TARGETED:BROADCAST, e.g. 80:20, got '" + value + "'");
+          if (parts.length != 2 && parts.length != 3) {
+            throw new UsageException("--mix takes TARGETED:BROADCAST[:CHANNEL], e.g. 80:20 or 0:0:100, got '" + value + "'");
           }
           o.mixTargeted = intArg(a, parts[0], 0);
           o.mixBroadcast = intArg(a, parts[1], 0);
-          if (o.mixTargeted + o.mixBroadcast == 0) {
-            throw new UsageException("--mix: both shares are 0");
+          o.mixChannel = parts.length == 3 ? intArg(a, parts[2], 0) : 0;
+          if (o.mixTargeted + o.mixBroadcast + o.mixChannel == 0) {
+            throw new UsageException("--mix: every share is 0");
           }
         }
         case "--batch" -> o.batch = intArg(a, value, 1);
         case "--payload-bytes" -> o.payloadBytes = intArg(a, value, 0);
         case "--type" -> o.type = value;
         case "--channel" -> o.channel = value;
+        case "--channels" -> o.channels = intArg(a, value, 0);
+        case "--channel-prefix" -> o.channelPrefix = value;
+        case "--channel-sizes" -> {
+          String[] parts = value.split("-");
+          if (parts.length != 2) {
+            throw new UsageException("--channel-sizes takes LO-HI, e.g. 1-5, got '" + value + "'");
+          }
+          o.channelSizeLo = intArg(a, parts[0], 1);
+          o.channelSizeHi = intArg(a, parts[1], o.channelSizeLo);
+        }
         case "--report" -> o.report = value;
         case "--chart" -> o.chart = value;
         case "--processes" -> o.processes = intArg(a, value, 1);
@@ -328,6 +352,12 @@ public final class LoadTestOptions {
         throw new UsageException("--source-addresses lists " + sourceAddresses.size() + " addresses for "
           + processes + " processes");
       }
+    }
+    if (mixChannel > 0 && channels == 0 && rate > 0) {
+      throw new UsageException("--mix with a channel share needs --channels N");
+    }
+    if (channels > 0 && !(channelPrefix + channels).matches("[A-Za-z0-9._:@/=-]{1,128}")) {
+      throw new UsageException("--channel-prefix: channel names are 1 to 128 of letters, digits and . _ : @ / = -");
     }
     failoverEndpoints();
     long runMillis = warmupMillis + durationMillis + drainMillis;
@@ -453,7 +483,7 @@ public final class LoadTestOptions {
   }
 
   public TokenPlan tokenPlan() {
-    return new TokenPlan(tokenPrefix, tokens, connections);
+    return new TokenPlan(tokenPrefix, tokens, connections, channelPrefix, channels, channelSizeLo, channelSizeHi);
   }
 
   /** One publish phase: a rate for a duration. */

@@ -17,6 +17,8 @@ public final class MessageLog {
   public enum Status { PENDING, ACCEPTED, FAILED }
 
   private int[] target = new int[1024];
+  /** The channel of a channel message, -1 for others. */
+  private int[] channel = new int[1024];
   private long[] sentAt = new long[1024];
   private byte[] status = new byte[1024];
   private long[] ackedAt = new long[1024];
@@ -41,6 +43,7 @@ public final class MessageLog {
     if (size == target.length) {
       int n = size * 2;
       target = Arrays.copyOf(target, n);
+      channel = Arrays.copyOf(channel, n);
       sentAt = Arrays.copyOf(sentAt, n);
       status = Arrays.copyOf(status, n);
       ackedAt = Arrays.copyOf(ackedAt, n);
@@ -56,11 +59,30 @@ public final class MessageLog {
       t = -2 - (multi.size() - 1);
     }
     target[size] = t;
+    channel[size] = -1;
     sentAt[size] = sentAtMicros;
     status[size] = (byte) Status.PENDING.ordinal();
     ackedAt[size] = Long.MAX_VALUE;
     request[size] = startsRequest || size == 0 ? size : request[size - 1];
     return size++;
+  }
+
+  /**
+   * Logs the next message of a request, for the subscribers of {@code channelIndex}, and returns its sequence number
+   * ({@code startsRequest} as for {@link #add(int[], long, boolean)}).
+   */
+  public synchronized int addChannel(int channelIndex, long sentAtMicros, boolean startsRequest) {
+    int seq = add(new int[] {CHANNEL_TOKEN}, sentAtMicros, startsRequest);
+    channel[seq] = channelIndex;
+    return seq;
+  }
+
+  /** The token a channel message is logged with: no connection has it. */
+  private static final int CHANNEL_TOKEN = Integer.MAX_VALUE;
+
+  /** The channel of a channel message, or -1. */
+  public synchronized int channel(int seq) {
+    return channel[seq];
   }
 
   public synchronized void status(int seq, Status s) {
@@ -103,10 +125,10 @@ public final class MessageLog {
     return target[seq] == BROADCAST;
   }
 
-  /** The token indexes of a targeted message; empty for a broadcast. */
+  /** The token indexes of a targeted message; empty for a broadcast or a channel message. */
   public synchronized int[] tokens(int seq) {
     int t = target[seq];
-    if (t == BROADCAST) {
+    if (t == BROADCAST || channel[seq] >= 0) {
       return new int[0];
     }
     if (t >= 0) {
@@ -117,6 +139,14 @@ public final class MessageLog {
 
   /** True when message {@code seq} is for connections of {@code token} (or for everybody). */
   public synchronized boolean isFor(int seq, int token) {
+    return isFor(seq, token, -1);
+  }
+
+  /** True when message {@code seq} is for a connection of {@code token} subscribed to {@code channelIndex} (-1: none). */
+  public synchronized boolean isFor(int seq, int token, int channelIndex) {
+    if (channel[seq] >= 0) {
+      return channel[seq] == channelIndex;
+    }
     int t = target[seq];
     if (t == BROADCAST || t == token) {
       return true;

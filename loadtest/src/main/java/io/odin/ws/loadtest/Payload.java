@@ -13,6 +13,7 @@ public final class Payload {
 
   public static final char TARGETED = 't';
   public static final char BROADCAST = 'b';
+  public static final char CHANNEL = 'c';
 
   private static final byte[] RUN_KEY = ascii("\"run\":\"");
   private static final byte[] SEQ_KEY = ascii("\"seq\":");

@@ -24,6 +24,20 @@ public final class Publisher implements AutoCloseable {
   public record Out(int seq, int[] tokens, String key, byte[] envelope) {
   }
 
+  /**
+   * What message number {@code seq} is at the --mix shares: 0 targeted, 1 broadcast, 2 channel. Without a channel share
+   * exactly as {@link #isBroadcast}; with one, by where {@code seq} times the golden ratio falls in [0, 1): a
+   * low-discrepancy sequence, so each kind keeps its share over any stretch of messages.
+   */
+  static int kindOf(long seq, int targetedShare, int broadcastShare, int channelShare) {
+    if (channelShare == 0) {
+      return isBroadcast(seq, targetedShare, broadcastShare) ? 1 : 0;
+    }
+    int total = targetedShare + broadcastShare + channelShare;
+    double at = (seq * 0.6180339887498949) % 1.0 * total;
+    return at < targetedShare ? 0 : at < targetedShare + broadcastShare ? 1 : 2;
+  }
+
   /** Where messages go. {@code send} must resolve each message's status in the log and then call {@code done}. */
   public interface Sink extends AutoCloseable {
     void send(List<Out> batch, Publisher publisher, Runnable done);
@@ -45,6 +59,8 @@ public final class Publisher implements AutoCloseable {
   private final int maxInFlight;
   private final int mixTargeted;
   private final int mixBroadcast;
+  private final int mixChannel;
+  private final int channelCount;
   private final int tokensPerMessage;
   private final int tokenCount;
   private final Random random;
@@ -68,6 +84,8 @@ public final class Publisher implements AutoCloseable {
     this.maxInFlight = o.maxInFlight;
     this.mixTargeted = o.mixTargeted;
     this.mixBroadcast = o.mixBroadcast;
+    this.mixChannel = o.mixChannel;
+    this.channelCount = plan.channelCount();
     this.tokensPerMessage = o.tokensPerMessage;
     this.tokenCount = plan.tokenCount();
     this.random = new Random(o.seed);
@@ -135,7 +153,14 @@ public final class Publisher implements AutoCloseable {
     long ts = MicroClock.nowMicros();
     List<Out> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      int[] tokens = isBroadcast(firstIndex + i, mixTargeted, mixBroadcast) ? null : pickTokens();
+      int kind = kindOf(firstIndex + i, mixTargeted, mixBroadcast, mixChannel);
+      if (kind == 2) {
+        int channel = random.nextInt(channelCount);
+        int seq = log.addChannel(channel, ts, i == 0);
+        out.add(new Out(seq, null, envelopes.channelKey(channel), envelopes.channelEnvelope(seq, channel, ts)));
+        continue;
+      }
+      int[] tokens = kind == 1 ? null : pickTokens();
       int seq = log.add(tokens, ts, i == 0);
       out.add(new Out(seq, tokens, envelopes.key(tokens), envelopes.envelope(seq, tokens, ts)));
     }

@@ -10,17 +10,19 @@ import java.util.Map;
  * Checks what every connection received against what was published:
  * <ul>
  *   <li><b>missing</b>: a message did not reach a connection it was for (every connection for a broadcast, the
- *       connections of its tokens for a targeted one) although that connection was entitled to it: open for the
- *       whole time the message was in flight (from {@code settle} before it was sent until {@code grace} after), or
- *       away but back with a cursor the gateway said it {@code recovered} from (then everything published while it
- *       was away is owed too: docs/protocol.md, "Reconnecting without loss");</li>
- *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have;</li>
+ *       connections of its tokens for a targeted one, its subscribers for a channel message) although that connection
+ *       was entitled to it: open for the whole time the message was in flight (from {@code settle} before it was sent
+ *       until {@code grace} after), or away but back with a cursor the gateway said it {@code recovered} from (then
+ *       everything published while it was away is owed too: docs/protocol.md, "Reconnecting without loss");</li>
+ *   <li><b>misrouted</b>: a connection received a targeted message for a token it does not have, or a channel
+ *       message of a channel it is not subscribed to;</li>
  *   <li><b>duplicate</b>: a connection received the same message more than once (across its reconnects too);</li>
  *   <li><b>unknown</b>: a connection received a sequence number of this run that was never published;</li>
  *   <li><b>order</b> (publish API only, see {@link #checkOrder}): a connection received a message of one stream (its
- *       token's targeted messages, or the broadcasts) before one that was dispatched earlier: before another of the
- *       same publish request that comes before it, or before one whose request was answered before its own was sent.
- *       Messages of requests in flight together have no order; the two streams have none between them.</li>
+ *       token's targeted messages, the broadcasts, or its channel's messages) before one that was dispatched earlier:
+ *       before another of the same publish request that comes before it, or before one whose request was answered
+ *       before its own was sent. Messages of requests in flight together have no order; the streams have none
+ *       between them.</li>
  * </ul>
  * A message whose publish failed (HTTP error, Kafka send failure) may arrive or not: it is never missing, but it
  * still must not be misrouted or duplicated. Connections that never opened are skipped.
@@ -81,6 +83,7 @@ public final class RoutingVerifier {
     // per message, in sequence order: broadcasts, and the targeted messages of each token
     IntList broadcasts = new IntList();
     Map<Integer, IntList> byToken = new java.util.HashMap<>();
+    Map<Integer, IntList> byChannel = new java.util.HashMap<>();
     boolean[] failed = new boolean[messages];
     long[] sentAt = new long[messages];
     for (int seq = 0; seq < messages; seq++) {
@@ -88,6 +91,8 @@ public final class RoutingVerifier {
       sentAt[seq] = log.sentAtMicros(seq);
       if (log.isBroadcast(seq)) {
         broadcasts.add(seq);
+      } else if (log.channel(seq) >= 0) {
+        byChannel.computeIfAbsent(log.channel(seq), k -> new IntList()).add(seq);
       } else {
         for (int t : log.tokens(seq)) {
           byToken.computeIfAbsent(t, k -> new IntList()).add(seq);
@@ -136,7 +141,7 @@ public final class RoutingVerifier {
           r.count(Kind.UNKNOWN, "connection " + c.id() + " received message " + seq + ", which was never published");
           continue;
         }
-        if (!log.isFor(seq, c.token())) {
+        if (!log.isFor(seq, c.token(), plan.channelOf(c.id()))) {
           r.count(Kind.MISROUTED, "message " + seq + " for " + describeTargets(seq) + " reached connection " + c.id()
             + " of token " + plan.name(c.token()));
         }
@@ -150,6 +155,10 @@ public final class RoutingVerifier {
       IntList mine = byToken.get(c.token());
       if (mine != null) {
         checkRequired(mine, c, got, w, failed, sentAt, required, missingPerMessage, missingExamples, r);
+      }
+      IntList channel = byChannel.get(plan.channelOf(c.id()));
+      if (channel != null) {
+        checkRequired(channel, c, got, w, failed, sentAt, required, missingPerMessage, missingExamples, r);
       }
     }
     for (Map.Entry<Integer, IntList> e : missingExamples.entrySet()) {
@@ -303,8 +312,9 @@ public final class RoutingVerifier {
    * messages in the order it carries them, and a request answered before another was sent before it.
    */
   private void checkOrder(ConnectionRecord c, int messages, long[] sentAt, Result r) {
-    long[] latestSent = {Long.MIN_VALUE, Long.MIN_VALUE};
-    int[] latestSentSeq = {-1, -1};
+    // streams: 0 the token's targeted messages, 1 the broadcasts, 2 its channel's messages
+    long[] latestSent = {Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE};
+    int[] latestSentSeq = {-1, -1, -1};
     Map<Integer, Integer> lastOfRequest = new java.util.HashMap<>();
     java.util.BitSet seen = new java.util.BitSet();
     for (int seq : c.received()) {
@@ -312,26 +322,28 @@ public final class RoutingVerifier {
         continue;
       }
       seen.set(seq);
-      int stream = log.isBroadcast(seq) ? 1 : 0;
+      int stream = log.isBroadcast(seq) ? 1 : log.channel(seq) >= 0 ? 2 : 0;
       long acked = log.ackedAtMicros(seq);
       if (acked < latestSent[stream]) {
-        r.count(Kind.ORDER, "connection " + c.id() + " received " + (stream == 1 ? "broadcast " : "message ") + seq
+        r.count(Kind.ORDER, "connection " + c.id() + " received " + STREAM_NAMES[stream] + seq
           + " (its publish answered at " + acked + " µs) after " + latestSentSeq[stream] + ", which was sent only at "
           + latestSent[stream] + " µs");
       }
       int request = log.request(seq);
-      Integer before = lastOfRequest.get(request * 2 + stream);
+      Integer before = lastOfRequest.get(request * 3 + stream);
       if (before != null && before > seq) {
-        r.count(Kind.ORDER, "connection " + c.id() + " received " + (stream == 1 ? "broadcast " : "message ") + seq
+        r.count(Kind.ORDER, "connection " + c.id() + " received " + STREAM_NAMES[stream] + seq
           + " after " + before + ", which its publish request carried after it");
       }
-      lastOfRequest.merge(request * 2 + stream, seq, Math::max);
+      lastOfRequest.merge(request * 3 + stream, seq, Math::max);
       if (sentAt[seq] > latestSent[stream]) {
         latestSent[stream] = sentAt[seq];
         latestSentSeq[stream] = seq;
       }
     }
   }
+
+  private static final String[] STREAM_NAMES = {"message ", "broadcast ", "channel message "};
 
   /** A connection's sessions, for an example: when it opened, and each time it came back and how. */
   private static void describeSessions(ConnectionRecord c, StringBuilder sb) {
@@ -362,6 +374,9 @@ public final class RoutingVerifier {
   private String describeTargets(int seq) {
     if (log.isBroadcast(seq)) {
       return "everybody";
+    }
+    if (log.channel(seq) >= 0) {
+      return "channel " + plan.channelName(log.channel(seq));
     }
     int[] tokens = log.tokens(seq);
     if (tokens.length == 1) {

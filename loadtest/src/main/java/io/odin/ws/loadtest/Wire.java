@@ -49,6 +49,7 @@ final class Wire {
       .put("rampDone", s.rampDone)
       .put("targeted", encode(s.targeted))
       .put("broadcast", encode(s.broadcast))
+      .put("channel", encode(s.channel))
       .put("replayedLatency", encode(s.replayedLatency));
   }
 
@@ -73,6 +74,7 @@ final class Wire {
     into.rampDone = j.getBoolean("rampDone");
     into.targeted.add(decode(j.getString("targeted")));
     into.broadcast.add(decode(j.getString("broadcast")));
+    into.channel.add(decode(j.getString("channel")));
     into.replayedLatency.add(decode(j.getString("replayedLatency")));
   }
 

@@ -113,4 +113,21 @@ class LoadToolIntegrationTest {
     assertEquals(200, v.connections());
     assertEquals(v.requiredDeliveries(), v.deliveries());
   }
+
+  /**
+   * The channel workload: every connection subscribes at its handshake to one of 40 channels of 1 to 5 subscribers
+   * (spread over two processes, as a big run is), messages go to random channels and a share to tokens and to
+   * everyone: every channel message reaches exactly its channel's subscribers.
+   */
+  @Test
+  void theChannelWorkloadVerifiesWithZeroViolations() throws Exception {
+    LoadTestOptions o = options("--channels", "40", "--channel-sizes", "1-5", "--mix", "10:10:80", "--processes", "2",
+      "--worker-jvm-opts", "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1");
+    LoadTest.LoadReport report = new LoadTest(o).run();
+    RoutingVerifier.Result v = report.verification();
+    assertEquals(0, v.violations(), String.join("\n", v.allExamples()));
+    assertEquals(0, report.exitCode(), report.summary());
+    assertEquals(v.requiredDeliveries(), v.deliveries());
+    assertTrue(report.summary().contains("latency channel"), report.summary());
+  }
 }

@@ -98,4 +98,23 @@ class PublisherTest {
     assertTrue(second <= 1200 && second >= 1000, "second phase sent " + second);
     assertEquals(p.sent(), log.size());
   }
+
+  @Test
+  void theChannelShareIsSpreadEvenlyAndAPlanSizesItsChannels() {
+    int[] kinds = new int[3];
+    for (long seq = 0; seq < 1000; seq++) {
+      kinds[Publisher.kindOf(seq, 10, 10, 80)]++;
+    }
+    assertTrue(Math.abs(kinds[2] - 800) <= 1 && Math.abs(kinds[1] - 100) <= 20, java.util.Arrays.toString(kinds));
+    assertEquals(2, Publisher.kindOf(7, 0, 0, 1));
+    TokenPlan plan = new TokenPlan("t", 15, 15, "ch:", 5, 1, 5);
+    assertEquals(java.util.List.of(1, 2, 3, 4, 5), java.util.stream.IntStream.range(0, 5).map(plan::subscribersOf).boxed().toList());
+    assertEquals(0, plan.channelOf(0));
+    assertEquals(1, plan.channelOf(1));
+    assertEquals(4, plan.channelOf(14));
+    assertEquals("ch:3", plan.channelName(3));
+    TokenPlan even = new TokenPlan("t", 10, 10, "ch:", 3, 0, 0);
+    assertEquals(4, even.subscribersOf(0));
+    assertEquals(-1, new TokenPlan("t", 1, 1).channelOf(0));
+  }
 }

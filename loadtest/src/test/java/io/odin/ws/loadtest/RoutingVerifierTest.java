@@ -347,6 +347,30 @@ class RoutingVerifierTest {
       List.of(ConnectionRecord.single(1, 1, SEC, Long.MAX_VALUE, new int[] {m[3], m[1], m[0], m[2]}))).ok());
   }
 
+  /**
+   * A connection's channel is a stream of its own: its messages keep their order (within a request, and after a
+   * request answered before they were sent), and have none with the token's messages, even from the same request.
+   */
+  @Test
+  void aConnectionsChannelIsAStreamOfItsOwn() {
+    TokenPlan channels = new TokenPlan("lt-", 3, 6, "ch:", 1, 0, 0);
+    log = new MessageLog();
+    int t = log.add(new int[] {1}, 10 * SEC, true);
+    int c1 = log.addChannel(0, 10 * SEC, false);
+    int c2 = log.addChannel(0, 10 * SEC, false);
+    log.accepted(t, 3, 10 * SEC + SEC / 5);
+    int c3 = log.addChannel(0, 10 * SEC + SEC / 2, true);
+    log.accepted(c3, 1, 11 * SEC);
+    java.util.function.Function<int[], RoutingVerifier.Result> verify = received -> new RoutingVerifier(log, channels,
+      SETTLE, GRACE).checkOrder(true).verify(List.of(ConnectionRecord.single(1, 1, SEC, Long.MAX_VALUE, received)));
+    assertTrue(verify.apply(new int[] {c1, c2, c3, t}).ok(), verify.apply(new int[] {c1, c2, c3, t}).toString());
+    assertTrue(verify.apply(new int[] {t, c1, c2, c3}).ok());
+    RoutingVerifier.Result r = verify.apply(new int[] {t, c2, c1, c3});
+    assertEquals(1, r.count(ORDER), r.toString());
+    assertTrue(r.examples(ORDER).get(0).contains("channel message " + c1), r.examples(ORDER).toString());
+    assertEquals(2, verify.apply(new int[] {t, c3, c1, c2}).count(ORDER));
+  }
+
   @Test
   void requestsInFlightTogetherHaveNoOrder() {
     log = new MessageLog();
