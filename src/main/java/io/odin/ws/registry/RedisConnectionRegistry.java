@@ -379,7 +379,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       lastFlushFailed = false;
       flushes.incrementAndGet();
       writtenOps.addAndGet(flush.operations());
-      breaker.onSuccess();
+      answered();
       for (String shard : flush.synced()) {
         if (dirty.remove(shard)) {
           log.debug("shard {} is registered in Redis", shard);
@@ -648,7 +648,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryFail(e);
         return;
       }
-      breaker.onSuccess();
+      answered();
       if (parsed != null) {
         metrics.redisLookup(System.nanoTime() - start);
         if (!parsed.complete()) {
@@ -728,7 +728,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       try {
         storeIdentity = HistoryScripts.identity(ar.result());
         ReadAnswer read = new ReadAnswer(HistoryScripts.pages(ar.result()), HistoryScripts.movedReads(ar.result()));
-        breaker.onSuccess();
+        answered();
         if (role != null && read.moved().length > 0) {
           role.onMoved().run();
         }
@@ -888,6 +888,18 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       probeTimer = vertx.setPeriodic(Math.max(10, settings.breakerProbeMillis / 4), id -> probe());
     }
     checkDrained();
+  }
+
+  /**
+   * A call answered. When that closes an open breaker (the late answer of a call sent before it opened can come
+   * before the probe), Redis is back exactly as after a probe: every shard re-registers what it holds. Closing it
+   * without that left the shards "not in sync" and the connections made while it was open unregistered until the
+   * next heartbeat (up to registry.heartbeat), while other nodes' lookups routed their tokens to stale entries.
+   */
+  private void answered() {
+    if (breaker.onSuccess()) {
+      ctx.runOnContext(v -> recovered());
+    }
   }
 
   private void probe() {
