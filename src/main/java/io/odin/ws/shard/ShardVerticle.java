@@ -49,6 +49,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.config.ListenFailure;
+import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.history.HistorySettings;
 import io.odin.ws.history.HistoryStore;
 import io.odin.ws.history.Registered;
@@ -102,6 +103,7 @@ import java.util.function.BiConsumer;
 public final class ShardVerticle extends VerticleBase implements NodeContext.ShardStatus, ShardListener.Shard {
 
   private static final Logger log = LoggerFactory.getLogger(ShardVerticle.class);
+  private final RateLimitedLog missedLog = new RateLimitedLog(log, 10_000);
 
   /** Close codes: standard ones, and 4408 (private range, after HTTP 408) for clients that stopped answering. */
   static final short CLOSE_GOING_AWAY = 1001;
@@ -944,13 +946,24 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         historyMetrics.duplicate();
         return false;
       }
-      if (broadcast) {
-        c.broadcastEpoch = m.epoch;
-        c.broadcastSeq = m.seq;
-      } else {
-        c.tokenEpoch = m.epoch;
-        c.tokenSeq = m.seq;
+      // the cursor says the connection has every message of the stream up to it: it moves on only to the message
+      // that follows it (the next of its epoch, or the first of a new one)
+      if (epoch == m.epoch ? m.seq == seq + 1 : m.seq == 1) {
+        if (broadcast) {
+          c.broadcastEpoch = m.epoch;
+          c.broadcastSeq = m.seq;
+        } else {
+          c.tokenEpoch = m.epoch;
+          c.tokenSeq = m.seq;
+        }
+      } else if (epoch != 0) {
+        // messages between the cursor and this one never reached the connection: written after them, it would
+        // claim them. Closed instead; it reconnects with its cursor, and the replay brings them (or says it cannot)
+        missed(c, broadcast);
+        return false;
       }
+      // else the position is unknown (the connection joined, or went on after an unstored message, where the stream's
+      // position was not known): it stays unknown, since what came before this message may never have reached it
     }
     int n = Cursor.write(cursorBytes, 0, c.tokenEpoch, c.tokenSeq, c.broadcastEpoch, c.broadcastSeq);
     ByteBuf head = WireFrames.messageHead(alloc(), cursorBytes, n, m.frame.length, !settings.compression);
@@ -962,6 +975,17 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     writes++;
     return true;
+  }
+
+  /**
+   * A message that does not follow the connection's cursor: the ones between never reached it (routed elsewhere, or
+   * lost on the way). Closed with 1013 like a stream's lost gap ({@link #lostGap}).
+   */
+  private void missed(ClientConnection c, boolean broadcast) {
+    historyMetrics.gap(HistoryMetrics.GapResult.LOST);
+    missedLog.warn("missed", "shard {}: a connection missed messages of its {} stream (they never reached this shard):"
+      + " closed with 1013 so that it recovers them", address, broadcast ? "broadcast" : "token's");
+    close(c, CLOSE_TRY_AGAIN_LATER, "missed messages: reconnect with since= to recover", DisconnectReason.SLOW_CLIENT);
   }
 
   // ------------------------------------------------------------------ gaps
@@ -1174,6 +1198,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       c.resumed = null;
     }
     while (c.channel.isWritable()) {
+      if (c.closing) {
+        break;
+      }
       if (c.replay != null) {
         Replay.Item item = c.replay.next();
         if (item != null) {
