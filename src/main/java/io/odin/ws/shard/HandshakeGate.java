@@ -3,6 +3,8 @@ package io.odin.ws.shard;
 import io.odin.ws.node.ConnectionLimits;
 import io.odin.ws.auth.ClientAuthenticator;
 
+import java.util.function.BooleanSupplier;
+
 
 /**
  * Decides whether a WebSocket upgrade request is accepted, without touching the network: path, the node's handshake
@@ -69,16 +71,27 @@ public final class HandshakeGate {
   public static final String TOKEN_FULL = "token_full";
   public static final String SHUTTING_DOWN = "shutting_down";
   public static final String RATE_LIMITED = "rate_limited";
+  public static final String STARTING = "starting";
 
   private final String path;
   private final ConnectionLimits limits;
   private final ClientAuthenticator auth;
+  private final BooleanSupplier started;
   private volatile boolean stopping;
 
   public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth) {
+    this(path, limits, auth, () -> true);
+  }
+
+  /**
+   * @param started false while the node is starting: its shards listen before the cluster knows them, and a client
+   *                connected then would miss what other nodes dispatch (they do not send to shards they do not know)
+   */
+  public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth, BooleanSupplier started) {
     this.path = path;
     this.limits = limits;
     this.auth = auth;
+    this.started = started;
   }
 
   /** From now on every handshake is refused with 503: the shard is shutting down. */
@@ -96,6 +109,9 @@ public final class HandshakeGate {
   public Decision decide(String requestPath, String query, String address, String origin, String authorization) {
     if (stopping) {
       return Decision.refuse(503, "server shutting down", SHUTTING_DOWN);
+    }
+    if (!started.getAsBoolean()) {
+      return Decision.retryAfter(503, "server starting: retry after 1 s", STARTING, 1);
     }
     if (!path.equals(requestPath)) {
       return Decision.refuse(404, "not found: connect to " + path + "?token=TOKEN", NOT_FOUND);

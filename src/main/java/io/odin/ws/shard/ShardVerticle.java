@@ -188,7 +188,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.broadcastCache = new BroadcastCache(historySettings.size);
     this.clientAuth = clientAuth;
     this.listener = listener;
-    this.gate = new HandshakeGate(settings.path, node.connectionLimits(), clientAuth);
+    this.gate = new HandshakeGate(settings.path, node.connectionLimits(), clientAuth, node::started);
     // no extensions unless ws.compression; frames over ws.maxFrameBytes fail the decoder (1009, closed below);
     // text is checked as UTF-8 by ClientFrames (1007), not by a validator per connection
     this.handshakers = new WebSocketServerHandshakerFactory(settings.path, null, WebSocketDecoderConfig.newBuilder()
