@@ -87,6 +87,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final RedisOptions options;
   /** One lookup connection per dispatcher event loop, so a lookup costs no pool checkout and no thread hop. */
   private final Map<Thread, LookupChannel> lookupChannels = new ConcurrentHashMap<>();
+  /**
+   * History reads (replays, gaps) on connections of their own, per event loop: a shard and a dispatcher may share a
+   * loop, and a reconnect storm's reads queued on the lookups' connection held batches' lookups past redis.timeout
+   * (they then went out unstored, and every stream took a new epoch: every reconnect after that recovered:false).
+   */
+  private final Map<Thread, LookupChannel> readChannels = new ConcurrentHashMap<>();
   private final RegistrySettings settings;
   private final RegistryKeys keys;
   private final String nodeId;
@@ -661,7 +667,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       }
       promise.tryComplete(new PartAnswer(stored, parsed));
     };
-    sendScript(caller, callerThread, request, answer);
+    sendScript(caller, callerThread, request, answer, lookupChannels);
     return promise.future();
   }
 
@@ -669,8 +675,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
    * Sends a script call on the caller's loop connection, loading the scripts first when Redis lost them, and hands
    * the answer to {@code answer} on the caller's context.
    */
-  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer) {
-    sendOnLoop(caller, request)
+  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer,
+                          Map<Thread, LookupChannel> channels) {
+    sendOnLoop(caller, request, channels)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
         : Future.failedFuture(t))
@@ -738,7 +745,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryFail(e);
       }
     };
-    sendScript(caller, callerThread, request, answer);
+    sendScript(caller, callerThread, request, answer, readChannels);
     return promise.future();
   }
 
@@ -802,11 +809,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   /** Sends on the caller's event loop's own connection (pooled when the caller is not on an event loop). */
-  private Future<Response> sendOnLoop(Context caller, Request request) {
+  private Future<Response> sendOnLoop(Context caller, Request request, Map<Thread, LookupChannel> channels) {
     if (caller == null || !caller.isEventLoopContext()) {
       return redis.send(request);
     }
-    LookupChannel ch = lookupChannels.computeIfAbsent(Thread.currentThread(),
+    LookupChannel ch = channels.computeIfAbsent(Thread.currentThread(),
       t -> new LookupChannel(Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1).setMaxPoolWaiting(16))));
     if (ch.connection != null) {
       return ch.connection.send(request);
@@ -1065,6 +1072,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           List<Future<Void>> closing = new ArrayList<>();
           lookupChannels.values().forEach(ch -> closing.add(ch.client.close()));
           lookupChannels.clear();
+          readChannels.values().forEach(ch -> closing.add(ch.client.close()));
+          readChannels.clear();
           closing.add(redis.close());
           return Future.join(closing);
         })
