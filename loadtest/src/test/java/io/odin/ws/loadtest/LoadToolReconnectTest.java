@@ -92,7 +92,10 @@ class LoadToolReconnectTest {
           assertEquals(0, v.violations(), String.join("\n", v.allExamples()));
           assertEquals(0, v.lostWhileAway(), v.toString());
           assertEquals(0, v.count(RoutingVerifier.Kind.REDELIVERED), String.join("\n", v.allExamples()));
-          assertEquals(0, report.exitCode(), report.summary());
+          // exit 4 only when a starved machine kept the producer under the rate asked for (what was sent, every client
+          // got, as verified above), never for deliveries missing at the end
+          assertTrue(report.exitCode() == 0 || (report.exitCode() == 4 && report.summary().contains("publisher fell behind")
+            && !report.summary().contains("did not arrive")), report.summary());
           System.out.println("LoadToolReconnectTest, drain: " + report.summary());
           JsonObject e = report.json().getJsonObject("reconnects").getJsonArray("events").getJsonObject(0);
           assertEquals("drain node " + a.pid(), e.getString("what"));
