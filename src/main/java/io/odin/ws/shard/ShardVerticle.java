@@ -769,10 +769,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         return false;
       }
       // the cursor says the connection has every message of the stream up to it: it moves on only to the message
-      // that follows it (the next of its epoch, or the first of a new one). Not yet for a channel's stream: with it,
-      // ChannelRecoveryClusterTest saw a subscriber's channel position stay unknown until a crash made its reconnect
-      // answer recovered:false; until that is understood a channel position moves to every stored message, as before
-      if (channel >= 0 || (epoch == m.epoch ? m.seq == seq + 1 : m.seq == 1)) {
+      // that follows it (the next of its epoch, or the first of a new one)
+      if (epoch == m.epoch ? m.seq == seq + 1 : m.seq == 1) {
         epoch = m.epoch;
         seq = m.seq;
       } else if (epoch != 0) {
