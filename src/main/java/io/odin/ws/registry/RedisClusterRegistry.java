@@ -563,12 +563,11 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         }
       }
       boolean answered = answeredAny || (tokens.isEmpty() && !shares.isEmpty());
-      // slots where another node's entries may be missing: a token there may be connected there, whether or not it
-      // was found (found: perhaps only its old entry, the one it moved from)
+      // slots where another node's entries may be missing: a token there that was not found may be connected there
       BitSet elsewhere = directory.incompleteSlotsElsewhere();
       if (elsewhere != null) {
         for (String t : tokens) {
-          if (elsewhere.get(SlotHash.slot(names.token(t)))) {
+          if (!found.containsKey(t) && elsewhere.get(SlotHash.slot(names.token(t)))) {
             unanswered.add(t);
           }
         }
