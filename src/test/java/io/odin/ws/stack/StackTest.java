@@ -3,6 +3,8 @@ package io.odin.ws.stack;
 import io.odin.ws.metrics.DashboardTest;
 import io.odin.ws.testsupport.ClusterDeliveryCheck;
 import io.odin.ws.testsupport.ClusterDeliveryCheck.Node;
+import io.odin.ws.testsupport.WsClients;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Tag;
@@ -20,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.awaitility.Awaitility.await;
@@ -105,6 +108,18 @@ class StackTest {
       check.run("stack", 20, 0);
       check.sendBadRecord();
 
+      // one subscriber of a channel on every node, so the dashboard's channel panels have live data too
+      String channel = "stack:news";
+      List<WsClients> subscriberPools = new ArrayList<>();
+      List<WsClients.Conn> subscribers = new ArrayList<>();
+      for (Node n : nodes) {
+        WsClients pool = new WsClients(n.wsPort());
+        subscriberPools.add(pool);
+        subscribers.add(pool.connectAsync("sub-" + n.name(),
+          new WebSocketConnectOptions().setURI("/ws?token=stack-sub-" + n.name() + "&channels=" + channel))
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS));
+      }
+
       // the dashboard, as Grafana provisions it from conf/grafana
       JsonObject dashboard = new JsonObject(Files.readString(DashboardTest.DASHBOARD));
       List<String> queries = new ArrayList<>();
@@ -129,7 +144,8 @@ class StackTest {
             int r = round.getAndIncrement();
             JsonArray batch = new JsonArray()
               .add(ClusterDeliveryCheck.envelope("order", "stack-n" + (r % 3) + "-0", "traffic-" + r))
-              .add(ClusterDeliveryCheck.broadcast("news", "traffic-b" + r));
+              .add(ClusterDeliveryCheck.broadcast("news", "traffic-b" + r))
+              .add(ClusterDeliveryCheck.envelope("tick", null, "traffic-c" + r).put("channel", channel));
             assertEquals(202, check.api(r % 3).post(batch.encode()).status);
             for (Map.Entry<String, Boolean> e : withData.entrySet()) {
               if (!e.getValue()) {
@@ -146,6 +162,16 @@ class StackTest {
           }
         });
         fail(missing.size() + " of " + queries.size() + " dashboard queries have no data in Prometheus: " + missing);
+      }
+      // the channel's messages reached its subscriber on every node (the broadcasts too; no one's targeted message)
+      for (WsClients.Conn s : subscribers) {
+        await(s.token + " got the channel's first message").atMost(Duration.ofSeconds(10)).until(() ->
+          s.messages().stream().anyMatch(m -> channel.equals(m.getString("channel")) && m.getJsonObject("data") != null
+            && "traffic-c0".equals(m.getJsonObject("data").getString("id"))));
+        assertTrue(s.messages().stream().noneMatch(m -> "order".equals(m.getString("type"))), s.token + " got a targeted message");
+      }
+      for (WsClients pool : subscriberPools) {
+        pool.close();
       }
     }
   }
