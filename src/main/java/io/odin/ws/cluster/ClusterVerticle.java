@@ -11,6 +11,7 @@ import io.odin.ws.node.ClusterStats;
 import io.odin.ws.status.NodeStats;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -23,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,6 +55,10 @@ public final class ClusterVerticle extends VerticleBase {
   private final ClusterSettings settings;
   /** Hazelcast member uuid to odin node id, for the members that announced themselves. */
   private final Map<String, String> nodeByMember = new HashMap<>();
+  /** Other members whose last announcement said they know this node's shards (they route to them). */
+  private final Set<String> knownBy = new HashSet<>();
+  /** Completed once every other member knows this node's shards: start() waits for it (see {@link #knownByTheCluster}). */
+  private final Promise<Void> known = Promise.promise();
   private HazelcastInstance hazelcast;
   private UUID listenerId;
   private UUID lifecycleListenerId;
@@ -121,11 +127,44 @@ public final class ClusterVerticle extends VerticleBase {
         announce(false);
       }
     });
-    return Future.all(consumer.completion(), statsConsumer.completion()).onSuccess(v -> {
+    return Future.all(consumer.completion(), statsConsumer.completion()).compose(v -> {
       announce(true);
-      log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember(),
-        hazelcast.getCluster().getMembers().size());
+      return knownByTheCluster();
+    }).onSuccess(v -> log.info("node {} joined the cluster as member {} ({} members)", node.nodeId(), localMember(),
+        hazelcast.getCluster().getMembers().size()));
+  }
+
+  /**
+   * Completes once every other member said it knows this node's shards, or after a few announce intervals (a member
+   * that does not answer is being dropped by the cluster anyway). The node takes clients only after that
+   * ({@code NodeContext.started()}): its shards listen before, and a client connected while the others did not know
+   * them yet missed every broadcast and every targeted message they dispatched (soak: a broadcast lost at clients
+   * that had just reconnected to a restarting node).
+   */
+  private Future<Void> knownByTheCluster() {
+    long deadline = System.currentTimeMillis() + Math.max(10_000, 3L * settings.announceIntervalMs);
+    checkKnown();
+    long watch = vertx.setPeriodic(REGISTRY_WATCH_MS, id -> {
+      checkKnown();
+      if (!known.future().isComplete() && System.currentTimeMillis() > deadline) {
+        log.warn("node {}: not every member said it knows this node's shards (known by {} of {} others): taking clients"
+          + " anyway", node.nodeId(), knownBy.size(), hazelcast.getCluster().getMembers().size() - 1);
+        known.tryComplete();
+      }
     });
+    return known.future().onComplete(ar -> vertx.cancelTimer(watch));
+  }
+
+  private void checkKnown() {
+    if (known.future().isComplete()) {
+      return;
+    }
+    for (Member m : hazelcast.getCluster().getMembers()) {
+      if (!m.localMember() && !knownBy.contains(m.getUuid().toString())) {
+        return;
+      }
+    }
+    known.tryComplete();
   }
 
   @Override
@@ -177,6 +216,8 @@ public final class ClusterVerticle extends VerticleBase {
       .put("registryComplete", node.registry().complete())
       .put("unstored", node.registry().unstored())
       .put("registryIncompleteSlots", node.registry().incompleteSlots())
+      // the members whose shards this node routes to: a member that finds itself here knows it can take clients
+      .put("knows", new JsonArray(new ArrayList<>(nodeByMember.keySet())))
       .put("shards", new JsonArray(new ArrayList<>(shards))));
   }
 
@@ -199,6 +240,14 @@ public final class ClusterVerticle extends VerticleBase {
       return;
     }
     boolean isNew = nodeByMember.put(member, from) == null;
+    JsonArray knows = a.getJsonArray("knows");
+    // a member of a version that does not say what it knows is taken to know us
+    if (knows == null || knows.contains(localMember())) {
+      knownBy.add(member);
+      checkKnown();
+    } else {
+      knownBy.remove(member);
+    }
     List<String> shards = new ArrayList<>();
     for (Object s : a.getJsonArray("shards", new JsonArray())) {
       shards.add(String.valueOf(s));
@@ -216,6 +265,8 @@ public final class ClusterVerticle extends VerticleBase {
   }
 
   private void onMemberLeft(String member) {
+    knownBy.remove(member);
+    checkKnown();
     String gone = nodeByMember.remove(member);
     if (gone == null) {
       return;

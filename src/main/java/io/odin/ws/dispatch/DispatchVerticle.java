@@ -11,6 +11,7 @@ import io.odin.ws.protocol.Envelope;
 import io.odin.ws.registry.RegistryLookup;
 import io.odin.ws.shard.ShardBatch;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.odin.ws.logging.RateLimitedLog;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -57,9 +58,21 @@ public final class DispatchVerticle extends VerticleBase {
     return consumer.completion();
   }
 
+  /**
+   * After the node's Kafka consumers stopped (Vert.x undeploys a node's verticles together): a consumer that still
+   * polled while the dispatchers were gone had its records refused ("No handlers for address odin.dispatch.0"),
+   * counted as dropped, and read again by the next owner of the partition only because nothing after them was
+   * committed. Bounded: a consumer that does not close within the handoff timeout does not hold the node's stop.
+   */
   @Override
   public Future<?> stop() {
-    return consumer.unregister();
+    Promise<Void> feeders = Promise.promise();
+    long bound = vertx.setTimer(Math.max(5_000, relayOptions.getSendTimeout()), id -> feeders.tryComplete());
+    node.feedersStopped().onComplete(ar -> {
+      vertx.cancelTimer(bound);
+      feeders.tryComplete();
+    });
+    return feeders.future().compose(v -> consumer.unregister());
   }
 
   private void onBatch(Message<DispatchBatch> message) {

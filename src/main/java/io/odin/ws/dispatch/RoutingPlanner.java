@@ -31,7 +31,9 @@ import java.util.Set;
  *       (each delivers only to its own connections of the token);</li>
  *   <li>a token an authoritative registry does not know has no connection (offline), as long as no other node
  *       announced connections missing from the registry: it costs nothing, and a message none of whose tokens has
- *       a live shard is undeliverable, sent nowhere.</li>
+ *       a live shard is undeliverable, sent nowhere. While a node says its connections may be missing, a token the
+ *       registry finds also goes to that node's shards (the token may have moved there, its old entry still in
+ *       Redis and its new one not yet).</li>
  *   <li>a token the registry puts only on shards of a node this dispatcher does not know (it has just joined and
  *       not announced its shards yet) also falls back, but is counted apart ({@code unknownNode}): the holder is
  *       most likely on that node and the message reaches nobody.</li>
@@ -95,6 +97,9 @@ public final class RoutingPlanner {
     // a token the lookup does not find is offline only when the registry saw every registration: its answer is
     // authoritative and no other node has announced connections missing from it (Redis unreachable from there)
     boolean offlineIsKnown = lookup != null && lookup.authoritative() && directory.registriesComplete();
+    // and a token it finds may also be connected on such a node (it moved there: its old entry is still in Redis, its
+    // new one not yet): those nodes' shards get it too
+    List<String> unregisteredShards = directory.registriesComplete() ? List.of() : directory.shardsOfIncompleteRegistries();
     for (int i = 0; i < envelopes.size(); i++) {
       Envelope e = envelopes.get(i);
       if (e.isBroadcast()) {
@@ -140,7 +145,7 @@ public final class RoutingPlanner {
               }
             }
           }
-          if (!anyLive && !(offlineIsKnown && lookup.answered(token))) {
+          if (!lookup.answered(token) || (!anyLive && !offlineIsKnown)) {
             // unknown, or known only on shards that are gone: the token may sit on a shard not yet registered;
             // counted apart (unknownNode) when the registry names only shards of a node this dispatcher does not
             // know yet. With a complete registry the token is offline instead: sent nowhere (undeliverable)
@@ -157,6 +162,7 @@ public final class RoutingPlanner {
         routes[i] = (byte) Route.UNDELIVERABLE.ordinal();
       } else {
         routes[i] = (byte) Route.TARGETED.ordinal();
+        owners.addAll(unregisteredShards);
         for (String shard : owners) {
           byShard.computeIfAbsent(shard, s -> new ArrayList<>()).add(e);
         }

@@ -7,6 +7,7 @@ import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.protocol.EnvelopeParser;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.metrics.GatewayMetrics.DropReason;
@@ -76,6 +77,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
   private Set<String> missingTopics = Set.of();
   private DeliveryOptions handoff;
   private boolean commitRunning;
+  /** Completed once this consumer has stopped: the node's dispatchers wait for it ({@link NodeContext#feedersStopped}). */
+  private final Promise<Void> stopped = Promise.promise();
   /** When the last commit was sent (System.nanoTime), and the timer of the next one, for kafka.commitIntervalMs. */
   private long lastCommitNanos;
   private long commitTimer = -1;
@@ -107,6 +110,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    node.feeder(stopped.future());
     handoff = new DeliveryOptions().setSendTimeout(node.config().getInt(DispatchSettings.HANDOFF_TIMEOUT_MS));
     node.dependency("kafka-" + index, this::health);
     createRetryMillis = Math.min(1_000, settings.reconnectBackoffMaxMs);
@@ -267,6 +271,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
     vertx.cancelTimer(commitTimer);
     vertx.cancelTimer(createTimer);
     if (poller == null) {
+      stopped.tryComplete();
       return Future.succeededFuture();
     }
     // commit what was handed over, then leave the group
@@ -276,7 +281,8 @@ public final class KafkaPoolVerticle extends VerticleBase {
     return poller.close(toCommit(due))
       .eventually(() -> deadLetters == null ? Future.succeededFuture() : deadLetters.close())
       .eventually(() -> admin.close(2_000))
-      .andThen(ar -> log.info("kafka consumer {} closed", clientId()));
+      .andThen(ar -> log.info("kafka consumer {} closed", clientId()))
+      .andThen(ar -> stopped.tryComplete());
   }
 
   private void onAssigned(Set<TopicPartition> partitions) {

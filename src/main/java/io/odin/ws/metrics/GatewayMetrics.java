@@ -110,7 +110,7 @@ public final class GatewayMetrics {
   /** The {@code reason} labels of {@code odin_ws_handshakes_refused_total} registered up front (shard.HandshakeGate). */
   public static final List<String> HANDSHAKE_REFUSALS =
     List.of("not_found", "bad_token", "unauthorized", "origin", "node_full", "address_full", "token_full", "shutting_down",
-      "rate_limited", "bad_channels", "channel_refused");
+      "rate_limited", "starting", "bad_channels", "channel_refused");
   /** Per dispatch path (rollout: canary and control side by side), indexed by {@link DispatchPath#ordinal()}. */
   private final Counter[] pathMessages = new Counter[DispatchPath.values().length];
   private final Counter[] pathDeliveries = new Counter[DispatchPath.values().length];

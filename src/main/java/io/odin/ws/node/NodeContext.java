@@ -6,6 +6,7 @@ import io.odin.ws.config.GatewayConfig;
 import io.odin.ws.metrics.GatewayMetrics;
 import io.odin.ws.registry.ConnectionRegistry;
 import io.odin.ws.registry.ShardDirectory;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -49,6 +51,8 @@ public final class NodeContext {
   private final long startedAtMillis = System.currentTimeMillis();
   private volatile ClusterStats clusterStats = ClusterStats.THIS_NODE_ONLY;
   private volatile boolean started;
+  /** Completed as each producer that feeds the dispatchers by itself (a Kafka consumer) has stopped. */
+  private final List<Future<?>> feedersStopped = new CopyOnWriteArrayList<>();
 
   /**
    * @param dispatcherCount how many dispatchers the node deploys (publish requests are spread over them)
@@ -209,6 +213,19 @@ public final class NodeContext {
     String address();
 
     int connections();
+  }
+
+  /** A producer that feeds the dispatchers by itself (a Kafka consumer): {@code stopped} completes when it has stopped. */
+  public void feeder(Future<?> stopped) {
+    feedersStopped.add(stopped);
+  }
+
+  /**
+   * Completes once every feeder has stopped (failed or not): a dispatcher stops after them, so that a draining node
+   * never takes records off Kafka that nobody can dispatch any more.
+   */
+  public Future<?> feedersStopped() {
+    return Future.join(feedersStopped).otherwiseEmpty();
   }
 
   /** Set by the bootstrap once every verticle of the node is deployed; readiness waits for it. */

@@ -563,11 +563,12 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         }
       }
       boolean answered = answeredAny || (tokens.isEmpty() && !shares.isEmpty());
-      // slots where another node's entries may be missing: a token there that was not found may be connected there
+      // slots where another node's entries may be missing: a token there may be connected there, whether or not it
+      // was found (found: perhaps only its old entry, the one it moved from)
       BitSet elsewhere = directory.incompleteSlotsElsewhere();
       if (elsewhere != null) {
         for (String t : tokens) {
-          if (!found.containsKey(t) && elsewhere.get(SlotHash.slot(names.token(t)))) {
+          if (elsewhere.get(SlotHash.slot(names.token(t)))) {
             unanswered.add(t);
           }
         }

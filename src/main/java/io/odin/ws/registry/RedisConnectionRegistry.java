@@ -88,6 +88,12 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final RedisOptions options;
   /** One lookup connection per dispatcher event loop, so a lookup costs no pool checkout and no thread hop. */
   private final Map<Thread, LookupChannel> lookupChannels = new ConcurrentHashMap<>();
+  /**
+   * History reads (replays, gaps) on connections of their own, per event loop: a shard and a dispatcher may share a
+   * loop, and a reconnect storm's reads queued on the lookups' connection held batches' lookups past redis.timeout
+   * (they then went out unstored, and every stream took a new epoch: every reconnect after that recovered:false).
+   */
+  private final Map<Thread, LookupChannel> readChannels = new ConcurrentHashMap<>();
   private final RegistrySettings settings;
   private final RegistryKeys keys;
   private final String nodeId;
@@ -308,7 +314,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       return Future.failedFuture(closed ? CLOSED : BREAKER_OPEN);
     }
     Context caller = Vertx.currentContext();
-    return withTimeout(sendOnLoop(caller, Request.cmd(Command.HGETALL).arg(keys.subscribers(channel))))
+    return withTimeout(sendOnLoop(caller, Request.cmd(Command.HGETALL).arg(keys.subscribers(channel)), lookupChannels))
       .map(r -> {
         long n = 0;
         for (String shard : r.getKeys()) {
@@ -427,7 +433,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       lastFlushFailed = false;
       flushes.incrementAndGet();
       writtenOps.addAndGet(flush.operations());
-      breaker.onSuccess();
+      answered();
       for (String shard : flush.synced()) {
         if (dirty.remove(shard)) {
           log.debug("shard {} is registered in Redis", shard);
@@ -701,7 +707,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryFail(e);
         return;
       }
-      breaker.onSuccess();
+      answered();
       if (parsed != null) {
         metrics.redisLookup(System.nanoTime() - start);
         if (!parsed.complete()) {
@@ -714,7 +720,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       }
       promise.tryComplete(new PartAnswer(stored, parsed));
     };
-    sendScript(caller, callerThread, request, answer);
+    sendScript(caller, callerThread, request, answer, lookupChannels);
     return promise.future();
   }
 
@@ -722,8 +728,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
    * Sends a script call on the caller's loop connection, loading the scripts first when Redis lost them, and hands
    * the answer to {@code answer} on the caller's context.
    */
-  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer) {
-    sendOnLoop(caller, request)
+  private void sendScript(Context caller, Thread callerThread, Request request, Handler<AsyncResult<Response>> answer,
+                          Map<Thread, LookupChannel> channels) {
+    sendOnLoop(caller, request, channels)
       .recover(t -> RegistryScripts.isNoScript(t)
         ? redis.batch(RegistryScripts.load()).compose(x -> redis.send(request))
         : Future.failedFuture(t))
@@ -781,7 +788,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       try {
         storeIdentity = HistoryScripts.identity(ar.result());
         ReadAnswer read = new ReadAnswer(HistoryScripts.pages(ar.result()), HistoryScripts.movedReads(ar.result()));
-        breaker.onSuccess();
+        answered();
         if (role != null && read.moved().length > 0) {
           role.onMoved().run();
         }
@@ -791,7 +798,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
         promise.tryFail(e);
       }
     };
-    sendScript(caller, callerThread, request, answer);
+    sendScript(caller, callerThread, request, answer, readChannels);
     return promise.future();
   }
 
@@ -855,11 +862,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   /** Sends on the caller's event loop's own connection (pooled when the caller is not on an event loop). */
-  private Future<Response> sendOnLoop(Context caller, Request request) {
+  private Future<Response> sendOnLoop(Context caller, Request request, Map<Thread, LookupChannel> channels) {
     if (caller == null || !caller.isEventLoopContext()) {
       return redis.send(request);
     }
-    LookupChannel ch = lookupChannels.computeIfAbsent(Thread.currentThread(),
+    LookupChannel ch = channels.computeIfAbsent(Thread.currentThread(),
       t -> new LookupChannel(Redis.createClient(vertx, new RedisOptions(options).setMaxPoolSize(1).setMaxPoolWaiting(16))));
     if (ch.connection != null) {
       return ch.connection.send(request);
@@ -941,6 +948,18 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       probeTimer = vertx.setPeriodic(Math.max(10, settings.breakerProbeMillis / 4), id -> probe());
     }
     checkDrained();
+  }
+
+  /**
+   * A call answered. When that closes an open breaker (the late answer of a call sent before it opened can come
+   * before the probe), Redis is back exactly as after a probe: every shard re-registers what it holds. Closing it
+   * without that left the shards "not in sync" and the connections made while it was open unregistered until the
+   * next heartbeat (up to registry.heartbeat), while other nodes' lookups routed their tokens to stale entries.
+   */
+  private void answered() {
+    if (breaker.onSuccess()) {
+      ctx.runOnContext(v -> recovered());
+    }
   }
 
   private void probe() {
@@ -1106,6 +1125,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
           List<Future<Void>> closing = new ArrayList<>();
           lookupChannels.values().forEach(ch -> closing.add(ch.client.close()));
           lookupChannels.clear();
+          readChannels.values().forEach(ch -> closing.add(ch.client.close()));
+          readChannels.clear();
           closing.add(redis.close());
           return Future.join(closing);
         })

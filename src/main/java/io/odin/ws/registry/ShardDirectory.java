@@ -156,6 +156,16 @@ public final class ShardDirectory {
     return incompleteRegistries.isEmpty();
   }
 
+  /** The live shards of the nodes that announced their registry entries incomplete. */
+  public List<String> shardsOfIncompleteRegistries() {
+    List<String> out = new ArrayList<>();
+    Map<String, List<String>> byNode = snapshot.byNode;
+    for (String node : incompleteRegistries) {
+      out.addAll(byNode.getOrDefault(node, List.of()));
+    }
+    return out;
+  }
+
   /** Forgets every shard of a node that left; returns their addresses. */
   public synchronized List<String> removeNode(String node) {
     incompleteRegistries.remove(node);

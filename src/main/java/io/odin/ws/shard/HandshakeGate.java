@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 
 /**
@@ -86,21 +87,33 @@ public final class HandshakeGate {
   public static final String BAD_CHANNELS = "bad_channels";
   public static final String CHANNEL_REFUSED = "channel_refused";
   public static final String RATE_LIMITED = "rate_limited";
+  public static final String STARTING = "starting";
 
   private final String path;
   private final ConnectionLimits limits;
   private final ClientAuthenticator auth;
   private final ChannelAccess channelAccess;
   private final int maxSubscriptions;
+  private final BooleanSupplier started;
   private volatile boolean stopping;
 
   public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth, ChannelAccess channelAccess,
                        int maxSubscriptions) {
+    this(path, limits, auth, channelAccess, maxSubscriptions, () -> true);
+  }
+
+  /**
+   * @param started false while the node is starting: its shards listen before the cluster knows them, and a client
+   *                connected then would miss what other nodes dispatch (they do not send to shards they do not know)
+   */
+  public HandshakeGate(String path, ConnectionLimits limits, ClientAuthenticator auth, ChannelAccess channelAccess,
+                       int maxSubscriptions, BooleanSupplier started) {
     this.path = path;
     this.limits = limits;
     this.auth = auth;
     this.channelAccess = channelAccess;
     this.maxSubscriptions = maxSubscriptions;
+    this.started = started;
   }
 
   /** From now on every handshake is refused with 503: the shard is shutting down. */
@@ -118,6 +131,9 @@ public final class HandshakeGate {
   public Decision decide(String requestPath, String query, String address, String origin, String authorization) {
     if (stopping) {
       return Decision.refuse(503, "server shutting down", SHUTTING_DOWN);
+    }
+    if (!started.getAsBoolean()) {
+      return Decision.retryAfter(503, "server starting: retry after 1 s", STARTING, 1);
     }
     if (!path.equals(requestPath)) {
       return Decision.refuse(404, "not found: connect to " + path + "?token=TOKEN", NOT_FOUND);

@@ -285,6 +285,40 @@ class RedisConnectionRegistryTest {
   }
 
   /**
+   * Redis slow rather than dead (a loaded machine): the lookups sent first time out and open the breaker; one sent a
+   * little later is answered within its own timeout, after the breaker opened and before any probe. That answer closes
+   * the breaker, and it must count as Redis being back: the shards re-register at once, including the connection made
+   * while the breaker was open (not written then). It closed the breaker silently: the registry stayed "syncing" and
+   * that connection unregistered until the next heartbeat, while other nodes' lookups sent its token's messages to a
+   * stale entry (soak: messages lost at a connected client).
+   */
+  @Test
+  void anAnswerThatClosesTheOpenBreakerReRegistersEveryShardAtOnce() {
+    // no probe and no heartbeat within the test: only the answer can close the breaker
+    RedisConnectionRegistry r = registry(new JsonObject().put("redis.timeout", 2_000)
+      .put("redis.breakerProbeMs", 60_000).put("registry.ttl", 120).put("registry.heartbeat", 60), true);
+    Shard s0 = new Shard(r, "odin.shard.n1.0");
+    await().atMost(Duration.ofSeconds(10)).until(r::available);
+    s0.hold(r, List.of("a"));
+    // Redis holds every command for 2.5 s: the first three lookups time out at 2 s (the breaker opens), the one sent
+    // 1 s later is answered at 2.5 s, within its timeout
+    redis.command("CLIENT", "PAUSE", "2500", "ALL");
+    for (int i = 0; i < 3; i++) {
+      r.lookup(List.of("a"));
+    }
+    Promise<RegistryLookup> late = Promise.promise();
+    vertx.setTimer(1_000, id -> r.lookup(List.of("a")).onComplete(late));
+    await().atMost(Duration.ofSeconds(10)).until(() -> r.breakerState() == CircuitBreaker.State.OPEN);
+    // connected while the breaker is open: not held up, and not written
+    s0.hold(r, List.of("c"));
+    assertTrue(get(late.future().map(l -> true).otherwise(false)), "the later lookup is answered");
+    assertEquals(CircuitBreaker.State.CLOSED, r.breakerState());
+    await().atMost(Duration.ofSeconds(10)).until(r::available);
+    assertEquals(Set.of("odin.shard.n1.0"), lookup(r, List.of("c")).get("c"),
+      "the connection made while the breaker was open is registered once Redis answers again");
+  }
+
+  /**
    * A heartbeat (every token a shard holds, re-applied 256 per script call) is bigger than one round trip may take
    * (redis.timeout): here 20,000 tokens with their history keys, about 1.9 MB, over a link that passes 1 MB/s, against
    * a timeout of 1 s. Sent as one pipelined batch under one timeout, it failed for its size alone; its shard was then
