@@ -22,7 +22,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.odin.ws.auth.ChannelAccess;
 import io.odin.ws.auth.ClientAuthenticator;
 import io.odin.ws.config.ListenFailure;
-import io.odin.ws.logging.RateLimitedLog;
 import io.odin.ws.history.HistorySettings;
 import io.odin.ws.history.HistoryStore;
 import io.odin.ws.history.Registered;
@@ -78,7 +77,6 @@ import java.util.function.Function;
 public final class ShardVerticle extends VerticleBase implements NodeContext.ShardStatus, ShardListener.Shard {
 
   private static final Logger log = LoggerFactory.getLogger(ShardVerticle.class);
-  private final RateLimitedLog missedLog = new RateLimitedLog(log, 10_000);
 
   /** Close codes (see {@link ShardSockets}). */
   static final short CLOSE_GOING_AWAY = ShardSockets.CLOSE_GOING_AWAY;
@@ -768,21 +766,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         historyMetrics.duplicate();
         return false;
       }
-      // the cursor says the connection has every message of the stream up to it: it moves on only to the message
-      // that follows it (the next of its epoch, or the first of a new one)
-      if (epoch == m.epoch ? m.seq == seq + 1 : m.seq == 1) {
-        epoch = m.epoch;
-        seq = m.seq;
-      } else if (epoch != 0) {
-        // messages between the cursor and this one never reached the connection: written after them, it would
-        // claim them. Closed instead; it reconnects with its cursor, and the replay brings them (or says it cannot)
-        missed(c, stream);
-        return false;
-      } else {
-        // the position is unknown (the connection joined, or went on after an unstored message, where the stream's
-        // position was not known): it stays unknown, since what came before this message may never have reached it
-        return true;
-      }
+      epoch = m.epoch;
+      seq = m.seq;
     } else {
       // a message the store does not have: the cursor can no longer be recovered from (epoch 0)
       epoch = 0;
@@ -798,18 +783,6 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       c.tokenSeq = seq;
     }
     return true;
-  }
-
-  /**
-   * A message that does not follow the connection's cursor: the ones between never reached it (routed elsewhere, or
-   * lost on the way). Closed with 1013 like a stream's lost gap ({@link #lostGap}).
-   */
-  private void missed(ClientConnection c, String stream) {
-    historyMetrics.gap(HistoryMetrics.GapResult.LOST);
-    missedLog.warn("missed", "shard {}: a connection missed messages of a {} stream (they never reached this shard):"
-      + " closed with 1013 so that it recovers them", address,
-      Streams.BROADCAST.equals(stream) ? "broadcast" : Streams.isChannel(stream) ? "channel" : "token");
-    sockets.close(c, CLOSE_TRY_AGAIN_LATER, "missed messages: reconnect with since= to recover", DisconnectReason.SLOW_CLIENT);
   }
 
   // ------------------------------------------------------------------ gaps
