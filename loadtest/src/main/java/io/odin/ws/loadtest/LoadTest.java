@@ -220,7 +220,8 @@ public final class LoadTest {
             quiet[0] = t.received;
             quiet[1] = System.nanoTime();
           }
-          return drained(t, expected, disrupted ? o.connections : 0, System.nanoTime() - quiet[1])
+          return drained(t, expected, disrupted ? o.connections : 0, System.nanoTime() - quiet[1],
+            o.publish != LoadTestOptions.PublishMode.KAFKA)
             || System.nanoTime() > drainEnd;
         }, o.drainMillis + 1000);
         serverRssEnd = serverRss();
@@ -514,12 +515,15 @@ public final class LoadTest {
   static final long QUIET_NANOS = 2_500_000_000L;
 
   /**
-   * The drain is over: every expected delivery arrived, or none for {@link #QUIET_NANOS}; but not while fewer than
-   * {@code mustBeOpen} connections are open (after a disruption: until all are back, what they are owed is still on
-   * its way, in replays or as live messages).
+   * The drain is over: every expected delivery arrived ({@code countEnds}), or none for {@link #QUIET_NANOS}; but not
+   * while fewer than {@code mustBeOpen} connections are open (after a disruption: until all are back, what they are
+   * owed is still on its way, in replays or as live messages). Through Kafka the count does not end it: records a
+   * node read and did not commit before it went are read again by the partition's next owner (at-least-once), and
+   * those redeliveries reach the count while the last messages are still on their way (an eight-node churn run
+   * stopped 0.9 s after its last broadcast and reported it missing at 177 connections).
    */
-  static boolean drained(FleetStats t, long expected, long mustBeOpen, long quietNanos) {
-    return t.open() >= mustBeOpen && (t.received >= expected || quietNanos > QUIET_NANOS);
+  static boolean drained(FleetStats t, long expected, long mustBeOpen, long quietNanos, boolean countEnds) {
+    return t.open() >= mustBeOpen && ((countEnds && t.received >= expected) || quietNanos > QUIET_NANOS);
   }
 
   /** Connections may close and come back during the run: reconnects, offline spells, nodes drained or killed. */
