@@ -188,6 +188,15 @@ class ChannelRecoveryClusterTest {
         && !c.resumed.get(c.resumed.size() - 1).getBoolean("recovered")
         && c.resumed.subList(0, c.resumed.size() - 1).stream().allMatch(r -> r.getBoolean("recovered")))
       .toList();
+    if (!notRecovered.isEmpty()) {
+      // which answer it was, and the history's store identity on every node that is up
+      System.out.println("ChannelRecoveryClusterTest: " + notRecovered.size() + " crash reconnects not recovered; fresh node: "
+        + fresh.api().get("/metrics").body.lines().filter(l -> l.startsWith("odin_recovery") || l.startsWith("odin_history"))
+          .toList());
+      for (ChildNode n : List.of(publisherNode, fresh)) {
+        System.out.println("ChannelRecoveryClusterTest: " + n.name + " health: " + n.health());
+      }
+    }
     for (int i = 0; i < CLIENTS; i++) {
       Client c = all.get(i);
       if (notRecovered.contains(c)) {

@@ -332,7 +332,8 @@ class RolloutClusterTest {
     for (Conn c : conns) {
       List<String> got = received(c);
       List<String> want = expected(c);
-      assertEquals(want.size(), got.size(), c.token + ": lost, duplicated or foreign messages");
+      assertEquals(want.size(), got.size(), c.token + ": lost, duplicated or foreign messages: " + difference(want, got)
+        + "\n" + consumerEvents());
       assertEquals(streamOf(want, "k"), streamOf(got, "k"), c.token + " (Kafka)");
       for (ChildNode n : nodes) {
         assertEquals(streamOf(want, "h" + n.name + "-"), streamOf(got, "h" + n.name + "-"), c.token + " (HTTP via " + n.name + ")");
@@ -361,6 +362,33 @@ class RolloutClusterTest {
       out.add(m.getJsonObject("data").getString("id"));
     }
     return out;
+  }
+
+  /** Each node's Kafka assignments and warnings, for a failure message: a rebalance redelivers what was uncommitted. */
+  private String consumerEvents() {
+    StringBuilder out = new StringBuilder();
+    for (ChildNode n : nodes) {
+      n.logText().lines().filter(l -> l.contains("assigned") || l.contains("revoked") || l.contains("WARN")
+        || l.contains("ERROR")).forEach(l -> out.append(n.name).append(": ").append(l).append('\n'));
+    }
+    return out.toString();
+  }
+
+  /** What one list has more of than the other, both ways, for the failure message. */
+  private static String difference(List<String> want, List<String> got) {
+    Map<String, Integer> count = new HashMap<>();
+    want.forEach(id -> count.merge(id, 1, Integer::sum));
+    got.forEach(id -> count.merge(id, -1, Integer::sum));
+    StringBuilder out = new StringBuilder();
+    count.forEach((id, n) -> {
+      if (n > 0) {
+        out.append(" missing ").append(id);
+      } else if (n < 0) {
+        out.append(" extra ").append(id).append(" x").append(-n).append(" at ").append(got.indexOf(id))
+          .append('/').append(got.lastIndexOf(id));
+      }
+    });
+    return out.toString();
   }
 
   private static List<String> streamOf(List<String> ids, String prefix) {
