@@ -48,6 +48,12 @@ final class StreamOrder {
   private StreamPosition last = StreamPosition.UNKNOWN;
   /** The epoch before {@code last}'s: a late message of it is handed on without moving positions back. */
   private long previousEpoch;
+  /**
+   * What of {@code previousEpoch} was handed on: everything up to {@code previousSeq}, and these above it (messages
+   * that waited for a gap, or came late). A late copy of one of them (a gap read raced the live one) is a duplicate.
+   */
+  private long previousSeq;
+  private final java.util.Set<Long> previousAbove = new java.util.HashSet<>();
   /** Messages that came early, all of epoch {@code parkedEpoch}, by sequence number. */
   private final TreeMap<Long, StreamMessage> parked = new TreeMap<>();
   private long parkedEpoch;
@@ -81,7 +87,7 @@ final class StreamOrder {
     }
     if (!last.known() || last.epoch() != position.epoch() || position.seq() > last.seq()) {
       if (last.known() && last.epoch() != position.epoch()) {
-        previousEpoch = last.epoch();
+        endEpoch();
       }
       last = position;
       parked.headMap(position.seq(), true).clear();
@@ -128,19 +134,21 @@ final class StreamOrder {
       return park(m);
     }
     if (m.epoch == previousEpoch) {
-      // a late message of the epoch before: delivered, but positions stay in the current epoch
+      // a late message of the epoch before: delivered once, but positions stay in the current epoch
+      if (m.seq <= previousSeq || !previousAbove.add(m.seq)) {
+        return DUPLICATE;
+      }
       m.late = true;
       return List.of(m);
     }
     // a new epoch (the store lost the stream, or messages went out unstored): it starts at 1
     if (m.seq == 1) {
       List<StreamMessage> out = new ArrayList<>(1 + parked.size());
+      endEpoch();
       if (parkedEpoch != m.epoch) {
         // what waited for a gap of the old epoch will not be read from the new one: hand it on first
-        out.addAll(parked.values());
-        parked.clear();
+        handOnParked(out);
       }
-      previousEpoch = last.epoch();
       last = new StreamPosition(m.epoch, 1);
       out.add(m);
       drain(out);
@@ -153,12 +161,28 @@ final class StreamOrder {
   private List<StreamMessage> park(StreamMessage m) {
     List<StreamMessage> displaced = NOTHING;
     if (!parked.isEmpty() && parkedEpoch != m.epoch) {
-      displaced = new ArrayList<>(parked.values());
-      parked.clear();
+      displaced = new ArrayList<>(parked.size());
+      handOnParked(displaced);
     }
     parkedEpoch = m.epoch;
     parked.putIfAbsent(m.seq, m);
     return displaced;
+  }
+
+  /** {@code last}'s epoch becomes the previous one: what of it was handed on is remembered, for late copies. */
+  private void endEpoch() {
+    previousEpoch = last.epoch();
+    previousSeq = last.seq();
+    previousAbove.clear();
+  }
+
+  /** Hands on every parked message as it is (their gap will not be filled), remembering those of the previous epoch. */
+  private void handOnParked(List<StreamMessage> out) {
+    if (parkedEpoch == previousEpoch) {
+      previousAbove.addAll(parked.keySet());
+    }
+    out.addAll(parked.values());
+    parked.clear();
   }
 
   /** Hands on the parked messages that now follow {@code last}. */
@@ -211,7 +235,7 @@ final class StreamOrder {
       return NOTHING;
     }
     if (parkedEpoch != last.epoch()) {
-      previousEpoch = last.epoch();
+      endEpoch();
     }
     last = new StreamPosition(parkedEpoch, parked.firstKey() - 1);
     List<StreamMessage> out = new ArrayList<>(parked.size());

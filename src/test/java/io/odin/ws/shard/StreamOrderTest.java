@@ -84,6 +84,30 @@ class StreamOrderTest {
   }
 
   @Test
+  void aLateCopyOfTheOldEpochIsHandedOnOnlyOnce() {
+    StreamOrder o = new StreamOrder();
+    o.start(new StreamPosition(7, 3));
+    assertTrue(o.offer(m(7, 5)).isEmpty());
+    StreamPage page = new StreamPage(7, 5, true, List.of(new StoredMessage(4, "4", new byte[2])));
+    assertEquals(List.of("7:4", "7:5"), seqs(o.filled(page)), "7:4 read from the history");
+    assertEquals(List.of("9:1"), seqs(o.offer(m(9, 1))));
+    assertSame(StreamOrder.DUPLICATE, o.offer(m(7, 4)), "the live 7:4, late after the new epoch, was handed on already");
+    assertEquals(List.of("7:6"), seqs(o.offer(m(7, 6))), "a late message nobody had is handed on");
+    assertSame(StreamOrder.DUPLICATE, o.offer(m(7, 6)), "and only once");
+    assertEquals(new StreamPosition(9, 1), o.last());
+  }
+
+  @Test
+  void whatWaitedForAGapOfTheOldEpochIsHandedOnOnce() {
+    StreamOrder o = new StreamOrder();
+    o.start(new StreamPosition(7, 3));
+    assertTrue(o.offer(m(7, 6)).isEmpty());
+    assertEquals(List.of("7:6", "9:1"), seqs(o.offer(m(9, 1))), "7:6 goes on when the new epoch starts");
+    assertSame(StreamOrder.DUPLICATE, o.offer(m(7, 6)));
+    assertEquals(List.of("7:5"), seqs(o.offer(m(7, 5))));
+  }
+
+  @Test
   void unstoredMessagesGoStraightOnAndLeaveThePositionUnknown() {
     StreamOrder o = new StreamOrder();
     o.start(new StreamPosition(7, 3));
