@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,6 +99,7 @@ public final class DispatchVerticle extends VerticleBase {
         }
         if (toStore != null) {
           countUnstored(toStore);
+          p.dropStoredBefore();
         }
         p.complete(ar.succeeded() ? ar.result() : null, ar.failed());
       });
@@ -207,7 +209,7 @@ public final class DispatchVerticle extends VerticleBase {
 
   private final class Pending {
     final Message<DispatchBatch> message;
-    final List<Envelope> envelopes;
+    List<Envelope> envelopes;
     final DispatchSetting setting;
     RegistryLookup lookup;
     boolean done;
@@ -217,6 +219,29 @@ public final class DispatchVerticle extends VerticleBase {
       this.message = message;
       this.envelopes = envelopes;
       this.setting = setting;
+    }
+
+    /**
+     * Leaves out the Kafka records the history had already (read again after a rebalance or a crash): their first
+     * copy went to the shards, or the shards that miss it read it from the history.
+     */
+    void dropStoredBefore() {
+      int again = 0;
+      for (Envelope e : envelopes) {
+        if (e.storedBefore()) {
+          again++;
+        }
+      }
+      if (again > 0) {
+        metrics.kafkaRedelivered(again);
+        List<Envelope> kept = new ArrayList<>(envelopes.size() - again);
+        for (Envelope e : envelopes) {
+          if (!e.storedBefore()) {
+            kept.add(e);
+          }
+        }
+        envelopes = kept;
+      }
     }
 
     void complete(RegistryLookup result, boolean failed) {

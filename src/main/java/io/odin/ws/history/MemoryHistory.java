@@ -36,6 +36,8 @@ public final class MemoryHistory implements HistoryStore {
     final ArrayDeque<StoredMessage> messages = new ArrayDeque<>();
     long touchedMillis;
     int holders;
+    /** The highest Kafka offset stored per "topic/partition" (null until one is): a record at or below it is read again. */
+    Map<String, Long> marks;
   }
 
   public MemoryHistory(HistorySettings settings, LongSupplier clock) {
@@ -70,15 +72,19 @@ public final class MemoryHistory implements HistoryStore {
       long[] positions = new long[streams.length * 2];
       String first = null;
       for (int i = 0; i < streams.length; i++) {
-        String key = append(streams[i], e.frame(), now, positions, i * 2);
+        String key = append(streams[i], e, now, positions, i * 2);
         first = first == null ? key : first;
       }
       e.stored(positions, first);
     }
   }
 
-  /** Appends one message to a stream; returns its order key. */
-  private String append(String name, byte[] frame, long now, long[] positions, int at) {
+  /**
+   * Appends one message to a stream; returns its order key. A Kafka record the stream has had (read again after a
+   * rebalance or a reconnect of the consumer) is not appended again: its sequence number is
+   * {@link Envelope#STORED_BEFORE}.
+   */
+  private String append(String name, Envelope e, long now, long[] positions, int at) {
     String key = orderKey(order.incrementAndGet());
     // a stream dropped by a sweep between lookup and lock is created again: recompute until the lock holds a live one
     while (true) {
@@ -87,13 +93,24 @@ public final class MemoryHistory implements HistoryStore {
         if (streams.get(name) != s) {
           continue;
         }
+        positions[at] = s.epoch;
+        if (e.source() != null) {
+          if (s.marks == null) {
+            s.marks = new java.util.HashMap<>();
+          }
+          Long mark = s.marks.get(e.source());
+          if (mark != null && e.offset() <= mark) {
+            positions[at + 1] = Envelope.STORED_BEFORE;
+            return key;
+          }
+          s.marks.put(e.source(), e.offset());
+        }
         s.seq++;
-        s.messages.addLast(new StoredMessage(s.seq, key, frame));
+        s.messages.addLast(new StoredMessage(s.seq, key, e.frame()));
         if (s.messages.size() > settings.size) {
           s.messages.removeFirst();
         }
         s.touchedMillis = now;
-        positions[at] = s.epoch;
         positions[at + 1] = s.seq;
       }
       appended.incrementAndGet();

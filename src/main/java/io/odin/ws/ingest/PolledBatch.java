@@ -80,11 +80,14 @@ public final class PolledBatch {
         part = batch.parts[d] = new Part(d);
       }
       part.commitOffsets.put(tp, partition.get(partition.size() - 1).offset() + 1);
+      String source = tp.topic() + "/" + tp.partition();
       for (ConsumerRecord<String, byte[]> r : partition) {
         batch.records++;
         try {
-          part.envelopes.add(parser.parse(r.value(), r.key(), header(r, typeHeader),
-            KafkaSettings.channelOf(channelTopics, r.topic(), r.key()), r.timestamp()));
+          Envelope e = parser.parse(r.value(), r.key(), header(r, typeHeader),
+            KafkaSettings.channelOf(channelTopics, r.topic(), r.key()), r.timestamp());
+          e.readFrom(source, r.offset());
+          part.envelopes.add(e);
         } catch (EnvelopeException e) {
           batch.bad.add(new BadRecord(r, e));
         }

@@ -103,6 +103,7 @@ public final class GatewayMetrics {
   private final Timer[] ingestStages = new Timer[IngestStage.values().length];
   private final AtomicLong kafkaInFlightRecords = new AtomicLong();
   private final Counter kafkaPauses;
+  private final Counter kafkaRedelivered;
   private final ConcurrentMap<String, Counter> handshakesRefused = new ConcurrentHashMap<>();
   private final Counter handshakeTimeouts;
   private final Counter closeTimeouts;
@@ -199,6 +200,9 @@ public final class GatewayMetrics {
         + " (bounded by kafka.maxInFlightRecords per consumer)").register(registry);
     kafkaPauses = Counter.builder("odin.kafka.pauses")
       .description("Times a consumer paused its partitions at kafka.maxInFlightRecords or kafka.maxInFlightBatches").register(registry);
+    kafkaRedelivered = Counter.builder("odin.kafka.redelivered")
+      .description("Kafka records read again (a rebalance, a crash before the commit) that the history had stored in every"
+        + " stream already: not dispatched again").register(registry);
     for (String reason : HANDSHAKE_REFUSALS) {
       handshakeRefused(reason, 0);
     }
@@ -431,6 +435,13 @@ public final class GatewayMetrics {
 
   public double redisErrorCount() {
     return redisErrors.values().stream().mapToDouble(Counter::count).sum();
+  }
+
+  /** {@code odin_kafka_redelivered_total}: {@code n} records read again were not dispatched again. */
+  public void kafkaRedelivered(long n) {
+    if (n > 0) {
+      kafkaRedelivered.increment(n);
+    }
   }
 
   /** {@code odin_kafka_records_total}: {@code n} records were consumed. */

@@ -21,6 +21,9 @@ public final class Envelope {
   /** Where the message was stored (see {@link #stored()}); set before hand-over, null when it was not stored. */
   private long[] stored;
   private String storedOrder;
+  /** The log record it was read from ("topic/partition") and its offset; null and -1 for a published message. */
+  private String source;
+  private long offset = -1;
 
   public Envelope(String type, String[] tokens, String channel, byte[] frame, boolean broadcast, long publishedAtMillis) {
     this.type = type;
@@ -103,6 +106,44 @@ public final class Envelope {
     }
     return true;
   }
+
+  /**
+   * The Kafka record it was read from: the history stores each record once per stream, so a record read again (a
+   * rebalance or a crash before the commit) is not delivered again ({@link #storedBefore()}).
+   */
+  public void readFrom(String source, long offset) {
+    this.source = source;
+    this.offset = offset;
+  }
+
+  /** "topic/partition" of the record it was read from, or null. */
+  public String source() {
+    return source;
+  }
+
+  public long offset() {
+    return offset;
+  }
+
+  /**
+   * True when the history already had this record in every stream it goes to: a Kafka record read again after a
+   * rebalance or a crash. Its first copy was handed to the shards (or is read from the history by the shards that
+   * miss it), so it is not dispatched again. A stream that had it has sequence number -1 in {@link #stored()}.
+   */
+  public boolean storedBefore() {
+    if (stored == null) {
+      return false;
+    }
+    for (int i = 1; i < stored.length; i += 2) {
+      if (stored[i] != STORED_BEFORE) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The sequence number of a stream in {@link #stored()} that had the record already. */
+  public static final long STORED_BEFORE = -1;
 
   /** Called by the registry that stored the message (or by a relay decoding it), before hand-over. */
   public void stored(long[] positions, String order) {

@@ -112,7 +112,11 @@ final class HistoryScripts {
    * Stores a batch, then looks its tokens up. K: the live shards' markers (m), the token keys (n), (history, position,
    * generation) per stream (k), then generations to raise first (r). A: m, n, k, r, history.size, history.ttlMs, epoch
    * seed, the order stamp ("": this Redis's clock), the number of distinct frames F, the F frames, then per stored
-   * message (stream index, frame index, order index). Returns {complete, lookup answer as LOOKUP's, {{epoch per
+   * message (stream index, frame index, order index, source). A source "topic/partition@offset" (a Kafka record) is
+   * stored once per stream: the stream's position hash keeps the highest offset stored per partition (field
+   * "k" + topic/partition; a partition's records reach a stream in offset order, from whichever node consumes it), and a
+   * record at or below it was stored before (read again after a rebalance or a crash): sequence number -1, not
+   * stored again. Returns {complete, lookup answer as LOOKUP's, {{epoch per
    * stream}, {sequence number per stored message}, store identity, stamp}, {streams not on this master}, {tokens not on
    * this master}, {generations not on this master, not raised}}: a stored message's order key is the stamp and its
    * 7-digit order index; a stream not on this master has epoch 0 and its messages sequence number 0 (not stored).
@@ -141,10 +145,23 @@ final class HistoryScripts {
       end
     end
     local frames = tonumber(A[9])
-    local stored = {}
-    for i = 10 + frames, #A, 3 do
+    local stored, marks = {}, {}
+    for i = 10 + frames, #A, 4 do
       local j = tonumber(A[i])
-      if epochs[j] ~= 0 then
+      local again = false
+      if epochs[j] ~= 0 and A[i + 3] ~= '' then
+        local from, offset = string.match(A[i + 3], '^(.*)@(%d+)$')
+        offset = tonumber(offset)
+        local mj = marks[j]
+        if not mj then mj = {} marks[j] = mj end
+        local mark = mj[from]
+        if not mark then mark = tonumber(redis.call('HGET', K[m + n + (j - 1) * 3 + 2], 'k' .. from)) or -1 end
+        if offset <= mark then again = true else mark = offset end
+        mj[from] = mark
+      end
+      if again then
+        stored[#stored + 1] = -1
+      elseif epochs[j] ~= 0 then
         local seq = seqs[j] + 1
         seqs[j] = seq
         stored[#stored + 1] = seq
@@ -157,7 +174,12 @@ final class HistoryScripts {
     for j = 1, k do
       if epochs[j] ~= 0 then
         local at = m + n + (j - 1) * 3
-        redis.call('HSET', K[at + 2], 's', seqs[j])
+        local fields = {'s', seqs[j]}
+        for from, mark in pairs(marks[j] or {}) do
+          fields[#fields + 1] = 'k' .. from
+          fields[#fields + 1] = mark
+        end
+        redis.call('HSET', K[at + 2], unpack(fields))
         redis.call('PEXPIRE', K[at + 1], ttl)
         redis.call('PEXPIRE', K[at + 2], ttl)
       end
@@ -248,7 +270,7 @@ final class HistoryScripts {
    * streams and appends are in the batch ({@code batchStream}, {@code batchAppend}; null for a whole batch).
    */
   record Appends(List<String> streams, List<byte[]> frames, int[] streamOf, int[] frameOf, int[] orderOf,
-                 int[] batchStream, int[] batchAppend) {
+                 String[] sourceOf, int[] batchStream, int[] batchAppend) {
 
     int count() {
       return streamOf.length;
@@ -276,6 +298,7 @@ final class HistoryScripts {
       int[] fo = new int[n];
       int[] oo = new int[n];
       int[] ba = new int[n];
+      String[] src = new String[n];
       IdentityHashMap<byte[], Integer> frameIndex = new IdentityHashMap<>();
       List<byte[]> partFrames = new ArrayList<>();
       int p = 0;
@@ -291,10 +314,11 @@ final class HistoryScripts {
           so[p] = streamIndex[streamOf[a]];
           fo[p] = f;
           oo[p] = orderOf[a];
+          src[p] = sourceOf[a];
           ba[p++] = a;
         }
       }
-      return new Appends(partStreams, partFrames, so, fo, oo,
+      return new Appends(partStreams, partFrames, so, fo, oo, src,
         batchStreams.stream().mapToInt(Integer::intValue).toArray(), ba);
     }
   }
@@ -313,9 +337,11 @@ final class HistoryScripts {
     int[] streamOf = new int[count];
     int[] frameOf = new int[count];
     int[] orderOf = new int[count];
+    String[] sourceOf = new String[count];
     int a = 0;
     for (int i = 0; i < batch.size(); i++) {
       Envelope e = batch.get(i);
+      String source = e.source() == null ? "" : e.source() + "@" + e.offset();
       Integer f = frames.get(e.frame());
       if (f == null) {
         f = frameList.size();
@@ -325,10 +351,11 @@ final class HistoryScripts {
       for (String stream : streamsOf.get(i)) {
         streamOf[a] = streams.computeIfAbsent(stream, s -> streams.size());
         orderOf[a] = a + 1;
+        sourceOf[a] = source;
         frameOf[a++] = f;
       }
     }
-    return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf, orderOf, null, null);
+    return new Appends(new ArrayList<>(streams.keySet()), frameList, streamOf, frameOf, orderOf, sourceOf, null, null);
   }
 
   /**
@@ -360,7 +387,8 @@ final class HistoryScripts {
       c.arg(frame);
     }
     for (int a = 0; a < appends.count(); a++) {
-      c.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1).arg(appends.orderOf()[a]);
+      c.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1).arg(appends.orderOf()[a])
+        .arg(appends.sourceOf()[a]);
     }
     return c.request(keys.cluster());
   }
@@ -415,6 +443,7 @@ final class HistoryScripts {
       boolean any = false;
       for (int i = 0; i < n; i++, a++) {
         if (seqs[a] != 0) {
+          // -1: the stream had this Kafka record already (Envelope.STORED_BEFORE)
           positions[i * 2] = epochs[appends.streamOf()[a]];
           positions[i * 2 + 1] = seqs[a];
           any = true;

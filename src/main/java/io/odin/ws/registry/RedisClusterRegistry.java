@@ -691,7 +691,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     List<String> keys = new ArrayList<>();
     raises.keySet().forEach(slot -> keys.add(names.generationOfSlot(slot)));
     HistoryScripts.Appends nothing = new HistoryScripts.Appends(List.of(), List.of(), new int[0], new int[0], new int[0],
-      new int[0], new int[0]);
+      new String[0], new int[0], new int[0]);
     return p.registry.dispatchPart(List.of(), List.of(), nothing, keys, "")
       .onSuccess(a -> raised(raises, a.stored()))
       .mapEmpty();

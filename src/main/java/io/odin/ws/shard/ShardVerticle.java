@@ -597,6 +597,11 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
 
   /** A message of {@code order}'s stream arrived. */
   private void offer(StreamOrder order, StreamMessage m) {
+    if (m.seq == Envelope.STORED_BEFORE) {
+      // a Kafka record read again that this stream had already (another of its streams had not)
+      historyMetrics.duplicate();
+      return;
+    }
     List<StreamMessage> ready = order.offer(m);
     if (ready == StreamOrder.DUPLICATE) {
       historyMetrics.duplicate();

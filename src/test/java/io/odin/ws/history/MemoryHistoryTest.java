@@ -37,6 +37,32 @@ class MemoryHistoryTest {
     assertTrue(a.storedOrder().compareTo(b.storedOrder()) < 0 && b.storedOrder().compareTo(c.storedOrder()) < 0);
   }
 
+  /** A targeted message as the Kafka pool makes it: read from {@code source} at {@code offset}. */
+  static Envelope record(String id, String source, long offset, String... tokens) {
+    Envelope e = targeted(id, tokens);
+    e.readFrom(source, offset);
+    return e;
+  }
+
+  @Test
+  void aKafkaRecordReadAgainIsStoredOncePerStream() {
+    history.append(List.of(record("k5", "t/0", 5, "alice"), record("k6", "t/0", 6, "alice")));
+    Envelope again = record("k6", "t/0", 6, "alice");
+    Envelope next = record("k7", "t/0", 7, "alice");
+    Envelope otherPartition = record("p3", "t/1", 3, "alice");
+    Envelope published = targeted("h1", "alice");
+    history.append(List.of(again, next, otherPartition, published));
+    assertTrue(again.storedBefore(), "offset 6 of t/0 was stored");
+    assertEquals(Envelope.STORED_BEFORE, again.stored()[1]);
+    assertEquals(List.of(3L, 4L, 5L), List.of(next.stored()[1], otherPartition.stored()[1], published.stored()[1]),
+      "a later offset, another partition's and a published message are stored");
+    Envelope toBob = record("k6", "t/0", 6, "alice", "bob");
+    history.append(List.of(toBob));
+    assertFalse(toBob.storedBefore(), "bob's stream never had it");
+    assertEquals(Envelope.STORED_BEFORE, toBob.stored()[1]);
+    assertEquals(1, toBob.stored()[3]);
+  }
+
   @Test
   void readsPagesAfterACursorAndSaysWhenTheyAreNoLongerAll() {
     StreamPosition start = history.register("alice").token();
