@@ -112,6 +112,10 @@ class RolloutClusterTest {
       "ODIN_CLUSTER_MEMBERS", i < 3 ? members : members + ",127.0.0.1:" + clusterPort,
       "ODIN_CLUSTER_ANNOUNCE_INTERVAL_MS", "1000",
       "ODIN_REDIS_URL", redis.url(),
+      // a loaded CI machine can hold a Redis answer past the default 500 ms: the batch then goes out unstored, every
+      // stream takes a new epoch and shards close connections whose gap can no longer be read (1013, fail-closed).
+      // That is RecoveryClusterTest's subject; here the switches are
+      "ODIN_REDIS_TIMEOUT", "5000",
       // the configured setting every node starts from: the cluster's changes supersede it
       "ODIN_DISPATCH_TARGETED_PERCENT", "100"));
     if (withKafka) {
