@@ -95,16 +95,17 @@ final class HistoryScripts {
       local v = redis.pcall('GET', key)
       return type(v) == 'string' and string.sub(v, -16) == runid()
     end
-    local function ensure(stream, meta, gen, epoch, ttl)
-      local m, away = try('HMGET', meta, 'e', 's', 'i')
+    local function ensure(stream, meta, gen, epoch, ttl, field)
+      local m, away
+      if field then m, away = try('HMGET', meta, 'e', 's', 'i', field) else m, away = try('HMGET', meta, 'e', 's', 'i') end
       if away then return nil end
       local ident = identity(gen)
       if not ident then return nil end
-      if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]) end
+      if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]), m[4] end
       redis.call('DEL', stream)
       redis.call('HSET', meta, 'e', epoch, 's', 0, 'i', ident)
       redis.call('PEXPIRE', meta, ttl)
-      return epoch, 0
+      return epoch, 0, m[4]
     end
     """;
 
@@ -132,11 +133,19 @@ final class HistoryScripts {
     local t = redis.call('TIME')
     local stamp = A[8]
     if stamp == '' then stamp = t[1] .. string.format('%06d', tonumber(t[2])) end
-    local epochs, seqs, moved = {}, {}, {}
+    local frames = tonumber(A[9])
+    -- the partition of each stream's first Kafka record: its mark is read with the stream's position
+    local first = {}
+    for i = 10 + frames, #A, 4 do
+      local j = tonumber(A[i])
+      if not first[j] and A[i + 3] ~= '' then first[j] = string.match(A[i + 3], '^(.*)@') end
+    end
+    local epochs, seqs, moved, marks = {}, {}, {}, {}
     for j = 1, k do
       local at = m + n + (j - 1) * 3
-      local e, s
-      if reach(K[at + 1]) then e, s = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl) end
+      local e, s, mark
+      if reach(K[at + 1]) then e, s, mark = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl, first[j] and ('k' .. first[j])) end
+      if first[j] then marks[j] = {[first[j]] = tonumber(mark) or -1} end
       if e then
         epochs[j], seqs[j] = e, s
       else
@@ -144,8 +153,7 @@ final class HistoryScripts {
         moved[#moved + 1] = j
       end
     end
-    local frames = tonumber(A[9])
-    local stored, marks = {}, {}
+    local stored = {}
     for i = 10 + frames, #A, 4 do
       local j = tonumber(A[i])
       local again = false
