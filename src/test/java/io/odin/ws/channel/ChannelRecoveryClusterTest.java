@@ -64,7 +64,11 @@ class ChannelRecoveryClusterTest {
       "ODIN_CLUSTER_FAILURE_DETECTION_SECONDS", "3",
       "ODIN_CLUSTER_ANNOUNCE_INTERVAL_MS", "1000",
       "ODIN_REDIS_URL", redis.url(),
-      "ODIN_REDIS_TIMEOUT", "5000"));
+      "ODIN_REDIS_TIMEOUT", "5000",
+      // a channel stream keeps history.size messages: on a loaded machine more than the default 300 are published
+      // on each busy channel between the crash and the reconnects (failure detection, the counts dropping to 0), and
+      // those cursors would rightly be answered recovered:false (too_old)
+      "ODIN_HISTORY_SIZE", "5000"));
     nodes.add(n);
     return n;
   }
@@ -179,18 +183,12 @@ class ChannelRecoveryClusterTest {
     publishing.set(false);
     producer.join(60_000);
 
-    // Known gap, open under issues 25 and 27: in full runs, reconnects to the fresh node after the crash are answered
-    // recovered:false (several clients in one run, none when run alone). Fail-closed: they are told, nothing is
-    // claimed. What is asserted of them: no duplicate, nothing out of order, nothing foreign, and everything published
-    // after every client was back; every other reconnect recovered everything
+    // a reconnect not recovered: which answer it was, and the history's store identity on every node that is up
     List<Client> notRecovered = all.stream()
-      .filter(c -> c.resumed.size() == (all.indexOf(c) < CLIENTS / 3 ? 3 : 2)
-        && !c.resumed.get(c.resumed.size() - 1).getBoolean("recovered")
-        && c.resumed.subList(0, c.resumed.size() - 1).stream().allMatch(r -> r.getBoolean("recovered")))
+      .filter(c -> c.resumed.stream().anyMatch(r -> !r.getBoolean("recovered")))
       .toList();
     if (!notRecovered.isEmpty()) {
-      // which answer it was, and the history's store identity on every node that is up
-      System.out.println("ChannelRecoveryClusterTest: " + notRecovered.size() + " crash reconnects not recovered; fresh node: "
+      System.out.println("ChannelRecoveryClusterTest: " + notRecovered.size() + " reconnects not recovered; fresh node: "
         + fresh.api().get("/metrics").body.lines().filter(l -> l.startsWith("odin_recovery") || l.startsWith("odin_history"))
           .toList());
       for (ChildNode n : List.of(publisherNode, fresh)) {
@@ -199,18 +197,6 @@ class ChannelRecoveryClusterTest {
     }
     for (int i = 0; i < CLIENTS; i++) {
       Client c = all.get(i);
-      if (notRecovered.contains(c)) {
-        System.out.println("ChannelRecoveryClusterTest: a crash reconnect answered recovered:false (known issue): " + c);
-        for (String stream : concat(channelsOf(i), c.token)) {
-          List<String> want = log.getOrDefault(stream, List.of());
-          List<String> got = c.receivedOn(stream.equals(c.token) ? "" : stream);
-          assertTrue(isSubsequence(got, want), () -> c.token + " on " + stream + ": not in order, doubled or foreign; " + c);
-          List<String> after = want.stream().filter(id -> Integer.parseInt(id.substring(1)) > mark4).toList();
-          assertTrue(got.containsAll(after), () -> c.token + " on " + stream + ": missing after everyone was back: "
-            + RecoveryClusterTest.difference(after, got));
-        }
-        continue;
-      }
       List<String> expected = new ArrayList<>(log.getOrDefault(c.token, List.of()));
       for (String ch : channelsOf(i)) {
         expected.addAll(log.getOrDefault(ch, List.of()));
@@ -235,26 +221,5 @@ class ChannelRecoveryClusterTest {
     List<Client> short1 = all.stream().filter(c -> c.resumed.size() != (all.indexOf(c) < CLIENTS / 3 ? 3 : 2)).toList();
     assertTrue(short1.size() <= 1 && short1.stream().allMatch(c -> c.resumed.size() == (all.indexOf(c) < CLIENTS / 3 ? 2 : 1)),
       () -> "every reconnect said resumed; not: " + short1);
-  }
-
-  private static List<String> concat(List<String> channels, String token) {
-    List<String> out = new ArrayList<>(channels);
-    out.add(token);
-    return out;
-  }
-
-  /** Whether {@code got} is {@code want} with some elements left out: same order, nothing doubled, nothing else. */
-  private static boolean isSubsequence(List<String> got, List<String> want) {
-    int j = 0;
-    for (String id : got) {
-      while (j < want.size() && !want.get(j).equals(id)) {
-        j++;
-      }
-      if (j == want.size()) {
-        return false;
-      }
-      j++;
-    }
-    return true;
   }
 }
