@@ -214,7 +214,9 @@ public final class ClusterVerticle extends VerticleBase {
       .put("member", localMember())
       .put("hello", hello)
       .put("registryComplete", node.registry().complete())
+      // the count first: a batch notes its slots before it counts, so the slots cover the count
       .put("unstored", node.registry().unstored())
+      .put("unstoredSlots", node.registry().unstoredSlots())
       .put("registryIncompleteSlots", node.registry().incompleteSlots())
       // the members whose shards this node routes to: a member that finds itself here knows it can take clients
       .put("knows", new JsonArray(new ArrayList<>(nodeByMember.keySet())))
@@ -254,7 +256,7 @@ public final class ClusterVerticle extends VerticleBase {
     }
     node.directory().putNode(from, shards);
     node.directory().registryComplete(from, a.getBoolean("registryComplete", true));
-    node.directory().unstored(from, a.getLong("unstored", 0L));
+    node.directory().unstored(from, a.getLong("unstored", 0L), a.getString("unstoredSlots"));
     node.directory().registryIncompleteSlots(from, a.getString("registryIncompleteSlots", ""));
     if (isNew) {
       log.info("node {} (member {}) announced {} shards", from, member, shards.size());

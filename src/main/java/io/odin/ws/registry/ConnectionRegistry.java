@@ -86,12 +86,20 @@ public interface ConnectionRegistry {
   Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore);
 
   /**
-   * Batches this node dispatched without storing them (Redis down or slow): the cluster announces it, and every
-   * node's next stored batch then gives every stream a new epoch (a client that missed such a message must not be
-   * told it recovered).
+   * Batches this node dispatched without storing them (Redis down or slow): the cluster announces it with
+   * {@link #unstoredSlots()}, and every node's next stored batch then gives the streams of those slots new epochs (a
+   * client that missed such a message must not be told it recovered).
    */
   default long unstored() {
     return 0;
+  }
+
+  /**
+   * The slots ("17,4000-4002") of the streams of messages this node sent unstored whose generations it has not yet
+   * raised. "" when there are none.
+   */
+  default String unstoredSlots() {
+    return "";
   }
 
   /** Where this node reads stored messages back; {@link HistoryStore#none} when it keeps none. */

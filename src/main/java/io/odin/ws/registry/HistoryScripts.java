@@ -30,8 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>{@link #READ}: pages of streams for replays and gaps.</li>
  * </ul>
  * <b>Epochs.</b> A stream's position hash records the store identity it was created under: the Redis server's run
- * id (a new process after a restart or a failover) and the history generation (raised after messages went out
- * unstored). Whenever they differ from the current ones, or the position is missing (expired, evicted, restarted
+ * id (a new process after a restart or a failover) and the history generation of the stream's slot (raised after a
+ * message of a stream in that slot went out unstored: {@link PendingRaises}). Whenever they differ from the current ones, or the position is missing (expired, evicted, restarted
  * empty), the stream starts again in a new epoch at sequence 0 and its old messages are dropped. A cursor of an
  * older epoch is never recovered from, so no recovery can claim messages the store no longer has.
  * <p>Epochs are below 10^12 so that Lua (doubles, printed with 14 digits) keeps them exact.
@@ -118,7 +118,7 @@ final class HistoryScripts {
    * "k" + topic/partition; a partition's records reach a stream in offset order, from whichever node consumes it), and a
    * record at or below it was stored before (read again after a rebalance or a crash): sequence number -1, not
    * stored again. Returns {complete, lookup answer as LOOKUP's, {{epoch per
-   * stream}, {sequence number per stored message}, store identity, stamp}, {streams not on this master}, {tokens not on
+   * stream}, {sequence number per stored message}, store identity (the run id), stamp}, {streams not on this master}, {tokens not on
    * this master}, {generations not on this master, not raised}}: a stored message's order key is the stamp and its
    * 7-digit order index; a stream not on this master has epoch 0 and its messages sequence number 0 (not stored).
    */
@@ -192,9 +192,7 @@ final class HistoryScripts {
         redis.call('PEXPIRE', K[at + 2], ttl)
       end
     end
-    local ident = runid()
-    if not cluster and k > 0 then ident = identity(K[m + n + 3]) end
-    local out = {epochs, stored, ident, stamp}
+    local out = {epochs, stored, runid(), stamp}
     local missing = {}
     for i = 1, m do
       if not marked(K[i]) then missing[#missing + 1] = i end
@@ -216,7 +214,7 @@ final class HistoryScripts {
 
   /**
    * Pages of streams. K: (history, position, generation) per read. A: history.ttlMs, epoch seed, then (epoch, after,
-   * limit) per read. Returns {store identity, {{epoch, top, contiguous, {seq, order, frame, ...}} per read}, {reads of
+   * limit) per read. Returns {store identity (the run id), {{epoch, top, contiguous, {seq, order, frame, ...}} per read}, {reads of
    * streams not on this master}}.
    */
   static final String READ = SHEBANG + FUNCTIONS + """
@@ -252,9 +250,7 @@ final class HistoryScripts {
         moved[#moved + 1] = r
       end
     end
-    local ident = runid()
-    if not cluster and #K >= 3 then ident = identity(K[3]) end
-    return {ident, out, moved}
+    return {runid(), out, moved}
     """;
 
   static final String DISPATCH_SHA = RegistryScripts.sha1(DISPATCH);
@@ -279,6 +275,10 @@ final class HistoryScripts {
    */
   record Appends(List<String> streams, List<byte[]> frames, int[] streamOf, int[] frameOf, int[] orderOf,
                  String[] sourceOf, int[] batchStream, int[] batchAppend) {
+
+    /** Nothing to store: a call that only raises generations. */
+    static final Appends NONE = new Appends(List.of(), List.of(), new int[0], new int[0], new int[0], new String[0],
+      new int[0], new int[0]);
 
     int count() {
       return streamOf.length;

@@ -101,9 +101,8 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   private final Map<String, Attached> shards = new ConcurrentHashMap<>();
   /** Clients that read the slot map, by endpoint. */
   private final Map<String, Redis> probes = new ConcurrentHashMap<>();
-  /** Slots whose generation must be raised (a message of theirs went out unstored), with the version of that need. */
-  private final Map<Integer, Long> pendingRaises = new ConcurrentHashMap<>();
-  private final AtomicLong raiseVersions = new AtomicLong();
+  /** Slots whose generation must be raised (a message of theirs went out unstored). */
+  private final PendingRaises pending;
   private final AtomicLong orderStamps = new AtomicLong();
   /** Broadcast stream positions being read for registrations, one per event loop. */
   private final Map<Thread, Future<StreamPosition>> broadcastReads = new ConcurrentHashMap<>();
@@ -176,6 +175,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     this.metrics = metrics;
     this.seeds = List.copyOf(options.getEndpoints());
     this.names = RegistryKeys.cluster(settings.keyPrefix, "");
+    this.pending = new PendingRaises(names);
     this.history = history != null ? new ClusterHistory() : HistoryStore.none("history.enabled is false");
     health.accept("redis", this::health);
     ctx.runOnContext(v -> {
@@ -477,7 +477,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     final List<String> tokens = new ArrayList<>();
     boolean[] streams;
     HistoryScripts.Appends appends;
-    final Map<Integer, Long> raises = new HashMap<>();
+    Map<Integer, Long> raises = Map.of();
   }
 
   @Override
@@ -522,7 +522,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         Share share = e.getValue();
         if (share.streams != null) {
           share.appends = appends.part(share.streams);
-          raisesFor(r, e.getKey(), share.raises);
+          share.raises = raisesFor(r, e.getKey());
         }
       }
     }
@@ -530,8 +530,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     List<Map.Entry<Share, Future<RedisConnectionRegistry.PartAnswer>>> calls = new ArrayList<>(shares.size());
     for (Map.Entry<Part, Share> e : shares.entrySet()) {
       Share share = e.getValue();
-      List<String> raises = new ArrayList<>();
-      share.raises.keySet().forEach(slot -> raises.add(names.generationOfSlot(slot)));
+      List<String> raises = pending.keys(share.raises);
       // a master none of the batch's tokens is on is only asked to store: no marker to check there
       List<String> markers = share.tokens.isEmpty() ? List.of() : live;
       calls.add(Map.entry(share, e.getKey().registry.dispatchPart(markers, share.tokens, share.appends, raises, stamp)));
@@ -550,7 +549,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         }
         RedisConnectionRegistry.PartAnswer answer = call.getValue().result();
         if (answer.stored() != null) {
-          raised(share.raises, answer.stored());
+          pending.raised(share.raises, answer.stored().unraised());
           merge(share.appends, answer.stored(), epochs, seqs, movedStreams);
         }
         RegistryScripts.LookupAnswer l = answer.lookup();
@@ -641,29 +640,18 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
 
   /** Counts a batch with unstored appends, and marks their slots' generations to be raised. */
   private void unstored(HistoryScripts.Appends appends, long[] seqs) {
-    boolean any = false;
-    for (int a = 0; a < seqs.length; a++) {
-      if (seqs[a] == 0) {
-        any = true;
-        int slot = SlotHash.slot(names.history(appends.streams().get(appends.streamOf()[a])));
-        pendingRaises.put(slot, raiseVersions.incrementAndGet());
-      }
-    }
-    if (any) {
+    if (pending.unstored(appends, seqs)) {
       unstoredBatches.incrementAndGet();
     }
   }
 
   /** The generations to raise on {@code part}'s master: the pending ones of slots it serves. */
-  private void raisesFor(Routing r, Part part, Map<Integer, Long> out) {
-    if (pendingRaises.isEmpty()) {
-      return;
+  private Map<Integer, Long> raisesFor(Routing r, Part part) {
+    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
+    if (elsewhere != null) {
+      pending.unstoredElsewhere(elsewhere);
     }
-    pendingRaises.forEach((slot, version) -> {
-      if (r.bySlot[slot] == part) {
-        out.put(slot, version);
-      }
-    });
+    return pending.select(slot -> r.bySlot[slot] == part);
   }
 
   /**
@@ -672,7 +660,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
    */
   private Future<Void> raisePending() {
     Routing r = routing;
-    if (r == null || pendingRaises.isEmpty() || closed) {
+    if (r == null || pending.isEmpty() || closed) {
       return Future.succeededFuture();
     }
     List<Future<?>> calls = new ArrayList<>();
@@ -683,35 +671,13 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   }
 
   private Future<Void> raisePending(Routing r, Part p) {
-    Map<Integer, Long> raises = new HashMap<>();
-    raisesFor(r, p, raises);
+    Map<Integer, Long> raises = raisesFor(r, p);
     if (raises.isEmpty()) {
       return Future.succeededFuture();
     }
-    List<String> keys = new ArrayList<>();
-    raises.keySet().forEach(slot -> keys.add(names.generationOfSlot(slot)));
-    HistoryScripts.Appends nothing = new HistoryScripts.Appends(List.of(), List.of(), new int[0], new int[0], new int[0],
-      new String[0], new int[0], new int[0]);
-    return p.registry.dispatchPart(List.of(), List.of(), nothing, keys, "")
-      .onSuccess(a -> raised(raises, a.stored()))
+    return p.registry.dispatchPart(List.of(), List.of(), HistoryScripts.Appends.NONE, pending.keys(raises), "")
+      .onSuccess(a -> pending.raised(raises, a.stored().unraised()))
       .mapEmpty();
-  }
-
-  /** The pending raises a call carried are done, except those whose slot was not on the master (still pending). */
-  private void raised(Map<Integer, Long> sent, HistoryScripts.Stored stored) {
-    if (sent.isEmpty()) {
-      return;
-    }
-    List<Integer> slots = new ArrayList<>(sent.keySet());
-    Set<Integer> notRaised = new HashSet<>();
-    for (int i : stored.unraised()) {
-      notRaised.add(slots.get(i));
-    }
-    for (Integer slot : slots) {
-      if (!notRaised.contains(slot)) {
-        pendingRaises.remove(slot, sent.get(slot));
-      }
-    }
   }
 
   // ------------------------------------------------------------------ history
@@ -815,7 +781,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         .put("size", historySettings.size).put("ttlMs", historySettings.ttlMillis)
         .put("maxReplay", historySettings.maxReplay)
         .put("unstoredBatches", unstoredBatches.get())
-        .put("pendingGenerationRaises", pendingRaises.size())
+        .put("generationsToRaise", pending.ranges())
         .put("reads", reads.get()).put("readFailures", readFailures.get());
     }
   }
@@ -828,6 +794,11 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   @Override
   public long unstored() {
     return unstoredBatches.get();
+  }
+
+  @Override
+  public String unstoredSlots() {
+    return pending.ranges();
   }
 
   // ------------------------------------------------------------------ state
@@ -868,24 +839,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         slots.set(s);
       }
     }
-    return ranges(slots);
-  }
-
-  /** "0-5460,6000" for a set of slots. */
-  static String ranges(BitSet slots) {
-    StringBuilder sb = new StringBuilder();
-    for (int from = slots.nextSetBit(0); from >= 0; from = slots.nextSetBit(from)) {
-      int to = slots.nextClearBit(from) - 1;
-      if (sb.length() > 0) {
-        sb.append(',');
-      }
-      sb.append(from);
-      if (to > from) {
-        sb.append('-').append(to);
-      }
-      from = to + 1;
-    }
-    return sb.toString();
+    return SlotHash.ranges(slots);
   }
 
   private JsonObject health() {

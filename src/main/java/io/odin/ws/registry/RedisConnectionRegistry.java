@@ -26,6 +26,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -138,10 +139,10 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private final AtomicLong historyReads = new AtomicLong();
   private final AtomicLong historyReadFailures = new AtomicLong();
   private final AtomicLong writtenOps = new AtomicLong();
-  /** Batches that went out without being stored; each raises the generation once a later batch is stored. */
+  /** Batches that went out without being stored (their slots' generations are raised by a later call). */
   private final AtomicLong unstoredBatches = new AtomicLong();
-  /** The last count of unstored batches (here and elsewhere) that a stored batch's generation raise covered. */
-  private volatile long generationRaisedThrough;
+  /** Generations to raise: the slots of messages that went out unstored (standalone and Sentinel layout). */
+  private final PendingRaises pending;
   /** The store identity (run id and generation) the last script answered with: the history's epoch in /health. */
   private volatile String storeIdentity = "";
 
@@ -211,6 +212,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     this.settings = settings;
     this.role = role;
     this.keys = role != null ? role.keys() : new RegistryKeys(settings.keyPrefix);
+    this.pending = new PendingRaises(keys);
     this.nodeId = nodeId;
     this.endpoint = role != null ? role.endpoint() : settings.endpoint;
     this.directory = directory;
@@ -605,16 +607,15 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   public Future<RegistryLookup> lookup(Collection<String> tokens, List<Envelope> toStore) {
     boolean store = historySettings != null && toStore != null && !toStore.isEmpty();
     HistoryScripts.Appends appends = store ? HistoryScripts.appends(toStore) : null;
-    // batches that went out unstored, here or on another node (it announces them): the next stored batch raises the
-    // generation, so no stream keeps an epoch across a message a client may have missed and cannot replay
-    long unstored = unstoredBatches.get() + directory.unstoredElsewhere();
-    boolean raise = store && unstored > generationRaisedThrough;
-    List<String> raises = raise ? List.of(keys.historyGeneration(Streams.BROADCAST)) : List.of();
+    // the slots of messages that went out unstored, here or on another node (it announces them): the next stored
+    // batch raises their generations first, so none of their streams keeps an epoch across a message a client may
+    // have missed and cannot replay
+    Map<Integer, Long> raises = store ? pendingRaises() : Map.of();
     List<String> asked = tokens instanceof List<String> l ? l : new ArrayList<>(tokens);
-    return dispatchPart(directory.all(), asked, appends, raises, "").transform(ar -> {
+    return dispatchPart(directory.all(), asked, appends, pending.keys(raises), "").transform(ar -> {
       if (ar.failed()) {
         if (store) {
-          unstoredBatches.incrementAndGet();
+          unstored(appends, new long[appends.count()]);
         }
         return Future.failedFuture(ar.cause());
       }
@@ -622,9 +623,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       if (answer.stored() != null) {
         HistoryScripts.Stored stored = answer.stored();
         HistoryScripts.setPositions(toStore, appends, stored.epochs(), stored.seqs(), stored.stamp());
-        if (raise && unstored > generationRaisedThrough) {
-          generationRaisedThrough = unstored;
-        }
+        pending.raised(raises, stored.unraised());
       }
       RegistryScripts.LookupAnswer found = answer.lookup();
       if (found == null || !found.complete()) {
@@ -633,6 +632,37 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       // complete: every live shard's entries are in Redis, so a token it does not name is offline
       return Future.succeededFuture(new RegistryLookup(found.shardsByToken(), true));
     });
+  }
+
+  /** Counts a batch that went out unstored, and notes its streams' slots for a generation raise. */
+  private void unstored(HistoryScripts.Appends appends, long[] seqs) {
+    if (pending.unstored(appends, seqs)) {
+      unstoredBatches.incrementAndGet();
+    }
+  }
+
+  /** Every pending generation raise (with those other nodes announced since the last call). */
+  private Map<Integer, Long> pendingRaises() {
+    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
+    if (elsewhere != null) {
+      pending.unstoredElsewhere(elsewhere);
+    }
+    return pending.select(slot -> true);
+  }
+
+  /**
+   * Raises the pending generations in a call of their own before a read, so that a read never answers from an
+   * epoch that a raise still to come ends (a client would be told it recovered across a message that went out
+   * unstored).
+   */
+  private Future<Void> raisePending() {
+    Map<Integer, Long> raises = pendingRaises();
+    if (raises.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return dispatchPart(List.of(), List.of(), HistoryScripts.Appends.NONE, pending.keys(raises), "")
+      .onSuccess(a -> pending.raised(raises, a.stored().unraised()))
+      .mapEmpty();
   }
 
   /**
@@ -753,6 +783,11 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     return unstoredBatches.get();
   }
 
+  @Override
+  public String unstoredSlots() {
+    return pending.ranges();
+  }
+
   /** Pages of one READ call, and which of its reads found their stream not on this master (cluster: moved). */
   record ReadAnswer(List<StreamPage> pages, int[] moved) {
   }
@@ -818,7 +853,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
     @Override
     public Future<List<StreamPage>> read(List<StreamRead> streams) {
-      return readPart(streams).map(ReadAnswer::pages);
+      return raisePending().compose(x -> readPart(streams)).map(ReadAnswer::pages);
     }
 
     @Override
@@ -847,6 +882,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       .put("size", historySettings.size).put("ttlMs", historySettings.ttlMillis)
       .put("maxReplay", historySettings.maxReplay)
       .put("unstoredBatches", unstoredBatches.get())
+      .put("generationsToRaise", pending.ranges())
       .put("reads", historyReads.get()).put("readFailures", historyReadFailures.get());
   }
 

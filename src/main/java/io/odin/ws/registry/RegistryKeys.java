@@ -19,8 +19,9 @@ import io.odin.ws.protocol.ChannelName;
  *   <li>{@code odin:t:#<channel>}: a channel's interest, kept as a token named {@code #<channel>} is (see
  *       {@link ChannelName#interestKey}); {@code odin:p:{c:<channel>}} its subscriber counts (hash: field = shard
  *       address, value = its subscribers there);</li>
- *   <li>{@code odin:h:gen}: the history generation, raised when messages were dispatched without being stored, so
- *       that every stream takes a new epoch.</li>
+ *   <li>{@code odin:h:gen:{<slot tag>}}: the history generation of the streams whose keys hash to that Redis Cluster
+ *       slot (on a standalone Redis too), raised when a message of such a stream was dispatched without being stored,
+ *       so that the slot's streams take a new epoch and the others keep theirs.</li>
  * </ul>
  * On a Redis Cluster ({@link #cluster}) the keys are hash-tagged so that what one script must change atomically shares
  * a slot, and what belongs to one master lives in a slot of that master:
@@ -126,12 +127,12 @@ public final class RegistryKeys {
     return prefix + "p:{c:";
   }
 
-  /** The history generation that {@code stream}'s epoch depends on: one key, or (cluster) one per slot. */
+  /** The history generation that {@code stream}'s epoch depends on: its slot's. */
   public String historyGeneration(String stream) {
-    return cluster() ? generationOfSlot(SlotHash.slot(history(stream))) : prefix + "h:gen";
+    return generationOfSlot(SlotHash.slot(history(stream)));
   }
 
-  /** The history generation of one cluster slot: raising it gives every stream of the slot a new epoch. */
+  /** The history generation of one slot: raising it gives every stream of the slot a new epoch. */
   public String generationOfSlot(int slot) {
     return prefix + "h:gen:{" + SlotHash.tag(slot) + "}";
   }

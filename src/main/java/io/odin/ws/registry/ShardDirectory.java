@@ -32,8 +32,8 @@ public final class ShardDirectory {
   private volatile BitSet incompleteSlotsElsewhere;
   /** Unstored batches each other node announced ({@link ConnectionRegistry#unstored()}). */
   private final Map<String, Long> unstoredByNode = new ConcurrentHashMap<>();
-  /** How often another node announced more unstored batches than before. */
-  private final java.util.concurrent.atomic.AtomicLong unstoredElsewhere = new java.util.concurrent.atomic.AtomicLong();
+  /** Slots of messages other nodes sent unstored since this node's registry last took them; null: none. */
+  private BitSet unstoredSlotsElsewhere;
 
   public ShardDirectory(String localNode) {
     this.localNode = localNode;
@@ -84,7 +84,7 @@ public final class ShardDirectory {
 
   /** What another node announced about the slots where its entries may be missing ("" for none). */
   public void registryIncompleteSlots(String node, String ranges) {
-    BitSet slots = parseRanges(ranges);
+    BitSet slots = SlotHash.parseRanges(ranges);
     if (slots == null) {
       // not what a node sends: the last good announcement stands
       return;
@@ -113,39 +113,34 @@ public final class ShardDirectory {
     return incompleteSlotsElsewhere;
   }
 
-  /** "0-5460,6000" as a set; null for a malformed announcement (then nothing is taken from it). */
-  static BitSet parseRanges(String ranges) {
-    BitSet out = new BitSet();
-    if (ranges == null || ranges.isBlank()) {
-      return out;
-    }
-    try {
-      for (String r : ranges.split(",")) {
-        int dash = r.indexOf('-');
-        int from = Integer.parseInt(dash < 0 ? r.trim() : r.substring(0, dash).trim());
-        int to = dash < 0 ? from : Integer.parseInt(r.substring(dash + 1).trim());
-        if (from < 0 || to < from || to > 65_535) {
-          return null;
-        }
-        out.set(from, to + 1);
-      }
-    } catch (NumberFormatException e) {
-      return null;
-    }
-    return out;
-  }
-
-  /** What another node announced about its unstored batches; a rise counts once in {@link #unstoredElsewhere()}. */
-  public void unstored(String node, long count) {
+  /**
+   * What another node announced about its unstored batches: their count, and the slots whose generations it has yet
+   * to raise ({@link ConnectionRegistry#unstoredSlots()}). When the count rose, this node raises those slots'
+   * generations too (the other node may be cut off from Redis, or die, before it does): every slot when the
+   * announcement names none or cannot be read (an older node, a malformed announcement).
+   */
+  public synchronized void unstored(String node, long count, String slots) {
     Long before = unstoredByNode.put(node, count);
-    if (count > (before == null ? 0 : before)) {
-      unstoredElsewhere.incrementAndGet();
+    if (count <= (before == null ? 0 : before)) {
+      return;
+    }
+    BitSet announced = slots == null || slots.isBlank() ? null : SlotHash.parseRanges(slots);
+    if (announced == null) {
+      announced = new BitSet();
+      announced.set(0, SlotHash.SLOTS);
+    }
+    if (unstoredSlotsElsewhere == null) {
+      unstoredSlotsElsewhere = announced;
+    } else {
+      unstoredSlotsElsewhere.or(announced);
     }
   }
 
-  /** Rises in other nodes' unstored batches seen so far: each needs a new history generation. */
-  public long unstoredElsewhere() {
-    return unstoredElsewhere.get();
+  /** The slots other nodes announced unstored messages of since the last call, or null when there are none. */
+  public synchronized BitSet takeUnstoredSlotsElsewhere() {
+    BitSet out = unstoredSlotsElsewhere;
+    unstoredSlotsElsewhere = null;
+    return out;
   }
 
   /**

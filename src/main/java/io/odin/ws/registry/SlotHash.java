@@ -1,6 +1,7 @@
 package io.odin.ws.registry;
 
 import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
 
 /**
  * Redis Cluster's key to slot mapping (CRC16-XMODEM of the key, or of its hash tag, modulo 16384), and for every
@@ -72,5 +73,44 @@ public final class SlotHash {
   /** A hash tag (without braces) whose keys land in {@code slot}. */
   public static String tag(int slot) {
     return TAGS[slot];
+  }
+
+  /** "0-5460,6000" for a set of slots. */
+  public static String ranges(BitSet slots) {
+    StringBuilder sb = new StringBuilder();
+    for (int from = slots.nextSetBit(0); from >= 0; from = slots.nextSetBit(from)) {
+      int to = slots.nextClearBit(from) - 1;
+      if (sb.length() > 0) {
+        sb.append(',');
+      }
+      sb.append(from);
+      if (to > from) {
+        sb.append('-').append(to);
+      }
+      from = to + 1;
+    }
+    return sb.toString();
+  }
+
+  /** "0-5460,6000" as a set; null for a malformed announcement (then nothing is taken from it). */
+  public static BitSet parseRanges(String ranges) {
+    BitSet out = new BitSet();
+    if (ranges == null || ranges.isBlank()) {
+      return out;
+    }
+    try {
+      for (String r : ranges.split(",")) {
+        int dash = r.indexOf('-');
+        int from = Integer.parseInt(dash < 0 ? r.trim() : r.substring(0, dash).trim());
+        int to = dash < 0 ? from : Integer.parseInt(r.substring(dash + 1).trim());
+        if (from < 0 || to < from || to > 65_535) {
+          return null;
+        }
+        out.set(from, to + 1);
+      }
+    } catch (NumberFormatException e) {
+      return null;
+    }
+    return out;
   }
 }

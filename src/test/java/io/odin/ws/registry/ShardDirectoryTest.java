@@ -34,8 +34,8 @@ class ShardDirectoryTest {
     d.registryIncompleteSlots("n2", "7");
     d.registryIncompleteSlots("n2", "x-3");
     assertEquals(1, d.incompleteSlotsElsewhere().cardinality(), "the last good announcement stands");
-    assertNull(ShardDirectory.parseRanges("5-2"));
-    assertNull(ShardDirectory.parseRanges("1-70000"));
+    assertNull(SlotHash.parseRanges("5-2"));
+    assertNull(SlotHash.parseRanges("1-70000"));
   }
 
   @Test
@@ -44,9 +44,36 @@ class ShardDirectoryTest {
     slots.set(0, 5461);
     slots.set(6000);
     slots.set(16383);
-    String ranges = RedisClusterRegistry.ranges(slots);
+    String ranges = SlotHash.ranges(slots);
     assertEquals("0-5460,6000,16383", ranges);
-    assertEquals(slots, ShardDirectory.parseRanges(ranges));
-    assertEquals("", RedisClusterRegistry.ranges(new BitSet()));
+    assertEquals(slots, SlotHash.parseRanges(ranges));
+    assertEquals("", SlotHash.ranges(new BitSet()));
+  }
+
+  @Test
+  void anotherNodesUnstoredSlotsAreTakenOnceEachTimeItsCountRises() {
+    ShardDirectory d = new ShardDirectory("n1");
+    assertNull(d.takeUnstoredSlotsElsewhere());
+    d.unstored("n2", 0, "");
+    assertNull(d.takeUnstoredSlotsElsewhere(), "nothing went out unstored");
+    d.unstored("n2", 1, "17,40-41");
+    d.unstored("n3", 2, "100");
+    BitSet taken = d.takeUnstoredSlotsElsewhere();
+    assertEquals(4, taken.cardinality());
+    assertTrue(taken.get(17) && taken.get(41) && taken.get(100));
+    assertNull(d.takeUnstoredSlotsElsewhere(), "taken once");
+    d.unstored("n2", 1, "17,40-41");
+    assertNull(d.takeUnstoredSlotsElsewhere(), "the same count again: nothing new");
+    d.unstored("n2", 2, "17");
+    assertEquals("17", SlotHash.ranges(d.takeUnstoredSlotsElsewhere()), "a slot already raised here, unstored again");
+  }
+
+  @Test
+  void anAnnouncementWithoutSlotsRaisesEverySlot() {
+    ShardDirectory d = new ShardDirectory("n1");
+    d.unstored("old", 1, null);
+    assertEquals(SlotHash.SLOTS, d.takeUnstoredSlotsElsewhere().cardinality(), "an older node names no slots");
+    d.unstored("bad", 1, "x-y");
+    assertEquals(SlotHash.SLOTS, d.takeUnstoredSlotsElsewhere().cardinality(), "a malformed announcement");
   }
 }

@@ -1,0 +1,104 @@
+package io.odin.ws.registry;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
+
+/**
+ * History generations still to be raised, one per slot of the streams' keys (on a standalone Redis too): a message of
+ * a stream in that slot went out unstored (here, or on another node that announced it), so that stream may lack a
+ * message a client missed, and every stream of the slot takes a new epoch before it stores again. Only those slots:
+ * one slow or failed call costs the streams it touched their epoch, not every stream of the store (which turned a
+ * whole reconnect storm into recovered:false). Each need carries a version, so a raise that was already on its way
+ * when the slot went unstored again does not settle the newer need. Thread-safe.
+ */
+final class PendingRaises {
+
+  private final RegistryKeys names;
+  private final Map<Integer, Long> pending = new ConcurrentHashMap<>();
+  private final AtomicLong versions = new AtomicLong();
+
+  PendingRaises(RegistryKeys names) {
+    this.names = names;
+  }
+
+  /** Notes the slots of the appends that went out unstored (sequence number 0); true when there was one. */
+  boolean unstored(HistoryScripts.Appends appends, long[] seqs) {
+    boolean any = false;
+    for (int a = 0; a < seqs.length; a++) {
+      if (seqs[a] == 0) {
+        any = true;
+        pending.put(slotOf(appends.streams().get(appends.streamOf()[a])), versions.incrementAndGet());
+      }
+    }
+    return any;
+  }
+
+  /** Notes slots another node announced it sent messages of unstored. */
+  void unstoredElsewhere(BitSet slots) {
+    for (int s = slots.nextSetBit(0); s >= 0 && s < SlotHash.SLOTS; s = slots.nextSetBit(s + 1)) {
+      pending.put(s, versions.incrementAndGet());
+    }
+  }
+
+  boolean isEmpty() {
+    return pending.isEmpty();
+  }
+
+  /** The pending raises of the slots {@code served} accepts, with their versions, in the order of {@link #keys}. */
+  Map<Integer, Long> select(IntPredicate served) {
+    if (pending.isEmpty()) {
+      return Map.of();
+    }
+    Map<Integer, Long> out = new LinkedHashMap<>();
+    pending.forEach((slot, version) -> {
+      if (served.test(slot)) {
+        out.put(slot, version);
+      }
+    });
+    return out;
+  }
+
+  /** The generation keys of {@code selected}, in its order: what a script call raises. */
+  List<String> keys(Map<Integer, Long> selected) {
+    List<String> out = new ArrayList<>(selected.size());
+    selected.keySet().forEach(slot -> out.add(names.generationOfSlot(slot)));
+    return out;
+  }
+
+  /**
+   * The raises a call carried landed, except those at the indexes {@code unraised} (their slot was not on that
+   * master: still pending).
+   */
+  void raised(Map<Integer, Long> sent, int[] unraised) {
+    if (sent.isEmpty()) {
+      return;
+    }
+    List<Integer> slots = new ArrayList<>(sent.keySet());
+    BitSet notRaised = new BitSet();
+    for (int i : unraised) {
+      notRaised.set(i);
+    }
+    for (int i = 0; i < slots.size(); i++) {
+      if (!notRaised.get(i)) {
+        pending.remove(slots.get(i), sent.get(slots.get(i)));
+      }
+    }
+  }
+
+  /** The pending slots as ranges ("17,4000-4002"): what the cluster announces to the other nodes. */
+  String ranges() {
+    BitSet slots = new BitSet();
+    pending.keySet().forEach(slots::set);
+    return SlotHash.ranges(slots);
+  }
+
+  int slotOf(String stream) {
+    return SlotHash.slot(names.history(stream));
+  }
+}
