@@ -39,6 +39,24 @@ final class PendingRaises {
     return any;
   }
 
+  /**
+   * Takes back the positions of appends whose slot still has a raise pending once a call's answer is in (the call
+   * did not carry it, or the slot went unstored again since): sequence number 0, so the message goes out as unstored.
+   * Such a call ran behind one that timed out but ran all the same (its message went out unstored and is in the
+   * stream); a shard that trusted this answer's later position would read the gap it leaves and hand the stored copy
+   * on a second time. The raise still to come ends that epoch anyway. Records read again (-1) stay as they are.
+   */
+  void distrust(HistoryScripts.Appends appends, long[] seqs) {
+    if (pending.isEmpty()) {
+      return;
+    }
+    for (int a = 0; a < seqs.length; a++) {
+      if (seqs[a] > 0 && pending.containsKey(slotOf(appends.streams().get(appends.streamOf()[a])))) {
+        seqs[a] = 0;
+      }
+    }
+  }
+
   /** Notes slots another node announced it sent messages of unstored. */
   void unstoredElsewhere(BitSet slots) {
     for (int s = slots.nextSetBit(0); s >= 0 && s < SlotHash.SLOTS; s = slots.nextSetBit(s + 1)) {

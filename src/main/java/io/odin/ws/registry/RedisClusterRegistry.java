@@ -576,8 +576,9 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         : storeAgain(caller, r, appends, movedStreams, stamp, epochs, seqs);
       retried.onComplete(y -> onContext(caller, () -> {
         if (store) {
-          HistoryScripts.setPositions(toStore, appends, epochs, seqs, stamp);
           unstored(appends, seqs);
+          pending.distrust(appends, seqs);
+          HistoryScripts.setPositions(toStore, appends, epochs, seqs, stamp);
         }
         if (!unanswered.isEmpty()) {
           partialLookups.incrementAndGet();

@@ -622,8 +622,9 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       PartAnswer answer = ar.result();
       if (answer.stored() != null) {
         HistoryScripts.Stored stored = answer.stored();
-        HistoryScripts.setPositions(toStore, appends, stored.epochs(), stored.seqs(), stored.stamp());
         pending.raised(raises, stored.unraised());
+        pending.distrust(appends, stored.seqs());
+        HistoryScripts.setPositions(toStore, appends, stored.epochs(), stored.seqs(), stored.stamp());
       }
       RegistryScripts.LookupAnswer found = answer.lookup();
       if (found == null || !found.complete()) {

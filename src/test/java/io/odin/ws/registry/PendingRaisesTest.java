@@ -68,4 +68,26 @@ class PendingRaisesTest {
     pending.unstoredElsewhere(slots);
     assertEquals(List.of(2), List.copyOf(pending.select(s -> s == 2).keySet()));
   }
+
+  @Test
+  void positionsInASlotStillToRaiseAreTakenBackExceptRecordsReadAgain() {
+    List<Envelope> batch = List.of(targeted("a", "alice", "bob"));
+    HistoryScripts.Appends appends = HistoryScripts.appends(batch);
+    BitSet slots = new BitSet();
+    slots.set(slot("alice"));
+    pending.unstoredElsewhere(slots);
+    long[] seqs = new long[appends.count()];
+    for (int a = 0; a < seqs.length; a++) {
+      seqs[a] = appends.streams().get(appends.streamOf()[a]).endsWith("alice") ? 4 : 9;
+    }
+    long[] readAgain = {-1, -1};
+    pending.distrust(appends, seqs);
+    pending.distrust(appends, readAgain);
+    for (int a = 0; a < seqs.length; a++) {
+      boolean alice = appends.streams().get(appends.streamOf()[a]).endsWith("alice");
+      assertEquals(alice ? 0 : 9, seqs[a]);
+    }
+    assertEquals(-1, readAgain[0]);
+    assertEquals(-1, readAgain[1]);
+  }
 }

@@ -251,4 +251,34 @@ class RedisHistoryTest {
     assertNotEquals(epoch, page.epoch());
     assertFalse(page.contiguous());
   }
+
+  @Test
+  void aBatchAnsweredBehindOneThatTimedOutButRanIsNotTrusted() {
+    Envelope first = targeted("x", "alice");
+    store(List.of(first), "alice");
+    long epoch = first.stored()[0];
+    // Redis holds every call for 1.5 s: the next batch's call passes redis.timeout (1 s) and goes out unstored, but
+    // runs once Redis goes on and stores its message; a second batch, sent 0.9 s after it on the same connection, is
+    // answered within its own timeout with the position after that message
+    redis.command("CLIENT", "PAUSE", "1500", "ALL");
+    Envelope timedOut = targeted("ran-late", "alice");
+    Envelope behind = targeted("behind", "alice");
+    Promise<Void> both = Promise.promise();
+    shard.runOnContext(v -> {
+      Future<?> one = registry.lookup(List.of("alice"), List.of(timedOut)).recover(t -> Future.succeededFuture());
+      Promise<Object> two = Promise.promise();
+      vertx.setTimer(900, id -> registry.lookup(List.of("alice"), List.of(behind)).recover(t -> Future.succeededFuture())
+        .onComplete(x -> two.complete()));
+      Future.all(one, two.future()).onComplete(x -> both.complete());
+    });
+    on(both::future);
+    assertNull(timedOut.stored(), "the first call timed out");
+    assertEquals(3L, redis.command("XLEN", new RegistryKeys("odin:").history(Streams.token("alice"))),
+      "yet it ran: Redis has its message, and the one behind it");
+    // trusted, its position (sequence 3) would send a shard to read sequence 2 from the store: "ran-late" a second time
+    assertNull(behind.stored(), "a message stored behind the one that timed out goes out as unstored too");
+    Envelope next = targeted("next", "alice");
+    store(List.of(next), "alice");
+    assertNotEquals(epoch, next.stored()[0], "the raise ended the epoch");
+  }
 }
