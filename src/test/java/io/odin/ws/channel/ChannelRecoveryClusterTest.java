@@ -65,10 +65,12 @@ class ChannelRecoveryClusterTest {
       "ODIN_CLUSTER_ANNOUNCE_INTERVAL_MS", "1000",
       "ODIN_REDIS_URL", redis.url(),
       "ODIN_REDIS_TIMEOUT", "5000",
-      // a channel stream keeps history.size messages: on a loaded machine more than the default 300 are published
-      // on each busy channel between the crash and the reconnects (failure detection, the counts dropping to 0), and
-      // those cursors would rightly be answered recovered:false (too_old)
-      "ODIN_HISTORY_SIZE", "5000"));
+      // a channel stream keeps history.size messages and a reconnect replays at most history.maxReplay: on a loaded
+      // machine more than the defaults (300 per stream, 1,000 in all) are published between the crash and the
+      // reconnects (failure detection, the counts dropping to 0), and those cursors would rightly be answered
+      // recovered:false (too_old, too_many); this test is about recovering through the crash, within those bounds
+      "ODIN_HISTORY_SIZE", "5000",
+      "ODIN_HISTORY_MAX_REPLAY", "20000"));
     nodes.add(n);
     return n;
   }
