@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntPredicate;
 
 /**
  * History generations still to be raised, one per slot of the streams' keys (on a standalone Redis too): a message of
@@ -20,11 +19,14 @@ import java.util.function.IntPredicate;
 final class PendingRaises {
 
   private final RegistryKeys names;
+  /** Where other nodes' announced slots arrive ({@link ShardDirectory#unstored}). */
+  private final ShardDirectory directory;
   private final Map<Integer, Long> pending = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
 
-  PendingRaises(RegistryKeys names) {
+  PendingRaises(RegistryKeys names, ShardDirectory directory) {
     this.names = names;
+    this.directory = directory;
   }
 
   /** Notes the slots of the appends that went out unstored (sequence number 0); true when there was one. */
@@ -58,7 +60,7 @@ final class PendingRaises {
   }
 
   /** Notes slots another node announced it sent messages of unstored. */
-  void unstoredElsewhere(BitSet slots) {
+  private void unstoredElsewhere(BitSet slots) {
     for (int s = slots.nextSetBit(0); s >= 0 && s < SlotHash.SLOTS; s = slots.nextSetBit(s + 1)) {
       pending.put(s, versions.incrementAndGet());
     }
@@ -68,17 +70,28 @@ final class PendingRaises {
     return pending.isEmpty();
   }
 
-  /** The pending raises of the slots {@code served} accepts, with their versions, in the order of {@link #keys}. */
-  Map<Integer, Long> select(IntPredicate served) {
+  /**
+   * The pending raises a call on {@code streams} must carry: those of their slots, and no others. A raise lands
+   * before the next call that stores or reads a stream of its slot, which is all an epoch needs; raising every
+   * pending slot in every call made each call as large as the set (all 16,384 slots after an announcement), and
+   * under a slow Redis larger calls made more of them time out, which added more.
+   */
+  Map<Integer, Long> selectFor(Iterable<String> streams) {
+    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
+    if (elsewhere != null) {
+      unstoredElsewhere(elsewhere);
+    }
     if (pending.isEmpty()) {
       return Map.of();
     }
     Map<Integer, Long> out = new LinkedHashMap<>();
-    pending.forEach((slot, version) -> {
-      if (served.test(slot)) {
+    for (String stream : streams) {
+      int slot = slotOf(stream);
+      Long version = pending.get(slot);
+      if (version != null) {
         out.put(slot, version);
       }
-    });
+    }
     return out;
   }
 

@@ -175,15 +175,12 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     this.metrics = metrics;
     this.seeds = List.copyOf(options.getEndpoints());
     this.names = RegistryKeys.cluster(settings.keyPrefix, "");
-    this.pending = new PendingRaises(names);
+    this.pending = new PendingRaises(names, directory);
     this.history = history != null ? new ClusterHistory() : HistoryStore.none("history.enabled is false");
     health.accept("redis", this::health);
     ctx.runOnContext(v -> {
       if (!closed) {
-        periodicTimer = vertx.setPeriodic(TOPOLOGY_REFRESH_MS, id -> {
-          refresh();
-          raisePending();
-        });
+        periodicTimer = vertx.setPeriodic(TOPOLOGY_REFRESH_MS, id -> refresh());
         refresh();
       }
     });
@@ -522,7 +519,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         Share share = e.getValue();
         if (share.streams != null) {
           share.appends = appends.part(share.streams);
-          share.raises = raisesFor(r, e.getKey());
+          share.raises = pending.selectFor(share.appends.streams());
         }
       }
     }
@@ -646,41 +643,6 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     }
   }
 
-  /** The generations to raise on {@code part}'s master: the pending ones of slots it serves. */
-  private Map<Integer, Long> raisesFor(Routing r, Part part) {
-    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
-    if (elsewhere != null) {
-      pending.unstoredElsewhere(elsewhere);
-    }
-    return pending.select(slot -> r.bySlot[slot] == part);
-  }
-
-  /**
-   * Raises the pending generations of every master that has some (a stored-nothing call), so that they land before a
-   * read asks for those slots' streams even when no batch goes there.
-   */
-  private Future<Void> raisePending() {
-    Routing r = routing;
-    if (r == null || pending.isEmpty() || closed) {
-      return Future.succeededFuture();
-    }
-    List<Future<?>> calls = new ArrayList<>();
-    for (Part p : r.parts().values()) {
-      calls.add(raisePending(r, p));
-    }
-    return Future.join(calls).mapEmpty();
-  }
-
-  private Future<Void> raisePending(Routing r, Part p) {
-    Map<Integer, Long> raises = raisesFor(r, p);
-    if (raises.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    return p.registry.dispatchPart(List.of(), List.of(), HistoryScripts.Appends.NONE, pending.keys(raises), "")
-      .onSuccess(a -> pending.raised(raises, a.stored().unraised()))
-      .mapEmpty();
-  }
-
   // ------------------------------------------------------------------ history
 
   /** Reads each stream on its master, one call per master touched, in parallel. */
@@ -723,7 +685,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
         List<StreamRead> sub = new ArrayList<>();
         e.getValue().forEach(i -> sub.add(reads.get(i)));
         // a generation still to be raised there lands before the read can answer from an epoch it ends
-        calls.add(raisePending(r, e.getKey()).compose(x -> onCaller(caller, () -> e.getKey().registry.readPart(sub)))
+        calls.add(e.getKey().registry.raiseBeforeRead(pending, sub).compose(x -> onCaller(caller, () -> e.getKey().registry.readPart(sub)))
           .onSuccess(answer -> {
             for (int k = 0; k < sub.size(); k++) {
               pages[e.getValue().get(k)] = answer.pages().get(k);

@@ -26,7 +26,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -212,7 +211,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     this.settings = settings;
     this.role = role;
     this.keys = role != null ? role.keys() : new RegistryKeys(settings.keyPrefix);
-    this.pending = new PendingRaises(keys);
+    this.pending = new PendingRaises(keys, directory);
     this.nodeId = nodeId;
     this.endpoint = role != null ? role.endpoint() : settings.endpoint;
     this.directory = directory;
@@ -610,7 +609,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     // the slots of messages that went out unstored, here or on another node (it announces them): the next stored
     // batch raises their generations first, so none of their streams keeps an epoch across a message a client may
     // have missed and cannot replay
-    Map<Integer, Long> raises = store ? pendingRaises() : Map.of();
+    Map<Integer, Long> raises = store ? pending.selectFor(appends.streams()) : Map.of();
     List<String> asked = tokens instanceof List<String> l ? l : new ArrayList<>(tokens);
     return dispatchPart(directory.all(), asked, appends, pending.keys(raises), "").transform(ar -> {
       if (ar.failed()) {
@@ -642,22 +641,13 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  /** Every pending generation raise (with those other nodes announced since the last call). */
-  private Map<Integer, Long> pendingRaises() {
-    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
-    if (elsewhere != null) {
-      pending.unstoredElsewhere(elsewhere);
-    }
-    return pending.select(slot -> true);
-  }
-
   /**
-   * Raises the pending generations in a call of their own before a read, so that a read never answers from an
-   * epoch that a raise still to come ends (a client would be told it recovered across a message that went out
-   * unstored).
+   * Raises the generations {@code pending} has for the slots of {@code reads}' streams, in a call of their own to this
+   * Redis before they are read, so that a read never answers from an epoch that a raise still to come ends (a client
+   * would be told it recovered across a message that went out unstored).
    */
-  private Future<Void> raisePending() {
-    Map<Integer, Long> raises = pendingRaises();
+  Future<Void> raiseBeforeRead(PendingRaises pending, List<StreamRead> reads) {
+    Map<Integer, Long> raises = pending.selectFor(() -> reads.stream().map(StreamRead::stream).iterator());
     if (raises.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -854,7 +844,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
 
     @Override
     public Future<List<StreamPage>> read(List<StreamRead> streams) {
-      return raisePending().compose(x -> readPart(streams)).map(ReadAnswer::pages);
+      return raiseBeforeRead(pending, streams).compose(x -> readPart(streams)).map(ReadAnswer::pages);
     }
 
     @Override

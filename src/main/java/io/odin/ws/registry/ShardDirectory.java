@@ -116,15 +116,19 @@ public final class ShardDirectory {
   /**
    * What another node announced about its unstored batches: their count, and the slots whose generations it has yet
    * to raise ({@link ConnectionRegistry#unstoredSlots()}). When the count rose, this node raises those slots'
-   * generations too (the other node may be cut off from Redis, or die, before it does): every slot when the
-   * announcement names none or cannot be read (an older node, a malformed announcement).
+   * generations too (the other node may be cut off from Redis, or die, before it does); none when the other node
+   * raised them all already (""), every slot when the announcement has no slots ({@code null}: an older node) or
+   * cannot be read.
    */
   public synchronized void unstored(String node, long count, String slots) {
     Long before = unstoredByNode.put(node, count);
     if (count <= (before == null ? 0 : before)) {
       return;
     }
-    BitSet announced = slots == null || slots.isBlank() ? null : SlotHash.parseRanges(slots);
+    BitSet announced = slots == null ? null : SlotHash.parseRanges(slots);
+    if (announced != null && announced.isEmpty()) {
+      return;
+    }
     if (announced == null) {
       announced = new BitSet();
       announced.set(0, SlotHash.SLOTS);

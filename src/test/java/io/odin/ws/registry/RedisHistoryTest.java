@@ -216,10 +216,12 @@ class RedisHistoryTest {
       on(() -> registry.lookup(List.of("u1"), List.of(e)).recover(t -> Future.succeededFuture()));
       return e.stored() != null;
     });
-    assertEquals("", registry.historyHealth().getString("generationsToRaise"));
+    assertEquals(String.valueOf(slotOfLost), registry.historyHealth().getString("generationsToRaise"),
+      "a call on other slots' streams does not carry the raise");
     List<Envelope> after = new ArrayList<>();
     tokens.forEach(t -> after.add(targeted("after-" + t, t)));
     store(after, tokens.toArray(String[]::new));
+    assertEquals("", registry.historyHealth().getString("generationsToRaise"), "the call on its streams did");
     for (int i = 0; i < tokens.size(); i++) {
       String t = tokens.get(i);
       if (SlotHash.slot(keys.history(Streams.token(t))) == slotOfLost) {

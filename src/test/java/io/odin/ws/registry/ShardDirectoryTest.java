@@ -69,11 +69,13 @@ class ShardDirectoryTest {
   }
 
   @Test
-  void anAnnouncementWithoutSlotsRaisesEverySlot() {
+  void anAnnouncementWithoutSlotsRaisesEverySlotAndAnEmptyOneNone() {
     ShardDirectory d = new ShardDirectory("n1");
     d.unstored("old", 1, null);
     assertEquals(SlotHash.SLOTS, d.takeUnstoredSlotsElsewhere().cardinality(), "an older node names no slots");
     d.unstored("bad", 1, "x-y");
     assertEquals(SlotHash.SLOTS, d.takeUnstoredSlotsElsewhere().cardinality(), "a malformed announcement");
+    d.unstored("n2", 1, "");
+    assertNull(d.takeUnstoredSlotsElsewhere(), "the other node raised them all already");
   }
 }
