@@ -68,6 +68,11 @@ public final class CursorClients implements AutoCloseable {
     public final List<Integer> closes = new CopyOnWriteArrayList<>();
     /** Frames that were neither messages nor resumed (errors), for failure messages. */
     public final List<String> other = new CopyOnWriteArrayList<>();
+    /**
+     * Per connection: whether it was opened with a cursor, and the start of the first frame it received (to tell a
+     * {@code resumed} frame that never came from one that came after a message).
+     */
+    public final List<String> firstFrames = new CopyOnWriteArrayList<>();
     /** {@code subscribed} and {@code unsubscribed} answers, in order. */
     public final List<JsonObject> answers = new CopyOnWriteArrayList<>();
     /** {@code channel} (or "" for a message without one) and {@code data.id} of every message, in order. */
@@ -130,7 +135,7 @@ public final class CursorClients implements AutoCloseable {
     public Future<Void> connectAsync(int port) {
       String since = lastId;
       Promise<Void> done = Promise.promise();
-      Listener l = new Listener();
+      Listener l = new Listener(since != null);
       http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(30))
         .buildAsync(URI.create("ws://127.0.0.1:" + port + uri.apply(since)), l)
         .whenComplete((w, failure) -> {
@@ -191,6 +196,12 @@ public final class CursorClients implements AutoCloseable {
     /** Collects a connection's frames (whole messages) and how it ended. */
     private final class Listener implements WebSocket.Listener {
       private final StringBuilder partial = new StringBuilder();
+      private final boolean withCursor;
+      private boolean first = true;
+
+      Listener(boolean withCursor) {
+        this.withCursor = withCursor;
+      }
       /** Completed when the connection ended (a close frame, or the TCP connection gone). */
       final CompletableFuture<Void> ended = new CompletableFuture<>();
 
@@ -200,6 +211,10 @@ public final class CursorClients implements AutoCloseable {
         if (last) {
           String text = partial.toString();
           partial.setLength(0);
+          if (first) {
+            first = false;
+            firstFrames.add((withCursor ? "since: " : "") + text.substring(0, Math.min(60, text.length())));
+          }
           onFrame(text);
         }
         w.request(1);
@@ -223,7 +238,8 @@ public final class CursorClients implements AutoCloseable {
 
     @Override
     public String toString() {
-      return token + " received " + received.size() + ", resumed " + resumed + ", closes " + closes + ", other " + other;
+      return token + " received " + received.size() + ", resumed " + resumed + ", closes " + closes + ", other " + other
+        + ", first frames " + firstFrames;
     }
   }
 }
