@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
 
 /**
  * History generations still to be raised, one per slot of the streams' keys (on a standalone Redis too): a message of
@@ -17,6 +18,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * when the slot went unstored again does not settle the newer need. Thread-safe.
  */
 final class PendingRaises {
+
+  /** How often a registry lands pending raises in calls of their own. */
+  static final long INTERVAL_MS = 100;
+  /** The most raises one such call carries. */
+  static final int PER_CALL = 256;
 
   private final RegistryKeys names;
   /** Where other nodes' announced slots arrive ({@link ShardDirectory#unstored}). */
@@ -59,6 +65,35 @@ final class PendingRaises {
     }
   }
 
+  /**
+   * Up to {@code max} pending raises of the slots {@code served} accepts: what a call of their own lands soon after
+   * the slots went unstored, so that a read elsewhere, which knows of them only from an announcement, does not find a
+   * stream still in the epoch that missed a message.
+   */
+  Map<Integer, Long> some(IntPredicate served, int max) {
+    absorbElsewhere();
+    if (pending.isEmpty()) {
+      return Map.of();
+    }
+    Map<Integer, Long> out = new LinkedHashMap<>();
+    for (Map.Entry<Integer, Long> e : pending.entrySet()) {
+      if (out.size() >= max) {
+        break;
+      }
+      if (served.test(e.getKey())) {
+        out.put(e.getKey(), e.getValue());
+      }
+    }
+    return out;
+  }
+
+  private void absorbElsewhere() {
+    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
+    if (elsewhere != null) {
+      unstoredElsewhere(elsewhere);
+    }
+  }
+
   /** Notes slots another node announced it sent messages of unstored. */
   private void unstoredElsewhere(BitSet slots) {
     for (int s = slots.nextSetBit(0); s >= 0 && s < SlotHash.SLOTS; s = slots.nextSetBit(s + 1)) {
@@ -77,10 +112,7 @@ final class PendingRaises {
    * under a slow Redis larger calls made more of them time out, which added more.
    */
   Map<Integer, Long> selectFor(Iterable<String> streams) {
-    BitSet elsewhere = directory.takeUnstoredSlotsElsewhere();
-    if (elsewhere != null) {
-      unstoredElsewhere(elsewhere);
-    }
+    absorbElsewhere();
     if (pending.isEmpty()) {
       return Map.of();
     }

@@ -116,6 +116,8 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
   private boolean refreshAgain;
   private long refreshTimer = -1;
   private long periodicTimer = -1;
+  private long raiseTimer = -1;
+  private boolean raising;
   private long lastRefreshAt;
   private List<Promise<Void>> refreshWaiters = new ArrayList<>();
   private volatile boolean closed;
@@ -181,6 +183,9 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     ctx.runOnContext(v -> {
       if (!closed) {
         periodicTimer = vertx.setPeriodic(TOPOLOGY_REFRESH_MS, id -> refresh());
+        if (history != null) {
+          raiseTimer = vertx.setPeriodic(PendingRaises.INTERVAL_MS, id -> raisePending());
+        }
         refresh();
       }
     });
@@ -643,6 +648,28 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     }
   }
 
+  /**
+   * Lands pending generation raises in calls of their own on each master that has some, {@link PendingRaises#PER_CALL}
+   * at a time and one round at a time, soon after their slots went unstored.
+   */
+  private void raisePending() {
+    Routing r = routing;
+    if (raising || closed || r == null) {
+      return;
+    }
+    List<Future<Void>> calls = new ArrayList<>();
+    for (Part p : r.parts().values()) {
+      Map<Integer, Long> raises = pending.some(slot -> r.bySlot[slot] == p, PendingRaises.PER_CALL);
+      if (!raises.isEmpty()) {
+        calls.add(p.registry.raiseOwn(pending, raises));
+      }
+    }
+    if (!calls.isEmpty()) {
+      raising = true;
+      Future.join(calls).onComplete(ar -> raising = false);
+    }
+  }
+
   // ------------------------------------------------------------------ history
 
   /** Reads each stream on its master, one call per master touched, in parallel. */
@@ -898,6 +925,7 @@ public final class RedisClusterRegistry implements ConnectionRegistry {
     ctx.runOnContext(v -> {
       closed = true;
       vertx.cancelTimer(periodicTimer);
+      vertx.cancelTimer(raiseTimer);
       vertx.cancelTimer(refreshTimer);
       refreshWaiters.forEach(Promise::tryComplete);
       refreshWaiters.clear();

@@ -117,6 +117,8 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
   private boolean lastFlushFailed;
   private volatile RedisConnection writer;
   private long heartbeatTimer = -1;
+  private long raiseTimer = -1;
+  private boolean raising;
   private long probeTimer = -1;
   private Promise<Void> drained;
 
@@ -222,8 +224,34 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
     ctx.runOnContext(v -> {
       if (!closed) {
         heartbeatTimer = vertx.setPeriodic(settings.heartbeatMillis, id -> heartbeat());
+        if (history != null && role == null) {
+          raiseTimer = vertx.setPeriodic(PendingRaises.INTERVAL_MS, id -> raisePending());
+        }
       }
     });
+  }
+
+  /**
+   * Lands pending generation raises in calls of their own, {@link PendingRaises#PER_CALL} at a time and one call at a
+   * time (on a Redis Cluster the cluster registry does it per master).
+   */
+  private void raisePending() {
+    if (raising || closed) {
+      return;
+    }
+    Map<Integer, Long> raises = pending.some(slot -> true, PendingRaises.PER_CALL);
+    if (raises.isEmpty()) {
+      return;
+    }
+    raising = true;
+    raiseOwn(pending, raises).onComplete(ar -> raising = false);
+  }
+
+  /** One call that only raises {@code raises} of {@code pending} here; settles those that landed. */
+  Future<Void> raiseOwn(PendingRaises pending, Map<Integer, Long> raises) {
+    return dispatchPart(List.of(), List.of(), HistoryScripts.Appends.NONE, pending.keys(raises), "")
+      .onSuccess(a -> pending.raised(raises, a.stored().unraised()))
+      .mapEmpty();
   }
 
   /**
@@ -648,12 +676,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
    */
   Future<Void> raiseBeforeRead(PendingRaises pending, List<StreamRead> reads) {
     Map<Integer, Long> raises = pending.selectFor(() -> reads.stream().map(StreamRead::stream).iterator());
-    if (raises.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    return dispatchPart(List.of(), List.of(), HistoryScripts.Appends.NONE, pending.keys(raises), "")
-      .onSuccess(a -> pending.raised(raises, a.stored().unraised()))
-      .mapEmpty();
+    return raises.isEmpty() ? Future.succeededFuture() : raiseOwn(pending, raises);
   }
 
   /**
@@ -1135,6 +1158,7 @@ public final class RedisConnectionRegistry implements ConnectionRegistry {
       drained = Promise.promise();
       vertx.cancelTimer(heartbeatTimer);
       vertx.cancelTimer(probeTimer);
+      vertx.cancelTimer(raiseTimer);
       vertx.setTimer(settings.timeoutMillis * 2 + settings.coalesceMillis, id -> drained.tryComplete());
       if (!queue.isEmpty()) {
         scheduleFlush();

@@ -92,4 +92,14 @@ class PendingRaisesTest {
     assertEquals(-1, readAgain[0]);
     assertEquals(-1, readAgain[1]);
   }
+
+  @Test
+  void aCallOfItsOwnTakesABoundedNumberOfTheSlotsItIsFor() {
+    directory.unstored("n2", 1, "0-999");
+    Map<Integer, Long> some = pending.some(slot -> slot % 2 == 0, 256);
+    assertEquals(256, some.size());
+    assertTrue(some.keySet().stream().allMatch(slot -> slot % 2 == 0 && slot < 1000));
+    pending.raised(some, new int[0]);
+    assertEquals(1000 - 256, pending.some(slot -> true, 10_000).size());
+  }
 }

@@ -211,17 +211,13 @@ class RedisHistoryTest {
     on(() -> registry.lookup(List.of("u0"), List.of(lost)).recover(t -> Future.succeededFuture()));
     assertNull(lost.stored());
     assertEquals(String.valueOf(slotOfLost), registry.historyHealth().getString("generationsToRaise"));
-    await().atMost(Duration.ofSeconds(10)).until(() -> {
-      Envelope e = targeted("after", "u1");
-      on(() -> registry.lookup(List.of("u1"), List.of(e)).recover(t -> Future.succeededFuture()));
-      return e.stored() != null;
-    });
-    assertEquals(String.valueOf(slotOfLost), registry.historyHealth().getString("generationsToRaise"),
-      "a call on other slots' streams does not carry the raise");
+    // no batch touches the slot: the raise lands on its own once Redis answers again, so that a read on another
+    // node (which knows of the slot only from this node's announcement) cannot find the epoch that missed "lost"
+    await().atMost(Duration.ofSeconds(10))
+      .until(() -> registry.historyHealth().getString("generationsToRaise").isEmpty());
     List<Envelope> after = new ArrayList<>();
     tokens.forEach(t -> after.add(targeted("after-" + t, t)));
     store(after, tokens.toArray(String[]::new));
-    assertEquals("", registry.historyHealth().getString("generationsToRaise"), "the call on its streams did");
     for (int i = 0; i < tokens.size(); i++) {
       String t = tokens.get(i);
       if (SlotHash.slot(keys.history(Streams.token(t))) == slotOfLost) {
