@@ -20,12 +20,11 @@ import java.util.Set;
  * and completes on the verticle's event loop with the poll's records as one batch, no handler per record. Everything
  * here runs on that event loop.
  *
- * <p>Polls are kept queued on the consumer thread ({@link #pollsWanted}), so that it polls again as soon as one
- * returns (not once this event loop has taken the records and asked), and fetching overlaps dispatching. What bounds it
- * is the work in flight (records and batches polled and not yet handed to the shards, counted down with
- * {@link #handedOver}): at {@code maxInFlightRecords} or {@code maxInFlightBatches} the assigned partitions are
- * paused, so no more records come (the polls queued before are taken in: two polls over the bound at most), and the
- * consumer keeps polling
+ * <p>Two polls are kept queued on the consumer thread, so that it polls again as soon as one returns (not once this
+ * event loop has taken the records and asked), and fetching overlaps dispatching. What bounds it is the work in
+ * flight (records and batches polled and not yet handed to the shards, counted down with {@link #handedOver}): at
+ * {@code maxInFlightRecords} or {@code maxInFlightBatches} the assigned partitions are paused, so no more records
+ * come (the polls queued before are taken in: two polls over the bound at most), and the consumer keeps polling
  * without waiting (every poll timeout) so that it stays in its group and takes part in rebalances; once both are
  * back under half, the partitions resume and polling follows at once. Commits go to the same consumer thread,
  * between polls.
@@ -57,22 +56,11 @@ final class KafkaPoller {
   private volatile boolean paused;
   private volatile long lastPollMillis;
   /**
-   * Polls queued on the consumer thread when the last one came back empty: when one completes the next is already
-   * running there. Not more: each waits up to the poll timeout, and commits and the close wait behind them.
+   * Polls queued on the consumer thread. Two: when one completes the next is already running there, so the consumer
+   * never waits for this event loop to ask for it (the loop may be busy with a shard's writes).
    */
-  static final int IDLE_POLLS_AHEAD = 2;
-  /**
-   * Polls queued while records flow. This event loop is shared with a shard: at 40,000 records/s and 500 a poll, with
-   * two queued the consumer thread waited for the loop to take each poll's records before it polled again, and fell a
-   * second behind the broker (docs/benchmarks.md, "Kafka path against the Kafka floor"). With records buffered a poll
-   * returns at once, so the queue empties as fast as the consumer thread polls.
-   */
-  static final int FLOWING_POLLS_AHEAD = 8;
-  private final int maxPollRecords;
-  private final int batchesPerPoll;
+  private static final int POLLS_AHEAD = 2;
   private int polls;
-  /** The last poll returned records. */
-  private boolean flowing;
   /** The pause or resume of the partitions is under way. */
   private boolean changing;
   /** A poll failed: the next waits a little. */
@@ -82,36 +70,17 @@ final class KafkaPoller {
 
   /**
    * @param consumer a consumer created on the verticle's context (its answers come back there)
-   * @param maxPollRecords the most records one poll returns
-   * @param batchesPerPoll the most batches one poll's records become (one per dispatcher)
    * @param onPause  called each time the partitions are paused at the in-flight limits
    */
   KafkaPoller(KafkaReadStream<String, byte[]> consumer, Vertx vertx, Listener listener, Duration pollTimeout,
-              int maxPollRecords, int batchesPerPoll, long maxInFlightRecords, int maxInFlightBatches, Runnable onPause) {
+              long maxInFlightRecords, int maxInFlightBatches, Runnable onPause) {
     this.consumer = consumer;
     this.vertx = vertx;
     this.listener = listener;
     this.pollTimeout = pollTimeout;
     this.maxInFlightRecords = maxInFlightRecords;
     this.maxInFlightBatches = maxInFlightBatches;
-    this.maxPollRecords = maxPollRecords;
-    this.batchesPerPoll = batchesPerPoll;
     this.onPause = onPause;
-  }
-
-  /**
-   * How many polls to keep queued on the consumer thread: {@link #IDLE_POLLS_AHEAD} when the last poll was empty;
-   * while records flow up to {@link #FLOWING_POLLS_AHEAD}, as long as what the queued polls may bring (at most
-   * {@code maxPollRecords} records and {@code batchesPerPoll} batches each) keeps the work in flight within its bounds.
-   */
-  static int pollsWanted(boolean flowing, long inFlightRecords, int inFlightBatches, int maxPollRecords, int batchesPerPoll,
-                         long maxInFlightRecords, int maxInFlightBatches) {
-    if (!flowing) {
-      return IDLE_POLLS_AHEAD;
-    }
-    long byRecords = (maxInFlightRecords - inFlightRecords) / Math.max(1, maxPollRecords);
-    long byBatches = (maxInFlightBatches - inFlightBatches) / Math.max(1, batchesPerPoll);
-    return (int) Math.max(IDLE_POLLS_AHEAD, Math.min(FLOWING_POLLS_AHEAD, Math.min(byRecords, byBatches)));
   }
 
   /** Subscribes (which needs no broker) and starts polling; done once subscribed. */
@@ -210,9 +179,7 @@ final class KafkaPoller {
         });
       }
     } else {
-      int wanted = pollsWanted(flowing, inFlightRecords, inFlightBatches, maxPollRecords, batchesPerPoll,
-        maxInFlightRecords, maxInFlightBatches);
-      while (polls < wanted) {
+      while (polls < POLLS_AHEAD) {
         poll(pollTimeout);
       }
     }
@@ -248,7 +215,6 @@ final class KafkaPoller {
       }
       lastPollMillis = System.currentTimeMillis();
       ConsumerRecords<String, byte[]> records = ar.result();
-      flowing = !records.isEmpty();
       if (!records.isEmpty()) {
         inFlightRecords += records.count();
       }

@@ -47,8 +47,8 @@ import java.util.Set;
  * shares. Each poll becomes one {@link DispatchBatch} per dispatcher (all records of a partition go through
  * the same dispatcher, in order), sent over the event bus by reference. Offsets are committed once the
  * dispatcher answers that the batch reached the shards. The Kafka clients are vertx-kafka-client's: its consumer in
- * pull mode ({@link KafkaPoller}: one poll's records at a time on this verticle's event loop, the next polls
- * queued on the consumer's thread while the last is dispatched), its producer for dead letters ({@link DeadLetters}) and its admin client for
+ * pull mode ({@link KafkaPoller}: one poll's records at a time on this verticle's event loop, the next poll
+ * overlapping the dispatch of the last), its producer for dead letters ({@link DeadLetters}) and its admin client for
  * Kafka's reachability and the lag ({@link KafkaLag}). With {@code kafka.maxInFlightRecords} records (or
  * {@code kafka.maxInFlightBatches} batches) not yet handed over, the assigned partitions are paused (the consumer
  * keeps polling, so it stays in the group) and resumed when dispatch catches up: memory stays bounded at any
@@ -257,8 +257,7 @@ public final class KafkaPoolVerticle extends VerticleBase {
         KafkaPoolVerticle.this.onRevoked(partitions);
       }
       // a short poll timeout: commits and the close wait for the poll on the consumer's thread
-    }, Duration.ofMillis(100), settings.maxPollRecords, node.dispatcherCount(), settings.maxInFlightRecords,
-      settings.maxInFlight, node.metrics()::kafkaPaused);
+    }, Duration.ofMillis(100), settings.maxInFlightRecords, settings.maxInFlight, node.metrics()::kafkaPaused);
     healthTimer = vertx.setPeriodic(0, HEALTH_INTERVAL_MS, id -> refreshHealth());
     // the consumer connects, and reconnects, by itself
     return poller.start(settings.topics)
