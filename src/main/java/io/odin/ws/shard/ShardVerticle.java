@@ -93,6 +93,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ShardListener listener;
   private final BiConsumer<ClientConnection, StreamMessage> deliver = this::deliver;
   private final HistorySettings historySettings;
+  /** Messages no history holds that passed here while their token had no connection here. */
+  private final UnstoredWhileAway unstoredWhileAway = new UnstoredWhileAway();
   private final HistoryStore history;
   private final HistoryMetrics historyMetrics;
   /** Each held token's stream order, and the broadcast stream's: see {@link StreamOrder}. */
@@ -562,6 +564,9 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       for (int i = 0, n = envelopes.size(); i < n; i++) {
         Envelope e = envelopes.get(i);
         if (e.isBroadcast()) {
+          if (!storedAt(e, 0)) {
+            unstoredWhileAway.broadcast(deliveryNow);
+          }
           offer(broadcastOrder, StreamMessage.of(e, 0));
         } else if (e.isChannelMessage()) {
           // a channel nobody here subscribes to (any more, or a fallback to every shard): nothing to do
@@ -575,6 +580,8 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
             StreamOrder order = tokenOrders.get(tokens[t]);
             if (order != null) {
               offer(order, StreamMessage.of(e, t));
+            } else if (!storedAt(e, t)) {
+              unstoredWhileAway.token(tokens[t], deliveryNow);
             }
           }
         }
@@ -583,6 +590,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       flushWritten();
     }
     metrics.ingestStage(GatewayMetrics.IngestStage.WRITE, System.nanoTime() - startNanos);
+  }
+
+  /** Whether the history holds {@code e} in the stream of its {@code index}th token (the broadcast stream: 0). */
+  private boolean storedAt(Envelope e, int index) {
+    long[] stored = e.stored();
+    return !historySettings.enabled || (stored != null && stored[index * 2] != 0);
   }
 
   /** One flush per socket per batch, however many of its messages the batch had. */
@@ -996,9 +1009,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       epochChanged |= page.epoch() != lane.epoch();
       missed += page.top() - lane.afterSeq();
     }
+    // a message no history holds passed here while the client was away, and its sender may not have raised the
+    // stream's epoch yet (UnstoredWhileAway): the pages cannot vouch for it
+    boolean missedUnstored = unstoredWhileAway.missedBy(c.token, System.currentTimeMillis());
     RecoveryResult result;
-    if (!contiguous) {
-      result = epochChanged ? RecoveryResult.EPOCH_CHANGED : RecoveryResult.TOO_OLD;
+    if (!contiguous || missedUnstored) {
+      result = epochChanged || missedUnstored ? RecoveryResult.EPOCH_CHANGED : RecoveryResult.TOO_OLD;
       missed = 0;
     } else {
       result = missed > historySettings.maxReplay ? RecoveryResult.TOO_MANY : RecoveryResult.RECOVERED;
