@@ -93,7 +93,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ShardListener listener;
   private final BiConsumer<ClientConnection, StreamMessage> deliver = this::deliver;
   private final HistorySettings historySettings;
-  /** Messages no history holds that passed here while their token had no connection here. */
+  /** Messages no history holds that passed here, by token: a reconnect of the token shortly after may have missed one. */
   private final UnstoredWhileAway unstoredWhileAway = new UnstoredWhileAway();
   private final HistoryStore history;
   private final HistoryMetrics historyMetrics;
@@ -577,11 +577,13 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         } else {
           String[] tokens = e.tokens();
           for (int t = 0; t < tokens.length; t++) {
+            if (!storedAt(e, t)) {
+              // also when a connection of the token is here: it may be closing, or another one away
+              unstoredWhileAway.token(tokens[t], deliveryNow);
+            }
             StreamOrder order = tokenOrders.get(tokens[t]);
             if (order != null) {
               offer(order, StreamMessage.of(e, t));
-            } else if (!storedAt(e, t)) {
-              unstoredWhileAway.token(tokens[t], deliveryNow);
             }
           }
         }

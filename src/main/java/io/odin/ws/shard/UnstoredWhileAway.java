@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * Messages that went out unstored while their client had no connection on this shard. A message goes out unstored when
  * its store call failed or timed out, and then its lookup failed with it (one call), so it is sent to every shard of
- * every node: a shard without the token's connection drops it, and no history holds it. The node that sent it raises
+ * every node: a shard without the token's connection drops it (so does one whose connection is closing), and no
+ * history holds it. The node that sent it raises
  * its streams' generation once Redis answers it and tells the other nodes within about 100 ms ({@code unstoredSlots});
  * until both have happened a read here may still find the stream's old epoch and answer {@code recovered:true} over the
  * message (the hour soak's one missing message, docs/benchmarks.md). So for {@link #WINDOW_MS} after such a message a
@@ -35,7 +36,7 @@ final class UnstoredWhileAway {
     this.maxTokens = maxTokens;
   }
 
-  /** An unstored message of {@code token} reached this shard, which has no connection of it. */
+  /** An unstored message of {@code token} reached this shard (whether or not a connection of it is here). */
   void token(String token, long nowMillis) {
     tokens.remove(token);
     tokens.put(token, nowMillis);
