@@ -53,8 +53,19 @@ final class HistoryScripts {
    * script (the slot cannot move meanwhile). {@code identity(gen)}: the store identity a stream's epoch belongs to,
    * this Redis process's run id (a new one after a restart or a failover) and the stream's history generation (nil:
    * not here). {@code marked(key)}: a shard's marker is there (cluster: and was written on this very process).
-   * {@code ensure}: the position of a stream, created in a new epoch when missing or of another identity; nil when the
-   * position or generation is not here (the caller checked the stream itself with {@code reach}).
+   * {@code prefetch(gens)}: reads generations for {@code identity} in one MGET (standalone: a call per key costs more
+   * than the key). {@code time()}, {@code now()}: Redis's clock, read once per call.
+   * {@code ensure}: the position of a stream (epoch, sequence, the Kafka mark asked for, its expiry deadline), created
+   * in a new epoch when missing or of another identity; nil when the position or generation is not here (the caller
+   * checked the stream itself with {@code reach}). <b>Expiry:</b> a stream and its position expire together at the
+   * deadline the position keeps in field {@code x}; {@code deadline(x, ttl)} is nil while x is at least
+   * {@code history.ttlMs} away, else a new one a quarter of it further ({@code now + 1.25 ttl}), so that a stream lives
+   * at least {@code history.ttlMs} after its last write and most calls leave its expiry alone; {@code keep} applies it.
+   * <b>Not persisted, not replicated:</b> every history write runs between {@code unreplicated()} and
+   * {@code replicated()}, so it reaches neither the AOF nor replicas. No epoch outlives the Redis process that made it
+   * (identity = run id), so a restarted or promoted Redis starts every stream again whatever it loaded; streams copied
+   * there would be dead weight, and their churn would drive AOF rewrites (a fork and a rewrite of the data set every few
+   * seconds at 20,000 messages/s: docs/benchmarks.md). The registry's writes stay replicated and persisted.
    */
   static final String FUNCTIONS = """
     local K, A, cluster = KEYS, ARGV, false
@@ -95,17 +106,63 @@ final class HistoryScripts {
       local v = redis.pcall('GET', key)
       return type(v) == 'string' and string.sub(v, -16) == runid()
     end
+    local function prefetch(keys)
+      if cluster then return end
+      local want = {}
+      for _, gen in ipairs(keys) do
+        if not gens[gen] then
+          gens[gen] = true
+          want[#want + 1] = gen
+        end
+      end
+      for from = 1, #want, 1000 do
+        local part = {unpack(want, from, math.min(from + 999, #want))}
+        local v = redis.call('MGET', unpack(part))
+        for i, gen in ipairs(part) do gens[gen] = v[i] or '0' end
+      end
+    end
+    local clock
+    local function time()
+      if not clock then clock = redis.call('TIME') end
+      return clock
+    end
+    local function now()
+      local t = time()
+      return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    local function deadline(x, ttl)
+      x = tonumber(x)
+      if x and x - now() >= ttl then return nil end
+      return now() + ttl + math.floor(ttl / 4)
+    end
+    local function unreplicated()
+      redis.set_repl(redis.REPL_NONE)
+    end
+    local function replicated()
+      redis.set_repl(redis.REPL_ALL)
+    end
+    local function keep(stream, meta, x, ttl)
+      local at = deadline(x, ttl)
+      if not at then return end
+      unreplicated()
+      redis.call('PEXPIREAT', stream, at)
+      if redis.call('PEXPIREAT', meta, at) == 1 then redis.call('HSET', meta, 'x', at) end
+      replicated()
+    end
     local function ensure(stream, meta, gen, epoch, ttl, field)
       local m, away
-      if field then m, away = try('HMGET', meta, 'e', 's', 'i', field) else m, away = try('HMGET', meta, 'e', 's', 'i') end
+      if field then m, away = try('HMGET', meta, 'e', 's', 'i', 'x', field) else m, away = try('HMGET', meta, 'e', 's', 'i', 'x') end
       if away then return nil end
       local ident = identity(gen)
       if not ident then return nil end
-      if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]), m[4] end
+      if m[1] and m[3] == ident then return tonumber(m[1]), tonumber(m[2]), m[5], m[4] end
+      local at = deadline(nil, ttl)
+      unreplicated()
       redis.call('DEL', stream)
-      redis.call('HSET', meta, 'e', epoch, 's', 0, 'i', ident)
-      redis.call('PEXPIRE', meta, ttl)
-      return epoch, 0, m[4]
+      redis.call('HSET', meta, 'e', epoch, 's', 0, 'i', ident, 'x', at)
+      redis.call('PEXPIREAT', meta, at)
+      replicated()
+      return epoch, 0, m[5], at
     end
     """;
 
@@ -113,7 +170,7 @@ final class HistoryScripts {
    * Stores a batch, then looks its tokens up. K: the live shards' markers (m), the token keys (n), (history, position,
    * generation) per stream (k), then generations to raise first (r). A: m, n, k, r, history.size, history.ttlMs, epoch
    * seed, the order stamp ("": this Redis's clock), the number of distinct frames F, the F frames, then per stored
-   * message (stream index, frame index, order index, source). A source "topic/partition@offset" (a Kafka record) is
+   * message (stream index, frame index, order index in 7 digits, source). A source "topic/partition@offset" (a Kafka record) is
    * stored once per stream: the stream's position hash keeps the highest offset stored per partition (field
    * "k" + topic/partition; a partition's records reach a stream in offset order, from whichever node consumes it), and a
    * record at or below it was stored before (read again after a rebalance or a crash): sequence number -1, not
@@ -124,13 +181,13 @@ final class HistoryScripts {
    */
   static final String DISPATCH = SHEBANG + FUNCTIONS + """
     local m, n, k, r = tonumber(A[1]), tonumber(A[2]), tonumber(A[3]), tonumber(A[4])
-    local size, ttl, seed = tonumber(A[5]), tonumber(A[6]), tonumber(A[7])
+    local ttl, seed = tonumber(A[6]), tonumber(A[7])
     local unraised = {}
     for i = 1, r do
       local g = K[m + n + k * 3 + i]
       if reach(g) then redis.call('INCR', g) else unraised[#unraised + 1] = i end
     end
-    local t = redis.call('TIME')
+    local t = time()
     local stamp = A[8]
     if stamp == '' then stamp = t[1] .. string.format('%06d', tonumber(t[2])) end
     local frames = tonumber(A[9])
@@ -140,11 +197,16 @@ final class HistoryScripts {
       local j = tonumber(A[i])
       if not first[j] and A[i + 3] ~= '' then first[j] = string.match(A[i + 3], '^(.*)@') end
     end
-    local epochs, seqs, moved, marks = {}, {}, {}, {}
+    local epochs, seqs, moved, marks, expiry, made = {}, {}, {}, {}, {}, {}
+    if k > 0 then
+      local g = {}
+      for j = 1, k do g[j] = K[m + n + j * 3] end
+      prefetch(g)
+    end
     for j = 1, k do
       local at = m + n + (j - 1) * 3
       local e, s, mark
-      if reach(K[at + 1]) then e, s, mark = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl, first[j] and ('k' .. first[j])) end
+      if reach(K[at + 1]) then e, s, mark, expiry[j] = ensure(K[at + 1], K[at + 2], K[at + 3], seed + j, ttl, first[j] and ('k' .. first[j])) end
       if first[j] then marks[j] = {[first[j]] = tonumber(mark) or -1} end
       if e then
         epochs[j], seqs[j] = e, s
@@ -154,6 +216,7 @@ final class HistoryScripts {
       end
     end
     local stored = {}
+    unreplicated()
     for i = 10 + frames, #A, 4 do
       local j = tonumber(A[i])
       local again = false
@@ -173,8 +236,15 @@ final class HistoryScripts {
         local seq = seqs[j] + 1
         seqs[j] = seq
         stored[#stored + 1] = seq
-        redis.call('XADD', K[m + n + (j - 1) * 3 + 1], 'MAXLEN', size, seq .. '-0',
-          'o', stamp .. string.rep('0', 7 - #A[i + 2]) .. A[i + 2], 'f', A[9 + tonumber(A[i + 1])])
+        -- arguments as the strings they came as where possible: a Lua number passed to Redis is printed again
+        local stream, id, order, frame = K[m + n + (j - 1) * 3 + 1], seq .. '-0', stamp .. A[i + 2], A[9 + tonumber(A[i + 1])]
+        if made[j] == nil then
+          -- the stream's first append in this call may not create it: a key made here gets its expiry below
+          made[j] = not redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', A[5], id, 'o', order, 'f', frame)
+          if made[j] then redis.call('XADD', stream, 'MAXLEN', A[5], id, 'o', order, 'f', frame) end
+        else
+          redis.call('XADD', stream, 'MAXLEN', A[5], id, 'o', order, 'f', frame)
+        end
       else
         stored[#stored + 1] = 0
       end
@@ -187,21 +257,30 @@ final class HistoryScripts {
           fields[#fields + 1] = 'k' .. from
           fields[#fields + 1] = mark
         end
+        -- both keys expire together, a quarter of history.ttlMs past the least they must live, so that most calls
+        -- leave the expiry alone; a stream made here has none yet
+        local ends = deadline(expiry[j], ttl)
+        if made[j] and not ends then ends = tonumber(expiry[j]) end
+        if ends then
+          fields[#fields + 1] = 'x'
+          fields[#fields + 1] = ends
+          redis.call('PEXPIREAT', K[at + 1], ends)
+          redis.call('PEXPIREAT', K[at + 2], ends)
+        end
         redis.call('HSET', K[at + 2], unpack(fields))
-        redis.call('PEXPIRE', K[at + 1], ttl)
-        redis.call('PEXPIRE', K[at + 2], ttl)
       end
     end
+    replicated()
     local out = {epochs, stored, runid(), stamp}
     local missing = {}
     for i = 1, m do
       if not marked(K[i]) then missing[#missing + 1] = i end
     end
     if #missing > 0 then return {0, missing, out, moved, {}, unraised} end
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     local found, away = {}, {}
+    local since = string.format('%d', now())
     for i = m + 1, m + n do
-      local shards, gone = try('ZRANGEBYSCORE', K[i], now, '+inf')
+      local shards, gone = try('ZRANGEBYSCORE', K[i], since, '+inf')
       if gone then
         found[#found + 1] = {}
         away[#away + 1] = i - m
@@ -395,7 +474,7 @@ final class HistoryScripts {
       c.arg(frame);
     }
     for (int a = 0; a < appends.count(); a++) {
-      c.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1).arg(appends.orderOf()[a])
+      c.arg(appends.streamOf()[a] + 1).arg(appends.frameOf()[a] + 1).arg(orderDigits(appends.orderOf()[a]))
         .arg(appends.sourceOf()[a]);
     }
     return c.request(keys.cluster());
@@ -465,8 +544,13 @@ final class HistoryScripts {
 
   /** The order key DISPATCH gives a stored message of order index {@code index} (1-based). */
   static String orderKey(String stamp, int index) {
+    return stamp + orderDigits(index);
+  }
+
+  /** An order index as the 7 digits of its order key. */
+  static String orderDigits(int index) {
     String digits = Integer.toString(index);
-    return stamp + "0".repeat(Math.max(0, 7 - digits.length())) + digits;
+    return digits.length() >= 7 ? digits : "0".repeat(7 - digits.length()) + digits;
   }
 
   /** The READ call for {@code reads}. */

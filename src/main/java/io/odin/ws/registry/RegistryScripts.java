@@ -46,19 +46,23 @@ final class RegistryScripts {
    * update ("" for none), K[2..n+1] = token keys; with history also the broadcast stream's (history, position,
    * generation), then (history, position, generation) per token. A[1] = shard address, A[2] = TTL ms, A[3] =
    * history.ttlMs (0: no history), A[4] = epoch seed, A[5..] = one op per token: "+token" or "-token".
-   * With history, a held token's stream is kept alive ({@code history.ttlMs} from now: heartbeats pass here) and its
-   * position answered; a released one lives {@code history.ttlMs} from its release. Returns
+   * With history, a held token's stream is kept alive (at least {@code history.ttlMs} from now: heartbeats pass here)
+   * and its position answered; a released one lives at least {@code history.ttlMs} from its release. Returns
    * {n, {epoch, seq per "+" op}, {broadcast epoch, seq}, {ops not on this master}}: where the streams stood once the
    * entries were visible (0, 0 for an op not on this master; no broadcast position when its stream is elsewhere).
    */
   static final String APPLY = HistoryScripts.SHEBANG + HistoryScripts.FUNCTIONS + """
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local ms = now()
     local shard, ttl, index = A[1], tonumber(A[2]), K[1]
     local httl, seed = tonumber(A[3]), tonumber(A[4])
     local n = #A - 4
     local indexed = index ~= '' and reach(index)
     local positions, moved = {}, {}
+    if httl > 0 then
+      local g = {K[n + 4]}
+      for i = 1, n do g[#g + 1] = K[n + 4 + i * 3] end
+      prefetch(g)
+    end
     for i = 1, n do
       local op, key = A[i + 4], K[i + 1]
       local at = n + 4 + (i - 1) * 3
@@ -66,12 +70,13 @@ final class RegistryScripts {
       local add = string.byte(op, 1) == 43
       -- the token's keys are all here (the stream's position read first: nothing is written before), or none is used
       local here = reach(key) and (httl == 0 or reach(hs))
-      local e, s
+      local e, s, x, away, _
       if here and add and httl > 0 then
-        e, s = ensure(hs, hm, hg, seed + i, httl)
+        e, s, _, x = ensure(hs, hm, hg, seed + i, httl)
         here = e ~= nil
       elseif here and httl > 0 then
-        here = not select(2, try('EXISTS', hm))
+        x, away = try('HGET', hm, 'x')
+        here = not away
       end
       if not here then
         moved[#moved + 1] = i
@@ -80,32 +85,27 @@ final class RegistryScripts {
           positions[#positions + 1] = 0
         end
       elseif add then
-        redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-        redis.call('ZADD', key, now + ttl, shard)
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', ms)
+        redis.call('ZADD', key, ms + ttl, shard)
         if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
         if indexed then redis.call('SADD', index, string.sub(op, 2)) end
         if httl > 0 then
-          redis.call('PEXPIRE', hs, httl)
-          redis.call('PEXPIRE', hm, httl)
+          keep(hs, hm, x, httl)
           positions[#positions + 1] = e
           positions[#positions + 1] = s
         end
       else
         redis.call('ZREM', key, shard)
         if indexed then redis.call('SREM', index, string.sub(op, 2)) end
-        if httl > 0 then
-          redis.call('PEXPIRE', hs, httl)
-          redis.call('PEXPIRE', hm, httl)
-        end
+        if httl > 0 then keep(hs, hm, x, httl) end
       end
     end
     if indexed and redis.call('PTTL', index) ~= -2 then redis.call('PEXPIRE', index, ttl) end
     local b = {}
     if httl > 0 and reach(K[n + 2]) then
-      local e, s = ensure(K[n + 2], K[n + 3], K[n + 4], seed, httl)
+      local e, s, _, x = ensure(K[n + 2], K[n + 3], K[n + 4], seed, httl)
       if e then
-        redis.call('PEXPIRE', K[n + 2], httl)
-        redis.call('PEXPIRE', K[n + 3], httl)
+        keep(K[n + 2], K[n + 3], x, httl)
         b = {e, s}
       end
     end

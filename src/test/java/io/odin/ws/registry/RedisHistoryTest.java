@@ -128,6 +128,70 @@ class RedisHistoryTest {
     assertEquals(1, read(new StreamRead(Streams.BROADCAST, alice.broadcast().epoch(), 0, 10)).messages().size());
   }
 
+  /**
+   * Storing is the hot path of every dispatch: the generations of a batch's streams are read in one MGET, and a stream's
+   * expiry is written only when it is less than history.ttlMs away (then 1.25 history.ttlMs), not on every append; a
+   * stream key made again under its live position (evicted, say) still gets one.
+   */
+  @Test
+  void aStoredBatchReadsItsGenerationsAtOnceAndRewritesExpiriesOnlyWhenDue() {
+    long ttl = 300_000;
+    List<String> tokens = new ArrayList<>();
+    List<Envelope> batch = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      tokens.add("t" + i);
+      batch.add(targeted("m" + i, "t" + i));
+    }
+    redis.resetStats();
+    store(batch, tokens.toArray(String[]::new));
+    assertEquals(1, redis.calls("mget"), "one MGET for the batch's generations");
+    assertEquals(0, redis.calls("get"));
+    List<String> keys = redis.keys("odin:h:{t:*");
+    assertEquals(400, keys.size(), "a stream and a position per token");
+    for (String key : keys) {
+      long left = (Long) redis.command("PTTL", key);
+      assertTrue(left > ttl && left <= ttl + ttl / 4, key + " expires in " + left + " ms");
+    }
+
+    redis.resetStats();
+    List<Envelope> again = new ArrayList<>();
+    for (String t : tokens) {
+      again.add(targeted("n" + t, t));
+    }
+    store(again, tokens.toArray(String[]::new));
+    assertEquals(200, redis.calls("xadd"), "appended");
+    assertEquals(0, redis.calls("pexpireat") + redis.calls("pexpire"), "the expiries are far enough: left alone");
+
+    redis.command("DEL", "odin:h:{t:t7}");
+    store(List.of(targeted("o7", "t7")), "t7");
+    long left = (Long) redis.command("PTTL", "odin:h:{t:t7}");
+    assertTrue(left > ttl, "a stream made again under its position expires with it: " + left);
+  }
+
+  /**
+   * No epoch outlives its Redis process, so history copied to a replica (or into the AOF) could never be recovered from:
+   * its writes are kept off both, and only the registry's are replicated.
+   */
+  @Test
+  void historyWritesReachNoReplicaWhileTheRegistrysDo() {
+    try (RedisServer replica = RedisServer.replicaOf(redis)) {
+      await().atMost(Duration.ofSeconds(20))
+        .until(() -> String.valueOf(replica.command("INFO", "replication")).contains("master_link_status:up"));
+      on(() -> registry.register("alice", "odin.shard.n1.0"));
+      List<Envelope> batch = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        batch.add(targeted("m" + i, "alice"));
+      }
+      batch.add(broadcast("b"));
+      store(batch, "alice");
+      assertEquals(1L, redis.command("WAIT", "1", "10000"), "the replica acknowledged every replicated write");
+      assertFalse(redis.keys("odin:h:{*").isEmpty(), "the master holds the history");
+      List<String> copied = replica.keys("odin:*");
+      assertTrue(copied.stream().anyMatch(k -> !k.startsWith("odin:h:")), "the registry's entries are replicated: " + copied);
+      assertEquals(List.of(), copied.stream().filter(k -> k.startsWith("odin:h:")).toList(), "no history on the replica");
+    }
+  }
+
   @Test
   void aCursorOlderThanTheHistoryOrOfAnotherStreamIsNotContiguous() {
     Registered alice = on(() -> registry.register("alice", "odin.shard.n1.0"));
