@@ -339,6 +339,7 @@ public final class GatewayMetrics {
 
   public void removeShard(String shard) {
     registry.find("odin.ws.connections").tag("shard", shard).meters().forEach(registry::remove);
+    history.removeShard(shard);
   }
 
   public void tokenRefreshed() {

@@ -1,6 +1,7 @@
 package io.odin.ws.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -8,6 +9,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Meters of the message history and of recovery on reconnect (docs/observability.md), registered up front so a
@@ -38,9 +40,12 @@ public final class HistoryMetrics {
   private final Counter unstored;
   private final Counter duplicates;
   private final Counter readFailures;
+  private final Counter unstoredTokensPushedOut;
   private final Timer append;
+  private final MeterRegistry registry;
 
   HistoryMetrics(MeterRegistry registry) {
+    this.registry = registry;
     for (RecoveryResult r : RecoveryResult.values()) {
       recoveries.put(r, Counter.builder("odin.recovery").tag("result", r.name().toLowerCase(Locale.ROOT))
         .description("Reconnects with since=, by result (recovered, or why not)").register(registry));
@@ -60,6 +65,10 @@ public final class HistoryMetrics {
       .register(registry);
     readFailures = Counter.builder("odin.history.read.failures")
       .description("History reads (replays, gaps) that failed or timed out").register(registry);
+    unstoredTokensPushedOut = Counter.builder("odin.history.unstored.overflow")
+      .description("Tokens a shard stopped remembering inside history.unstoredWindowMs because it held"
+        + " history.maxUnstoredTokens: until that window ends every reconnect there is answered recovered:false")
+      .register(registry);
     append = Timer.builder("odin.history.append")
       .description("Storing a batch in the history, together with its registry lookup (one round trip)")
       .publishPercentileHistogram()
@@ -98,6 +107,31 @@ public final class HistoryMetrics {
 
   public double unstoredCount() {
     return unstored.count();
+  }
+
+  /**
+   * A shard's count of tokens an unstored message reached in the last {@code history.unstoredWindowMs} (their
+   * reconnects there are answered recovered:false meanwhile).
+   */
+  public void unstoredTokens(String shard, Supplier<Number> count) {
+    Gauge.builder("odin.history.unstored.tokens", count).tag("shard", shard)
+      .description("Tokens an unstored message reached in the last history.unstoredWindowMs, per shard"
+        + " (at most history.maxUnstoredTokens)")
+      .register(registry);
+  }
+
+  public void unstoredTokensPushedOut(int tokens) {
+    if (tokens > 0) {
+      unstoredTokensPushedOut.increment(tokens);
+    }
+  }
+
+  public double unstoredTokensPushedOutCount() {
+    return unstoredTokensPushedOut.count();
+  }
+
+  void removeShard(String shard) {
+    registry.find("odin.history.unstored.tokens").tag("shard", shard).meters().forEach(registry::remove);
   }
 
   public void duplicate() {

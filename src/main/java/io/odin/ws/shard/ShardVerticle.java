@@ -94,7 +94,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final BiConsumer<ClientConnection, StreamMessage> deliver = this::deliver;
   private final HistorySettings historySettings;
   /** Messages no history holds that passed here, by token: a reconnect of the token shortly after may have missed one. */
-  private final UnstoredWhileAway unstoredWhileAway = new UnstoredWhileAway();
+  private final UnstoredWhileAway unstoredWhileAway;
   private final HistoryStore history;
   private final HistoryMetrics historyMetrics;
   /** Each held token's stream order, and the broadcast stream's: see {@link StreamOrder}. */
@@ -150,6 +150,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.history = registry.history();
     this.historySettings = new HistorySettings(node.config());
     this.historyMetrics = metrics.history();
+    this.unstoredWhileAway = new UnstoredWhileAway(historySettings.unstoredWindowMillis, historySettings.maxUnstoredTokens);
     this.broadcastCache = new BroadcastCache(historySettings.size);
     this.clientAuth = clientAuth;
     this.channelAccess = channelAccess;
@@ -178,6 +179,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       sweepTimer = vertx.setPeriodic(sockets.sweepTickMs(), id -> sockets.sweep());
     }
     metrics.shardConnections(address, this::connections);
+    historyMetrics.unstoredTokens(address, unstoredWhileAway::tokens);
     registry.attachShard(address, context, this::registeredTokens, channels::counts);
     return consumer.completion()
       .compose(v -> listener.join(this))
@@ -579,7 +581,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
           for (int t = 0; t < tokens.length; t++) {
             if (!storedAt(e, t)) {
               // also when a connection of the token is here: it may be closing, or another one away
-              unstoredWhileAway.token(tokens[t], deliveryNow);
+              historyMetrics.unstoredTokensPushedOut(unstoredWhileAway.token(tokens[t], deliveryNow));
             }
             StreamOrder order = tokenOrders.get(tokens[t]);
             if (order != null) {

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MemoryHistoryTest {
 
   final AtomicLong now = new AtomicLong(1_000_000);
-  final MemoryHistory history = new MemoryHistory(new HistorySettings(true, 5, 60_000, 100, 100), now::get);
+  final MemoryHistory history = new MemoryHistory(new HistorySettings(true, 5, 60_000, 100, 100, 10_000, 50_000), now::get);
 
   @Test
   void appendsGivePositionsAndOrderKeysThatSortInDispatchOrder() {

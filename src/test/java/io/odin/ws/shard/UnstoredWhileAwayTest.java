@@ -2,7 +2,6 @@ package io.odin.ws.shard;
 
 import org.junit.jupiter.api.Test;
 
-import static io.odin.ws.shard.UnstoredWhileAway.WINDOW_MS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,9 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Which reconnects may have missed a message that went out unstored, and how much that remembers. */
 class UnstoredWhileAwayTest {
 
+  static final long WINDOW_MS = 10_000;
+
   @Test
   void aTokensReconnectWithinTheWindowMayHaveMissedItOthersNot() {
-    UnstoredWhileAway away = new UnstoredWhileAway();
+    UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 50_000);
     away.token("alice", 1_000);
     assertTrue(away.missedBy("alice", 1_000 + WINDOW_MS));
     assertFalse(away.missedBy("bob", 1_000), "only alice's stream had it");
@@ -21,7 +22,7 @@ class UnstoredWhileAwayTest {
 
   @Test
   void anUnstoredBroadcastConcernsEveryReconnect() {
-    UnstoredWhileAway away = new UnstoredWhileAway();
+    UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 50_000);
     away.broadcast(5_000);
     assertTrue(away.missedBy("anyone", 5_000 + WINDOW_MS));
     assertFalse(away.missedBy("anyone", 5_001 + WINDOW_MS));
@@ -29,10 +30,11 @@ class UnstoredWhileAwayTest {
 
   @Test
   void boundedAndFailClosedWhenFull() {
-    UnstoredWhileAway away = new UnstoredWhileAway(3);
-    for (int i = 0; i < 4; i++) {
-      away.token("t" + i, 100 + i);
+    UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 3);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(0, away.token("t" + i, 100 + i));
     }
+    assertEquals(1, away.token("t3", 103), "t0 pushed out inside its window");
     assertEquals(3, away.tokens());
     assertTrue(away.missedBy("never-seen", 200), "t0 was pushed out inside its window: every reconnect until it ends");
     assertFalse(away.missedBy("never-seen", 101 + WINDOW_MS));
@@ -40,7 +42,7 @@ class UnstoredWhileAwayTest {
 
   @Test
   void expiredTokensAreDroppedAsNewOnesCome() {
-    UnstoredWhileAway away = new UnstoredWhileAway(3);
+    UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 3);
     away.token("old", 0);
     away.token("new", 1 + WINDOW_MS);
     assertEquals(1, away.tokens());
