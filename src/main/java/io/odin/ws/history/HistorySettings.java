@@ -30,17 +30,17 @@ public final class HistorySettings {
       + " raced) before it reads the missing ones from the history");
 
   public static final ConfigKey UNSTORED_WINDOW_MS = ConfigKey.integer("history.unstoredWindowMs", 10_000, 1_000, 600_000,
-    "How long after a message went out unstored (Redis slow or down) a shard answers recovered:false to a reconnect of"
-      + " its token, or after an unstored broadcast to every reconnect: the time the sending node needs to open new"
-      + " epochs for it and tell the cluster, with room for load");
-  public static final ConfigKey MAX_UNSTORED_TOKENS = ConfigKey.integer("history.maxUnstoredTokens", 50_000, 1,
+    "How long after a message went out unstored (Redis slow or down) a shard it reached answers recovered:false to a"
+      + " reconnect whose cursor covers its stream (its token's, its channel's; after a broadcast every reconnect): the"
+      + " time the sending node needs to open new epochs for it and tell the cluster, with room for load");
+  public static final ConfigKey MAX_UNSTORED_STREAMS = ConfigKey.integer("history.maxUnstoredStreams", 50_000, 1,
     10_000_000,
-    "Tokens a shard remembers for history.unstoredWindowMs after an unstored message of theirs"
-      + " (odin_history_unstored_tokens); beyond it the oldest is dropped and every reconnect on that shard is answered"
+    "Streams a shard remembers for history.unstoredWindowMs after an unstored message of theirs"
+      + " (odin_history_unstored_streams); beyond it the oldest is dropped and every reconnect on that shard is answered"
       + " recovered:false until its window ends (odin_history_unstored_overflow_total)");
 
   public static final List<ConfigKey> KEYS = List.of(ENABLED, SIZE, TTL_MS, MAX_REPLAY, GAP_WAIT_MS, UNSTORED_WINDOW_MS,
-    MAX_UNSTORED_TOKENS);
+    MAX_UNSTORED_STREAMS);
 
   /** Messages per read of a replay or a gap: a replay is read and written in pages of this size. */
   public static final int PAGE = 100;
@@ -51,21 +51,21 @@ public final class HistorySettings {
   public final int maxReplay;
   public final long gapWaitMillis;
   public final long unstoredWindowMillis;
-  public final int maxUnstoredTokens;
+  public final int maxUnstoredStreams;
 
   public HistorySettings(GatewayConfig config) {
     this(config.getBoolean(ENABLED), config.getInt(SIZE), config.getInt(TTL_MS), config.getInt(MAX_REPLAY),
-      config.getInt(GAP_WAIT_MS), config.getInt(UNSTORED_WINDOW_MS), config.getInt(MAX_UNSTORED_TOKENS));
+      config.getInt(GAP_WAIT_MS), config.getInt(UNSTORED_WINDOW_MS), config.getInt(MAX_UNSTORED_STREAMS));
   }
 
   public HistorySettings(boolean enabled, int size, long ttlMillis, int maxReplay, long gapWaitMillis,
-                         long unstoredWindowMillis, int maxUnstoredTokens) {
+                         long unstoredWindowMillis, int maxUnstoredStreams) {
     this.enabled = enabled;
     this.size = size;
     this.ttlMillis = ttlMillis;
     this.maxReplay = maxReplay;
     this.gapWaitMillis = gapWaitMillis;
     this.unstoredWindowMillis = unstoredWindowMillis;
-    this.maxUnstoredTokens = maxUnstoredTokens;
+    this.maxUnstoredStreams = maxUnstoredStreams;
   }
 }

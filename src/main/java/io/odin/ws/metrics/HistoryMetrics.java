@@ -40,7 +40,7 @@ public final class HistoryMetrics {
   private final Counter unstored;
   private final Counter duplicates;
   private final Counter readFailures;
-  private final Counter unstoredTokensPushedOut;
+  private final Counter unstoredStreamsPushedOut;
   private final Timer append;
   private final MeterRegistry registry;
 
@@ -65,9 +65,9 @@ public final class HistoryMetrics {
       .register(registry);
     readFailures = Counter.builder("odin.history.read.failures")
       .description("History reads (replays, gaps) that failed or timed out").register(registry);
-    unstoredTokensPushedOut = Counter.builder("odin.history.unstored.overflow")
-      .description("Tokens a shard stopped remembering inside history.unstoredWindowMs because it held"
-        + " history.maxUnstoredTokens: until that window ends every reconnect there is answered recovered:false")
+    unstoredStreamsPushedOut = Counter.builder("odin.history.unstored.overflow")
+      .description("Streams a shard stopped remembering inside history.unstoredWindowMs because it held"
+        + " history.maxUnstoredStreams: until that window ends every reconnect there is answered recovered:false")
       .register(registry);
     append = Timer.builder("odin.history.append")
       .description("Storing a batch in the history, together with its registry lookup (one round trip)")
@@ -110,28 +110,24 @@ public final class HistoryMetrics {
   }
 
   /**
-   * A shard's count of tokens an unstored message reached in the last {@code history.unstoredWindowMs} (their
-   * reconnects there are answered recovered:false meanwhile).
+   * A shard's count of streams an unstored message passed in the last {@code history.unstoredWindowMs} (reconnects
+   * whose cursors cover one are answered recovered:false there meanwhile).
    */
-  public void unstoredTokens(String shard, Supplier<Number> count) {
-    Gauge.builder("odin.history.unstored.tokens", count).tag("shard", shard)
-      .description("Tokens an unstored message reached in the last history.unstoredWindowMs, per shard"
-        + " (at most history.maxUnstoredTokens)")
+  public void unstoredStreams(String shard, Supplier<Number> count) {
+    Gauge.builder("odin.history.unstored.streams", count).tag("shard", shard)
+      .description("Streams (tokens, channels, broadcast) an unstored message passed in the last"
+        + " history.unstoredWindowMs, per shard (at most history.maxUnstoredStreams)")
       .register(registry);
   }
 
-  public void unstoredTokensPushedOut(int tokens) {
-    if (tokens > 0) {
-      unstoredTokensPushedOut.increment(tokens);
+  public void unstoredStreamsPushedOut(int streams) {
+    if (streams > 0) {
+      unstoredStreamsPushedOut.increment(streams);
     }
   }
 
-  public double unstoredTokensPushedOutCount() {
-    return unstoredTokensPushedOut.count();
-  }
-
   void removeShard(String shard) {
-    registry.find("odin.history.unstored.tokens").tag("shard", shard).meters().forEach(registry::remove);
+    registry.find("odin.history.unstored.streams").tag("shard", shard).meters().forEach(registry::remove);
   }
 
   public void duplicate() {

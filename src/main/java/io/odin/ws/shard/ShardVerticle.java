@@ -93,7 +93,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
   private final ShardListener listener;
   private final BiConsumer<ClientConnection, StreamMessage> deliver = this::deliver;
   private final HistorySettings historySettings;
-  /** Messages no history holds that passed here, by token: a reconnect of the token shortly after may have missed one. */
+  /** Messages no history holds that passed here, by stream: a reconnect covering it shortly after may have missed one. */
   private final UnstoredWhileAway unstoredWhileAway;
   private final HistoryStore history;
   private final HistoryMetrics historyMetrics;
@@ -150,7 +150,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     this.history = registry.history();
     this.historySettings = new HistorySettings(node.config());
     this.historyMetrics = metrics.history();
-    this.unstoredWhileAway = new UnstoredWhileAway(historySettings.unstoredWindowMillis, historySettings.maxUnstoredTokens);
+    this.unstoredWhileAway = new UnstoredWhileAway(historySettings.unstoredWindowMillis, historySettings.maxUnstoredStreams);
     this.broadcastCache = new BroadcastCache(historySettings.size);
     this.clientAuth = clientAuth;
     this.channelAccess = channelAccess;
@@ -179,7 +179,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
       sweepTimer = vertx.setPeriodic(sockets.sweepTickMs(), id -> sockets.sweep());
     }
     metrics.shardConnections(address, this::connections);
-    historyMetrics.unstoredTokens(address, unstoredWhileAway::tokens);
+    historyMetrics.unstoredStreams(address, unstoredWhileAway::streams);
     registry.attachShard(address, context, this::registeredTokens, channels::counts);
     return consumer.completion()
       .compose(v -> listener.join(this))
@@ -567,10 +567,13 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
         Envelope e = envelopes.get(i);
         if (e.isBroadcast()) {
           if (!storedAt(e, 0)) {
-            unstoredWhileAway.broadcast(deliveryNow);
+            unstored(Streams.BROADCAST);
           }
           offer(broadcastOrder, StreamMessage.of(e, 0));
         } else if (e.isChannelMessage()) {
+          if (!storedAt(e, 0)) {
+            unstored(Streams.channel(e.channel()));
+          }
           // a channel nobody here subscribes to (any more, or a fallback to every shard): nothing to do
           ShardChannels.State st = channels.get(e.channel());
           if (st != null) {
@@ -581,7 +584,7 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
           for (int t = 0; t < tokens.length; t++) {
             if (!storedAt(e, t)) {
               // also when a connection of the token is here: it may be closing, or another one away
-              historyMetrics.unstoredTokensPushedOut(unstoredWhileAway.token(tokens[t], deliveryNow));
+              unstored(Streams.token(tokens[t]));
             }
             StreamOrder order = tokenOrders.get(tokens[t]);
             if (order != null) {
@@ -596,7 +599,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     metrics.ingestStage(GatewayMetrics.IngestStage.WRITE, System.nanoTime() - startNanos);
   }
 
-  /** Whether the history holds {@code e} in the stream of its {@code index}th token (the broadcast stream: 0). */
+  /** An unstored message of {@code stream} passed this shard (see {@link UnstoredWhileAway}). */
+  private void unstored(String stream) {
+    historyMetrics.unstoredStreamsPushedOut(unstoredWhileAway.unstored(stream, deliveryNow));
+  }
+
+  /** Whether the history holds {@code e} in the stream of its {@code index}th token (broadcast, channel: 0). */
   private boolean storedAt(Envelope e, int index) {
     long[] stored = e.stored();
     return !historySettings.enabled || (stored != null && stored[index * 2] != 0);
@@ -1015,7 +1023,12 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     }
     // a message no history holds passed here while the client was away, and its sender may not have raised the
     // stream's epoch yet (UnstoredWhileAway): the pages cannot vouch for it
-    boolean missedUnstored = unstoredWhileAway.missedBy(c.token, System.currentTimeMillis());
+    long now = System.currentTimeMillis();
+    boolean missedUnstored = unstoredWhileAway.missed(Streams.token(c.token), now)
+      || unstoredWhileAway.missed(Streams.BROADCAST, now);
+    for (ChannelLane lane : lanes) {
+      missedUnstored |= unstoredWhileAway.missed(lane.stream(), now);
+    }
     RecoveryResult result;
     if (!contiguous || missedUnstored) {
       result = epochChanged || missedUnstored ? RecoveryResult.EPOCH_CHANGED : RecoveryResult.TOO_OLD;

@@ -1,7 +1,10 @@
 package io.odin.ws.channel;
 
+import io.odin.ws.dispatch.DispatchSettings;
 import io.odin.ws.metrics.ChannelMetrics.SubscribeResult;
 import io.odin.ws.metrics.HistoryMetrics.RecoveryResult;
+import io.odin.ws.protocol.Envelope;
+import io.odin.ws.shard.ShardBatch;
 import io.odin.ws.testsupport.CursorClients;
 import io.odin.ws.testsupport.CursorClients.Client;
 import io.odin.ws.testsupport.Publisher;
@@ -14,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -231,6 +235,42 @@ class ChannelsTest {
     assertEquals(List.of("f2"), alice.receivedOn("fresh"));
     assertEquals(2.0, node.node().metrics().history().recoveries(RecoveryResult.RECOVERED));
     assertTrue(alice.other.isEmpty(), alice.toString());
+  }
+
+  /**
+   * A channel message that went out unstored (its store call failed, so it went to every shard and no history holds
+   * it) while a subscriber was away: the reconnect is not told it recovered, although the channel's stream still
+   * looks contiguous until the sender's new epoch is known (docs/registry.md, UnstoredWhileAway).
+   */
+  @Test
+  void aChannelMessageThatWentOutUnstoredWhileItsSubscriberWasAwayIsNotRecoveredOver() throws Exception {
+    node = TestNode.start(1, store());
+    api = new Publisher(node.httpPort);
+    Client alice = clients.client("alice").channels(List.of("news"));
+    Client bob = clients.client("bob").channels(List.of("news"));
+    clients.connectAll(List.of(alice, bob), node.wsPort);
+    publish("news", "n1");
+    await().atMost(WAIT).until(() -> alice.received.size() == 1);
+    alice.close();
+    // what another node's relay hands this node's shards: n2 with no place in any history
+    Envelope unstored = DispatchSettings.parser(node.node().config()).parse(new JsonObject().put("type", "t")
+      .put("channel", "news").put("data", new JsonObject().put("id", "n2")).encode().getBytes(StandardCharsets.UTF_8),
+      null, null, System.currentTimeMillis());
+    for (String shard : node.node().directory().local()) {
+      node.vertx.eventBus().send(shard, new ShardBatch(List.of(unstored)));
+    }
+    // one shard, one event loop: once bob has n3, published after it, the shard has handled n2
+    publish("news", "n3");
+    await().atMost(WAIT).until(() -> bob.received.contains("n3"));
+    assertEquals(List.of("n1", "n2", "n3"), bob.received, "bob was there for the unstored one");
+    alice.connect(node.wsPort);
+    await().atMost(WAIT).until(() -> alice.resumed.size() == 1);
+    assertFalse(alice.resumed.get(0).getBoolean("recovered"), "n2 is in no history: " + alice);
+    assertEquals(1.0, node.node().metrics().history().recoveries(RecoveryResult.EPOCH_CHANGED));
+    publish("news", "n4");
+    await().atMost(WAIT).until(() -> alice.received.contains("n4"));
+    assertFalse(alice.received.contains("n2"));
+    assertFalse(alice.received.contains("n3"), "not replayed either: recovered:false");
   }
 
   @Test

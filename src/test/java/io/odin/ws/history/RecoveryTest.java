@@ -98,7 +98,7 @@ class RecoveryTest {
     // one shard, one event loop: once bob has the broadcast published after it, the shard has handled a2
     publish("fence", null);
     await().atMost(Duration.ofSeconds(10)).until(() -> bob.received.contains("fence"));
-    assertEquals(1.0, node.node().metrics().registry().get("odin.history.unstored.tokens").gauge().value(),
+    assertEquals(1.0, node.node().metrics().registry().get("odin.history.unstored.streams").gauge().value(),
       "the shard remembers alice for history.unstoredWindowMs");
     publish("a3", "alice");
     alice.connect(node.wsPort);

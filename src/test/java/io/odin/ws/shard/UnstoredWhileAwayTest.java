@@ -1,5 +1,6 @@
 package io.odin.ws.shard;
 
+import io.odin.ws.history.Streams;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,40 +13,36 @@ class UnstoredWhileAwayTest {
   static final long WINDOW_MS = 10_000;
 
   @Test
-  void aTokensReconnectWithinTheWindowMayHaveMissedItOthersNot() {
+  void aStreamsReconnectWithinTheWindowMayHaveMissedItOthersNot() {
     UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 50_000);
-    away.token("alice", 1_000);
-    assertTrue(away.missedBy("alice", 1_000 + WINDOW_MS));
-    assertFalse(away.missedBy("bob", 1_000), "only alice's stream had it");
-    assertFalse(away.missedBy("alice", 1_001 + WINDOW_MS), "by then its sender raised the stream's epoch");
-  }
-
-  @Test
-  void anUnstoredBroadcastConcernsEveryReconnect() {
-    UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 50_000);
-    away.broadcast(5_000);
-    assertTrue(away.missedBy("anyone", 5_000 + WINDOW_MS));
-    assertFalse(away.missedBy("anyone", 5_001 + WINDOW_MS));
+    away.unstored(Streams.token("alice"), 1_000);
+    away.unstored(Streams.channel("news"), 1_000);
+    assertTrue(away.missed(Streams.token("alice"), 1_000 + WINDOW_MS));
+    assertTrue(away.missed(Streams.channel("news"), 1_000 + WINDOW_MS));
+    assertFalse(away.missed(Streams.token("bob"), 1_000), "only alice's stream had it");
+    assertFalse(away.missed(Streams.channel("sport"), 1_000));
+    assertFalse(away.missed(Streams.BROADCAST, 1_000));
+    assertFalse(away.missed(Streams.token("alice"), 1_001 + WINDOW_MS), "by then its sender raised the stream's epoch");
   }
 
   @Test
   void boundedAndFailClosedWhenFull() {
     UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 3);
     for (int i = 0; i < 3; i++) {
-      assertEquals(0, away.token("t" + i, 100 + i));
+      assertEquals(0, away.unstored("t:" + i, 100 + i));
     }
-    assertEquals(1, away.token("t3", 103), "t0 pushed out inside its window");
-    assertEquals(3, away.tokens());
-    assertTrue(away.missedBy("never-seen", 200), "t0 was pushed out inside its window: every reconnect until it ends");
-    assertFalse(away.missedBy("never-seen", 101 + WINDOW_MS));
+    assertEquals(1, away.unstored("t:3", 103), "t:0 pushed out inside its window");
+    assertEquals(3, away.streams());
+    assertTrue(away.missed("t:never-seen", 200), "t:0 was pushed out inside its window: every reconnect until it ends");
+    assertFalse(away.missed("t:never-seen", 101 + WINDOW_MS));
   }
 
   @Test
-  void expiredTokensAreDroppedAsNewOnesCome() {
+  void expiredStreamsAreDroppedAsNewOnesCome() {
     UnstoredWhileAway away = new UnstoredWhileAway(WINDOW_MS, 3);
-    away.token("old", 0);
-    away.token("new", 1 + WINDOW_MS);
-    assertEquals(1, away.tokens());
-    assertFalse(away.missedBy("x", 2 + WINDOW_MS), "nothing was pushed out inside its window");
+    away.unstored("t:old", 0);
+    away.unstored("t:new", 1 + WINDOW_MS);
+    assertEquals(1, away.streams());
+    assertFalse(away.missed("t:x", 2 + WINDOW_MS), "nothing was pushed out inside its window");
   }
 }
