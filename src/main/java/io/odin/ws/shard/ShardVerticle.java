@@ -604,10 +604,13 @@ public final class ShardVerticle extends VerticleBase implements NodeContext.Sha
     historyMetrics.unstoredStreamsPushedOut(unstoredWhileAway.unstored(stream, deliveryNow));
   }
 
-  /** Whether the history holds {@code e} in the stream of its {@code index}th token (broadcast, channel: 0). */
+  /**
+   * Whether the history holds {@code e} in the stream of its {@code index}th token (broadcast, channel: 0). A node
+   * that stores nothing (history off, or a cluster without Redis) recovers no one, so it has nothing to remember.
+   */
   private boolean storedAt(Envelope e, int index) {
     long[] stored = e.stored();
-    return !historySettings.enabled || (stored != null && stored[index * 2] != 0);
+    return !history.enabled() || (stored != null && stored[index * 2] != 0);
   }
 
   /** One flush per socket per batch, however many of its messages the batch had. */
